@@ -1,0 +1,100 @@
+"""Reading images the way real downloads come (mislabelled formats, alpha, EXIF) and writing them
+back as plain RGB JPEG/PNG files with safe names."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import unicodedata
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+from facemask.geometry import EXIF_TRANSPOSE
+
+EXIF_ORIENTATION = 0x0112
+JPEG_QUALITY = 95
+
+
+class UnreadableImage(ValueError):
+    """A file that does not decode to a complete image."""
+
+
+@dataclass
+class LoadedImage:
+    """An upright RGB image and what is needed to relate it to the file and its labels."""
+
+    image: Image.Image
+    format: str  # what the bytes are (JPEG, PNG, WEBP, ...), whatever the suffix says
+    stored_size: tuple[int, int]  # width, height as stored, before EXIF orientation
+    orientation: Image.Transpose | None  # transpose applied to show it upright
+    is_plain: bool  # already an RGB JPEG/PNG needing no change: its bytes can be copied as they are
+
+
+def load_image(path: Path) -> LoadedImage:
+    """Decode fully (so truncated files fail here, not in training), apply EXIF orientation and flatten
+    alpha onto white."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            im = Image.open(path)
+            im.load()
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning, Image.DecompressionBombError) as e:
+        raise UnreadableImage(f"{type(e).__name__}: {e}") from e
+    fmt = im.format or "UNKNOWN"
+    stored = im.size
+    orientation = EXIF_TRANSPOSE.get(im.getexif().get(EXIF_ORIENTATION, 1))
+    is_plain = fmt in ("JPEG", "PNG") and im.mode == "RGB" and orientation is None
+    rgb = _to_rgb(im)
+    if orientation is not None:
+        rgb = rgb.transpose(orientation)
+    return LoadedImage(rgb, fmt, stored, orientation, is_plain)
+
+
+def _to_rgb(im: Image.Image) -> Image.Image:
+    """RGB, with transparency composited on white (plain `convert('RGB')` shows whatever colour hides
+    under transparent pixels, often black)."""
+    if im.mode == "RGB":
+        return im
+    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+        rgba = im.convert("RGBA")
+        background = Image.new("RGB", im.size, (255, 255, 255))
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    return im.convert("RGB")
+
+
+def output_suffix(loaded: LoadedImage) -> str:
+    """PNG stays lossless PNG; everything else (JPEG, WebP, BMP, ...) becomes JPEG."""
+    return ".png" if loaded.format == "PNG" else ".jpg"
+
+
+def write_image(loaded: LoadedImage, src: Path, dst: Path) -> None:
+    """Copy the original bytes when they are already plain, else encode the normalised image."""
+    if loaded.is_plain:  # output_suffix() kept its format, so the bytes are already right
+        shutil.copyfile(src, dst)
+    else:
+        save_rgb(loaded.image, dst)
+
+
+def save_rgb(image: Image.Image, dst: Path) -> None:
+    """Save as PNG or high-quality JPEG according to the suffix, with no metadata carried over."""
+    if dst.suffix == ".png":
+        image.save(dst, format="PNG")
+    else:
+        image.save(dst, format="JPEG", quality=JPEG_QUALITY)
+
+
+def safe_name(source: str, rel: str, max_len: int = 60) -> str:
+    """A unique, portable file stem for an image: ASCII letters, digits, '_' and '-' only.
+
+    Names like 'maxresdefault (3).jpg' or non-ASCII ones break shell scripts and some tools; the short
+    hash of the original relative path keeps names unique when two originals slug to the same text.
+    """
+    stem = unicodedata.normalize("NFKD", Path(rel).stem).encode("ascii", "ignore").decode()
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", stem).strip("_-")[:max_len] or "img"
+    digest = hashlib.sha1(f"{source}/{rel}".encode()).hexdigest()[:8]
+    return f"{source}_{stem}_{digest}"

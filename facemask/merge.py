@@ -1,0 +1,323 @@
+"""Merge face-mask datasets into one clean, leak-free YOLO dataset (the engine of prepare_data.py).
+
+Steps: read every source image and its label (in parallel), judge it (label problems, incorrect
+masks, bad boxes, blur), hash it; drop near-duplicates across all sources; split whole groups of
+similar photos 85/10/5 per source; write images and YOLO labels, with 90/180/270 degree copies of
+training images only. The dataset is built in a hidden folder beside the output and moved into
+place only when complete.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+from tqdm import tqdm
+
+from facemask.classes import INCORRECT, NO_MASK, output_names
+from facemask.data_yaml import write_data_yaml
+from facemask.dedup import near_duplicate_groups, rotation_hashes
+from facemask.geometry import ROTATIONS, as_boxes, big_enough, clamp_boxes, to_yolo, transpose_boxes
+from facemask.images import UnreadableImage, load_image, output_suffix, safe_name, save_rgb, write_image
+from facemask.labels import LabelError, read_label
+from facemask.quality import sharpness
+from facemask.report import (
+    BLURRY,
+    DUPLICATE,
+    EMPTY_LABEL,
+    INCORRECT_MASK,
+    INVALID_BOX,
+    MALFORMED_LABEL,
+    MISSING_LABEL,
+    UNKNOWN_CLASS,
+    UNREADABLE,
+    MergeReport,
+)
+from facemask.sources import Sample, SourceSpec, iter_samples, load_sources
+from facemask.split import SPLITS, assign_splits
+
+
+@dataclass
+class MergeOptions:
+    """Everything that decides the merged dataset's content; recorded in its report."""
+
+    incorrect: str = "drop"
+    min_box: float = 2.0
+    blur_threshold: float | None = None
+    blur_scope: str = "image"
+    dup_distance: int = 4  # pHash bits: at most this far apart = the same photo, kept once
+    group_distance: int = 12  # at most this far apart = similar photos, kept in one split
+    split: tuple[float, float, float] = (0.85, 0.10, 0.05)
+    seed: int = 0
+    rotate: bool = True
+    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+
+
+@dataclass
+class Judged:
+    """One source image after reading: kept (reason None) or dropped with a reason."""
+
+    source: str
+    rel: str
+    name: str
+    box_classes: list[str] = field(default_factory=list)  # meaning of every box read
+    box_reasons: list[str | None] = field(default_factory=list)  # drop reason per box, None = kept
+    reason: str | None = None
+    detail: str = ""
+    boxes: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))
+    classes: list[str] = field(default_factory=list)  # classes of the kept boxes, after --incorrect
+    size: tuple[int, int] = (0, 0)
+    hashes: np.ndarray | None = None
+    staged: str | None = None
+
+    def drop(self, reason: str, detail: str = "") -> Judged:
+        self.reason, self.detail = reason, detail
+        return self
+
+
+def judge_sample(sample: Sample, specs: dict[str, SourceSpec], opts: MergeOptions, stage_dir: Path) -> Judged:
+    """Read, check and normalise one image and its label; a kept image is staged as a plain file."""
+    spec = specs[sample.source]
+    out = Judged(sample.source, sample.rel, safe_name(sample.source, sample.rel))
+    if not sample.label.is_file():
+        return out.drop(MISSING_LABEL, f"no {sample.label.name}")
+    try:
+        label = read_label(sample.label, spec.format)
+    except (LabelError, OSError) as e:
+        return out.drop(MALFORMED_LABEL, str(e))
+    meanings = [spec.classes.get(k) for k in label.keys]
+    out.box_classes = [m or f"unknown ({k})" for m, k in zip(meanings, label.keys, strict=True)]
+    out.box_reasons = [None] * len(meanings)
+    if not meanings:
+        return out.drop(EMPTY_LABEL, f"{sample.label.name} has no boxes")
+    unknown = sorted({k for m, k in zip(meanings, label.keys, strict=True) if m is None})
+    if unknown:
+        return out.drop(
+            UNKNOWN_CLASS, f"class {unknown[0]!r} in {sample.label.name} is not in the {spec.name!r} class map"
+        )
+    shows_incorrect = INCORRECT in meanings
+    if shows_incorrect and opts.incorrect == "no-mask":
+        meanings = [NO_MASK if m == INCORRECT else m for m in meanings]
+
+    try:
+        loaded = load_image(sample.image)
+    except UnreadableImage as e:
+        return out.drop(UNREADABLE, str(e))
+    # Hashed even when dropped for an incorrect mask, so its copies in other sources go too.
+    out.hashes = rotation_hashes(loaded.image)
+    if shows_incorrect and opts.incorrect == "drop":
+        return out.drop(INCORRECT_MASK)
+    width, height = loaded.image.size
+    boxes = as_boxes(label.boxes)
+    if label.normalized:
+        boxes = boxes * [width, height, width, height]
+    elif loaded.orientation is not None and label.size == loaded.stored_size != (width, height):
+        # Labels are taken in the upright (EXIF-applied) frame, as ultralytics reads images; a VOC
+        # file whose declared size is the stored, un-rotated one was drawn on the raw pixels.
+        boxes = transpose_boxes(boxes, *loaded.stored_size, loaded.orientation)
+    boxes = clamp_boxes(boxes, width, height)
+    ok = big_enough(boxes, opts.min_box)
+    out.box_reasons = [None if k else INVALID_BOX for k in ok]
+    if not ok.any():
+        return out.drop(INVALID_BOX, f"no box of at least {opts.min_box:g} px inside the image")
+    out.boxes = boxes[ok]
+    out.classes = [m for m, k in zip(meanings, ok, strict=True) if k]
+    out.size = (width, height)
+
+    if opts.blur_threshold is not None:
+        score = sharpness(loaded.image, out.boxes if opts.blur_scope == "faces" else None)
+        if score < opts.blur_threshold:
+            return out.drop(BLURRY, f"{opts.blur_scope} sharpness {score:.0f} < {opts.blur_threshold:g}")
+    staged = stage_dir / f"{out.name}{output_suffix(loaded)}"
+    write_image(loaded, sample.image, staged)
+    out.staged = str(staged)
+    return out
+
+
+@dataclass
+class WriteJob:
+    staged: str
+    split: str
+    name: str
+    boxes: np.ndarray
+    class_ids: list[int]
+    size: tuple[int, int]
+    rotate: bool
+
+
+def write_sample(job: WriteJob, root: Path) -> int:
+    """Move a staged image into its split with its YOLO label; add rotated copies if asked.
+    Returns the number of images written."""
+    staged = Path(job.staged)
+    image_path = root / "images" / job.split / f"{job.name}{staged.suffix}"
+    os.replace(staged, image_path)
+    _write_label(root / "labels" / job.split / f"{job.name}.txt", job.class_ids, job.boxes, job.size)
+    if not job.rotate:
+        return 1
+    with Image.open(image_path) as im:
+        im.load()
+        for angle, method in ROTATIONS.items():
+            name = f"{job.name}_rot{angle}"
+            save_rgb(im.transpose(method), image_path.with_name(f"{name}{staged.suffix}"))
+            boxes = transpose_boxes(job.boxes, *job.size, method)
+            size = (job.size[1], job.size[0]) if angle != 180 else job.size
+            _write_label(root / "labels" / job.split / f"{name}.txt", job.class_ids, boxes, size)
+    return 1 + len(ROTATIONS)
+
+
+def _write_label(path: Path, class_ids: list[int], boxes: np.ndarray, size: tuple[int, int]) -> None:
+    rows = to_yolo(boxes, *size)
+    path.write_text(
+        "".join(f"{c} {x:.6f} {y:.6f} {w:.6f} {h:.6f}\n" for c, (x, y, w, h) in zip(class_ids, rows, strict=True))
+    )
+
+
+def _parallel(fn: Callable, items: list, workers: int, desc: str, progress: bool) -> Iterator:
+    """map() over both cores with a progress bar; in-process for one worker (tests, debugging)."""
+    bar = functools.partial(tqdm, total=len(items), desc=desc, unit="img", disable=not progress, leave=True)
+    if workers <= 1 or len(items) < 2:
+        yield from bar(map(fn, items))
+        return
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        yield from bar(pool.map(fn, items, chunksize=max(1, min(32, len(items) // (workers * 8)))))
+
+
+def _hashes(judged: list[Judged]) -> np.ndarray:
+    return np.stack([j.hashes for j in judged]) if judged else np.zeros((0, 4), np.uint64)
+
+
+def _drop_duplicates(judged: list[Judged], max_distance: int) -> None:
+    """Keep one photo of each set of near-duplicates: the largest, then the one with most faces.
+    A set in which any copy shows an incorrectly worn mask (and was dropped for it) goes entirely."""
+    pool = [j for j in judged if j.reason is None or (j.reason == INCORRECT_MASK and j.hashes is not None)]
+    sets: dict[int, list[Judged]] = {}
+    for j, g in zip(pool, near_duplicate_groups(_hashes(pool), max_distance), strict=True):
+        sets.setdefault(int(g), []).append(j)
+    for members in sets.values():
+        incorrect = next((j for j in members if j.reason == INCORRECT_MASK), None)
+        best = max(members, key=lambda j: (j.size[0] * j.size[1], len(j.classes)))
+        for j in members:
+            if j.reason is not None or (incorrect is None and j is best):
+                continue
+            if incorrect is not None:
+                j.drop(INCORRECT_MASK, f"near-duplicate of {incorrect.source}/{incorrect.rel}, which shows one")
+            else:
+                j.drop(DUPLICATE, f"near-duplicate of {best.source}/{best.rel}")
+            Path(j.staged).unlink()
+
+
+def merge(
+    sources_dir: Path,
+    out: Path,
+    config: Path = Path("configs/datasets.yaml"),
+    opts: MergeOptions | None = None,
+    exist_ok: bool = False,
+    progress: bool = True,
+    log: Callable[[str], Any] = print,
+) -> MergeReport:
+    """Build the merged dataset at `out`; returns its report (also saved as out/report.json)."""
+    t0 = time.perf_counter()
+    opts = opts or MergeOptions()
+    names = output_names(opts.incorrect)
+    specs = {s.name: s for s in load_sources(config)}
+    out = Path(out)
+    if out.exists() and not exist_ok:
+        raise FileExistsError(f"{out} already exists; pass --exist-ok to replace it")
+    samples = list(_discover(sources_dir, specs.values(), log))
+    if not samples:
+        raise FileNotFoundError(f"no images found for any source of {config} under {sources_dir}")
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_partials(out)
+    tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
+    report = MergeReport(options={**asdict(opts), "sources_dir": str(sources_dir), "config": str(config)})
+    try:
+        stage = tmp / "staging"
+        stage.mkdir(parents=True)
+        judge = functools.partial(judge_sample, specs=specs, opts=opts, stage_dir=stage)
+        judged = list(_parallel(judge, samples, opts.workers, "Reading", progress))
+
+        _drop_duplicates(judged, opts.dup_distance)
+        kept = [j for j in judged if j.reason is None]
+        groups = near_duplicate_groups(_hashes(kept), opts.group_distance)
+        splits = assign_splits([j.name for j in kept], groups, [j.source for j in kept], opts.split, opts.seed)
+
+        for j in judged:
+            report.add_image(j.source, j.rel, j.box_classes, j.box_reasons, j.reason, j.detail)
+        for split in SPLITS:
+            (tmp / "images" / split).mkdir(parents=True)
+            (tmp / "labels" / split).mkdir(parents=True)
+        jobs = [
+            WriteJob(
+                j.staged, s, j.name, j.boxes, [names.index(c) for c in j.classes], j.size, opts.rotate and s == "train"
+            )
+            for j, s in zip(kept, splits, strict=True)
+        ]
+        written = list(_parallel(functools.partial(write_sample, root=tmp), jobs, opts.workers, "Writing", progress))
+        report.splits = _split_stats(jobs, written, names)
+        shutil.rmtree(stage)
+        write_data_yaml(tmp / "data.yaml", names, path=None)
+        report.wall_time_s = round(time.perf_counter() - t0, 1)
+        report.save(tmp / "report.json")
+        _move_into_place(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return report
+
+
+def _discover(sources_dir: Path, specs: Iterable[SourceSpec], log: Callable[[str], Any]) -> Iterator[Sample]:
+    for spec in specs:
+        root = Path(sources_dir) / spec.folder
+        if not root.is_dir():
+            log(f"WARNING: source {spec.name!r} not found at {root}; skipped")
+            continue
+        yield from iter_samples(spec, root)
+
+
+def _split_stats(jobs: list[WriteJob], written: list[int], names: list[str]) -> dict[str, Any]:
+    stats = {s: {"photos": 0, "rotated": 0, "images": 0, "boxes": dict.fromkeys(names, 0)} for s in SPLITS}
+    for job, n in zip(jobs, written, strict=True):
+        s = stats[job.split]
+        s["photos"] += 1
+        s["rotated"] += n - 1
+        s["images"] += n
+        for c in job.class_ids:
+            s["boxes"][names[c]] += n
+    return stats
+
+
+def _move_into_place(tmp: Path, out: Path) -> None:
+    """Swap the finished dataset in; an old one (only there with --exist-ok) is removed last."""
+    old = out.parent / f".{out.name}.old-{os.getpid()}"
+    if out.exists():
+        os.replace(out, old)
+    os.replace(tmp, out)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _remove_stale_partials(out: Path) -> None:
+    """Remove half-built datasets left by runs that were killed outright (no cleanup ran)."""
+    for p in out.parent.glob(f".{out.name}.partial-*"):
+        pid = p.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

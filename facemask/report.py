@@ -1,0 +1,127 @@
+"""The merge report: what was read, kept and dropped (and why), per source and class, and per split."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+# Drop reasons, as they appear in the report.
+UNREADABLE = "unreadable image"
+MISSING_LABEL = "missing label"
+EMPTY_LABEL = "empty label"
+MALFORMED_LABEL = "malformed label"
+INVALID_BOX = "invalid box"
+UNKNOWN_CLASS = "unknown class"
+INCORRECT_MASK = "incorrect mask"
+DUPLICATE = "duplicate"
+BLURRY = "blurry"
+REASONS = (
+    UNREADABLE,
+    MISSING_LABEL,
+    EMPTY_LABEL,
+    MALFORMED_LABEL,
+    INVALID_BOX,
+    UNKNOWN_CLASS,
+    INCORRECT_MASK,
+    DUPLICATE,
+    BLURRY,
+)
+
+
+def _tally() -> dict[str, Any]:
+    return {"read": 0, "kept": 0, "dropped": Counter()}
+
+
+@dataclass
+class MergeReport:
+    """Counts filled in as samples are judged; `to_dict()` is what lands in report.json."""
+
+    options: dict[str, Any] = field(default_factory=dict)
+    images: dict[str, dict[str, Any]] = field(default_factory=lambda: defaultdict(_tally))
+    boxes: dict[str, dict[str, dict[str, Any]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(_tally))
+    )
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    splits: dict[str, dict[str, Any]] = field(default_factory=dict)
+    wall_time_s: float | None = None
+
+    def add_image(
+        self,
+        source: str,
+        file: str,
+        box_classes: list[str],
+        box_reasons: list[str | None],
+        reason: str | None = None,
+        detail: str = "",
+    ) -> None:
+        """Record one source image: its boxes' classes, each box's own drop reason (None if fine),
+        and the image's drop reason (None if kept). A dropped image drops all of its boxes."""
+        tally = self.images[source]
+        tally["read"] += 1
+        if reason is None:
+            tally["kept"] += 1
+        else:
+            tally["dropped"][reason] += 1
+            if reason != DUPLICATE:  # duplicates are expected, not problems to read through
+                self.skipped.append({"source": source, "file": file, "reason": reason, "detail": detail})
+        for cls, box_reason in zip(box_classes, box_reasons, strict=True):
+            b = self.boxes[source][cls]
+            b["read"] += 1
+            why = box_reason or reason
+            if why is None:
+                b["kept"] += 1
+            else:
+                b["dropped"][why] += 1
+
+    def dropped(self, reason: str) -> int:
+        return sum(t["dropped"][reason] for t in self.images.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        plain = lambda t: {"read": t["read"], "kept": t["kept"], "dropped": dict(t["dropped"])}  # noqa: E731
+        return {
+            "options": self.options,
+            "sources": {
+                s: {"images": plain(self.images[s]), "boxes": {c: plain(t) for c, t in self.boxes[s].items()}}
+                for s in self.images
+            },
+            "splits": self.splits,
+            "skipped": self.skipped,
+            "wall_time_s": self.wall_time_s,
+        }
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+    def print(self, console: Console | None = None) -> None:
+        """Two tables: sources (images and boxes per class, with drop reasons) and splits."""
+        console = console or Console()
+        t = Table(title="Sources", title_justify="left")
+        for col in ("source", "what", "read", "kept", "dropped (reason: count)"):
+            t.add_column(col, justify="right" if col in ("read", "kept") else "left")
+        for s in self.images:
+            rows = [("images", self.images[s])] + [(f"boxes {c}", b) for c, b in sorted(self.boxes[s].items())]
+            for i, (what, tally) in enumerate(rows):
+                reasons = ", ".join(f"{r}: {n}" for r, n in tally["dropped"].most_common())
+                t.add_row(s if i == 0 else "", what, str(tally["read"]), str(tally["kept"]), reasons)
+            t.add_section()
+        console.print(t)
+        if self.splits:
+            names = sorted({c for v in self.splits.values() for c in v["boxes"]})
+            st = Table(title="Splits", title_justify="left")
+            for col in ("split", "photos", "rotated copies", "images", *names):
+                st.add_column(col, justify="left" if col == "split" else "right")
+            for split, v in self.splits.items():
+                st.add_row(
+                    split,
+                    str(v["photos"]),
+                    str(v["rotated"]),
+                    str(v["images"]),
+                    *(str(v["boxes"].get(c, 0)) for c in names),
+                )
+            console.print(st)

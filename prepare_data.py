@@ -1,0 +1,164 @@
+"""Merge public face-mask datasets into one clean, leak-free YOLO dataset (classes 0 Mask, 1 No Mask).
+
+The sources, their formats and class maps are declared in configs/datasets.yaml.
+
+Usage:
+    python prepare_data.py --sources ../shared/datasets             # local copies of the sources
+    python prepare_data.py --download                              # fetch them (Kaggle API, ...)
+    python prepare_data.py --sources DIR --incorrect no-mask       # count incorrect masks as No Mask
+    python prepare_data.py --sources DIR --blur-threshold 60 --no-rotate --out datasets/plain --exist-ok
+
+Python:
+    from prepare_data import run
+    report = run(sources="../shared/datasets", out="datasets/face_masks", exist_ok=True)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from facemask.classes import INCORRECT_POLICIES
+from facemask.data_yaml import same_dataset, write_data_yaml
+from facemask.download import DownloadError, download_sources
+from facemask.merge import MergeOptions, merge
+from facemask.quality import BLUR_SCOPES
+from facemask.report import DUPLICATE, INCORRECT_MASK, MergeReport
+from facemask.sources import ConfigError, load_sources
+from facemask.split import parse_fractions
+
+ROOT = Path(__file__).resolve().parent
+POLICY_DROPS = (DUPLICATE, INCORRECT_MASK)  # drops by design, not problems with the input
+
+
+def run(
+    sources: str | Path | None = None,
+    download: bool = False,
+    config: str | Path = ROOT / "configs/datasets.yaml",
+    out: str | Path = ROOT / "datasets/face_masks",
+    data: str | Path = ROOT / "data/face_masks.yaml",
+    cache: str | Path = ROOT / "datasets/sources",
+    incorrect: str = "drop",
+    min_box: float = 2.0,
+    blur_threshold: float | None = None,
+    blur_scope: str = "image",
+    dup_distance: int = 4,
+    group_distance: int = 12,
+    split: str = "85/10/5",
+    seed: int = 0,
+    rotate: bool = True,
+    workers: int | None = None,
+    exist_ok: bool = False,
+    progress: bool = True,
+) -> MergeReport:
+    """Merge the sources into `out`, point `data` at it, print the report; returns the report."""
+    if (sources is None) == (not download):
+        raise ValueError("give exactly one of --sources DIR or --download")
+    out, data = Path(out), Path(data)
+    if out.exists() and not exist_ok:
+        raise FileExistsError(f"{out} already exists; pass --exist-ok to replace it")
+    opts = MergeOptions(
+        incorrect=incorrect,
+        min_box=min_box,
+        blur_threshold=blur_threshold,
+        blur_scope=blur_scope,
+        dup_distance=dup_distance,
+        group_distance=group_distance,
+        split=parse_fractions(split),
+        seed=seed,
+        rotate=rotate,
+        workers=workers or os.cpu_count() or 1,
+    )
+    if download:
+        sources = download_sources(load_sources(config), Path(cache))
+    report = merge(Path(sources), out, Path(config), opts, exist_ok=exist_ok, progress=progress)
+    report.print()
+    _point_data_yaml(data, out, report, exist_ok)
+    _print_summary(report, out)
+    return report
+
+
+def _point_data_yaml(data: Path, out: Path, report: MergeReport, exist_ok: bool) -> None:
+    """Make `data` name the new dataset, unless it names something else and replacing wasn't allowed."""
+    names = list(next(iter(report.splits.values()))["boxes"])
+    try:
+        path = out.resolve().relative_to(ROOT).as_posix()  # relative: the project can be moved
+    except ValueError:
+        path = str(out.resolve())
+    if not data.exists() or same_dataset(data, names, path) or exist_ok:
+        data.parent.mkdir(parents=True, exist_ok=True)
+        write_data_yaml(data, names, path)
+        print(f"{data} -> {path}")
+    else:
+        print(
+            f"WARNING: {data} names another dataset and was left as it is (--exist-ok replaces it); "
+            f"train with --data {out / 'data.yaml'}"
+        )
+
+
+def _print_summary(report: MergeReport, out: Path) -> None:
+    problems = [s for s in report.skipped if s["reason"] not in POLICY_DROPS]
+    for s in problems[:20]:
+        print(f"skipped {s['source']}/{s['file']}: {s['reason']}" + (f" ({s['detail']})" if s["detail"] else ""))
+    if len(problems) > 20:
+        print(f"... and {len(problems) - 20} more, listed in {out / 'report.json'}")
+    read = sum(t["read"] for t in report.images.values())
+    kept = sum(t["kept"] for t in report.images.values())
+    drops = {r: report.dropped(r) for r in sorted({r for t in report.images.values() for r in t["dropped"]})}
+    splits = ", ".join(
+        f"{s} {v['photos']}" + (f" (+{v['rotated']} rotated)" if v["rotated"] else "") for s, v in report.splits.items()
+    )
+    print(
+        f"Kept {kept} of {read} images ({', '.join(f'{n} {r}' for r, n in drops.items()) or 'none dropped'}); "
+        f"{splits}. Dataset: {out}, report: {out / 'report.json'}, {report.wall_time_s} s"
+    )
+
+
+def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--sources", type=Path, help="folder holding each source's folder (e.g. ../shared/datasets)")
+    src.add_argument("--download", action="store_true", help="fetch the sources (Kaggle API, Roboflow, URLs)")
+    p.add_argument("--config", type=Path, default=ROOT / "configs/datasets.yaml", help="sources config")
+    p.add_argument("--out", type=Path, default=ROOT / "datasets/face_masks", help="merged dataset folder")
+    p.add_argument("--data", type=Path, default=ROOT / "data/face_masks.yaml", help="dataset yaml to point at --out")
+    p.add_argument("--cache", type=Path, default=ROOT / "datasets/sources", help="where --download puts the sources")
+    p.add_argument(
+        "--incorrect",
+        choices=INCORRECT_POLICIES,
+        default="drop",
+        help="images with incorrectly worn masks: drop them, count as No Mask, or keep class 2",
+    )
+    p.add_argument("--min-box", type=float, default=2.0, help="drop boxes narrower or shorter than this (pixels)")
+    p.add_argument(
+        "--blur-threshold",
+        type=float,
+        default=None,
+        help="drop images whose variance of the Laplacian is below this (off by default; try 50-100)",
+    )
+    p.add_argument("--blur-scope", choices=BLUR_SCOPES, default="image", help="measure blur on the image or its faces")
+    p.add_argument("--dup-distance", type=int, default=4, help="pHash bits within which two photos are duplicates")
+    p.add_argument("--group-distance", type=int, default=12, help="pHash bits within which photos share a split")
+    p.add_argument("--split", default="85/10/5", help="train/val/test proportions")
+    p.add_argument("--seed", type=int, default=0, help="seed of the split")
+    p.add_argument("--no-rotate", dest="rotate", action="store_false", help="no 90/180/270 degree training copies")
+    p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    p.add_argument("--exist-ok", action="store_true", help="replace an existing --out and --data")
+    return p.parse_args(argv)
+
+
+def main(opt: argparse.Namespace) -> None:
+    try:
+        run(**vars(opt))
+    except (ConfigError, DownloadError, FileExistsError, FileNotFoundError, ValueError) as e:
+        sys.exit(f"prepare_data.py: error: {e}")
+    except KeyboardInterrupt:
+        sys.exit("prepare_data.py: interrupted; nothing was written")
+
+
+if __name__ == "__main__":
+    main(parse_opt())
