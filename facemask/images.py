@@ -11,7 +11,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from facemask.geometry import EXIF_TRANSPOSE
 
@@ -42,8 +42,10 @@ def load_image(path: Path) -> LoadedImage:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             im = Image.open(path)
             im.load()
+    except UnidentifiedImageError as e:
+        raise UnreadableImage("not an image, or a format Pillow cannot read") from e
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning, Image.DecompressionBombError) as e:
-        raise UnreadableImage(f"{type(e).__name__}: {e}") from e
+        raise UnreadableImage(str(e)) from e
     fmt = im.format or "UNKNOWN"
     stored = im.size
     orientation = EXIF_TRANSPOSE.get(im.getexif().get(EXIF_ORIENTATION, 1))

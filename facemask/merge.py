@@ -268,6 +268,7 @@ def merge(
         write_data_yaml(tmp / "data.yaml", names, path=None)
         report.wall_time_s = round(time.perf_counter() - t0, 1)
         report.save(tmp / "report.json")
+        report.plot(tmp / "report.png")
         _move_into_place(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

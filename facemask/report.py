@@ -32,6 +32,18 @@ REASONS = (
     DUPLICATE,
     BLURRY,
 )
+#: Bar colours of the drop reasons in report.png, in REASONS order; green is for images kept.
+REASON_COLOURS = (
+    "tab:brown",
+    "tab:orange",
+    "gold",
+    "tab:pink",
+    "tab:purple",
+    "tab:gray",
+    "tab:red",
+    "tab:blue",
+    "tab:cyan",
+)
 
 
 def _tally() -> dict[str, Any]:
@@ -97,6 +109,39 @@ class MergeReport:
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+    def plot(self, path: Path) -> None:
+        """A picture of the report: per source, images kept and dropped by reason; per split, images."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        sources = list(self.images)
+        reasons = [r for r in REASONS if any(self.images[s]["dropped"][r] for s in sources)]
+        fig, (ax, bx) = plt.subplots(1, 2, figsize=(13, 4), gridspec_kw={"width_ratios": [2.2, 1]})
+        left = [0] * len(sources)
+        for label, counts in [("kept", [self.images[s]["kept"] for s in sources])] + [
+            (r, [self.images[s]["dropped"][r] for s in sources]) for r in reasons
+        ]:
+            colour = "tab:green" if label == "kept" else REASON_COLOURS[REASONS.index(label)]
+            ax.barh(sources, counts, left=left, label=label, color=colour)
+            left = [a + b for a, b in zip(left, counts, strict=True)]
+        ax.invert_yaxis()
+        ax.set_xlabel("images")
+        ax.set_title("Source images: kept and dropped (by reason)")
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        splits = list(self.splits)
+        bx.bar(splits, [self.splits[s]["photos"] for s in splits], label="photos", color="tab:blue")
+        bx.bar(splits, [self.splits[s]["rotated"] for s in splits], bottom=[self.splits[s]["photos"] for s in splits],
+               label="rotated copies", color="tab:cyan")  # fmt: skip
+        for i, s in enumerate(splits):
+            bx.annotate(str(self.splits[s]["images"]), (i, self.splits[s]["images"]), ha="center", va="bottom")
+        bx.set_title("Merged dataset: images per split")
+        bx.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
 
     def print(self, console: Console | None = None) -> None:
         """Two tables: sources (images and boxes per class, with drop reasons) and splits."""

@@ -80,7 +80,7 @@ def _parse_source(path: Path, name: str, entry: Any) -> SourceSpec:
         raise ConfigError(f"{where}: 'classes' must map each class name or id to {', '.join(CANONICAL)}")
     for key, meaning in classes.items():
         if meaning not in CANONICAL:
-            raise ConfigError(f"{where}: class {key!r} maps to {meaning!r}, which is not one of {', '.join(CANONICAL)}")
+            raise ConfigError(f"{where}: class '{key}' maps to {meaning!r}, which is not one of {', '.join(CANONICAL)}")
     download = entry.get("download") or {}
     unknown = set(download) - set(DOWNLOAD_KINDS)
     if unknown:

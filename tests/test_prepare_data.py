@@ -1,0 +1,258 @@
+"""The merge as a user runs it: prepare_data.run() and the command line, on datasets the tests build."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from PIL import Image
+
+import prepare_data
+from facemask import merge as merge_module
+from facemask.dedup import min_distances, rotation_hashes
+from tests.conftest import MASK_RGB, NO_MASK_RGB, SHARED_DATASETS, Sources
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(src: Sources, out: Path, **kw):
+    kw.setdefault("workers", 1)
+    return prepare_data.run(
+        sources=src.root, config=src.config, out=out, data=out.parent / "data.yaml", progress=False, **kw
+    )
+
+
+def labels(out: Path, split: str) -> dict[str, list[list[float]]]:
+    return {
+        p.stem: [[float(v) for v in line.split()] for line in p.read_text().splitlines()]
+        for p in (out / "labels" / split).glob("*.txt")
+    }
+
+
+def image_file(out: Path, split: str, stem: str) -> Path:
+    return next((out / "images" / split).glob(f"{stem}.*"))
+
+
+def colour_under(image: Path, row: list[float]) -> tuple[int, ...]:
+    """Colour at the centre of a YOLO box row."""
+    im = Image.open(image)
+    return im.getpixel((int(row[1] * im.width), int(row[2] * im.height)))
+
+
+def assert_box_covers_face(image: Path, row: list[float], colour: tuple[int, int, int]) -> None:
+    """The box is exactly the painted face: within a margin around it, the face-coloured pixels
+    span the box and nothing more."""
+    a = np.asarray(Image.open(image).convert("RGB")).astype(int)
+    h, w = a.shape[:2]
+    x1, y1 = round((row[1] - row[3] / 2) * w), round((row[2] - row[4] / 2) * h)
+    x2, y2 = round((row[1] + row[3] / 2) * w), round((row[2] + row[4] / 2) * h)
+    m = 4
+    wx, wy = max(0, x1 - m), max(0, y1 - m)
+    window = a[wy : y2 + m, wx : x2 + m]
+    ys, xs = np.nonzero(np.abs(window - colour).sum(axis=2) < 60)
+    found = (xs.min() + wx, ys.min() + wy, xs.max() + 1 + wx, ys.max() + 1 + wy)
+    # JPEG's 2x2 chroma subsampling blurs colour edges by up to 2 px; test_geometry checks exactness losslessly.
+    assert found == pytest.approx((x1, y1, x2, y2), abs=2)
+
+
+def test_merge_remaps_classes_counts_and_drop_reasons(sources: Sources, tmp_path: Path) -> None:
+    out = tmp_path / "merged"
+    report = run(sources, out)
+    saved = json.loads((out / "report.json").read_text())
+    assert Image.open(out / "report.png").size[0] > 600  # the report as a picture
+    for source, drops in sources.expected_drops.items():
+        assert saved["sources"][source]["images"]["dropped"] == drops, source
+    # 12 plain + 4 quirky images (webp, alpha, palette, exif) read well in 'nextto'; 12 + 1 duplicate in 'split'.
+    kept = {s: saved["sources"][s]["images"]["kept"] for s in saved["sources"]}
+    assert kept == {"voc": 11, "nextto": 16, "split": 13}
+    assert sum(v["photos"] for v in report.splits.values()) == 40
+    # Every kept image has one Mask (id 0) and one No Mask (id 1), whatever the source's ids were,
+    # and the class-0 box sits on the green face.
+    for split in ("train", "val", "test"):
+        for stem, rows in labels(out, split).items():
+            assert sorted(r[0] for r in rows) == [0, 1], stem
+            mask_row = next(r for r in rows if r[0] == 0)
+            assert colour_under(image_file(out, split, stem), mask_row)[:3] == pytest.approx(MASK_RGB, abs=30)
+    assert yaml.safe_load((out / "data.yaml").read_text())["names"] == {0: "Mask", 1: "No Mask"}
+    # Each skipped file is listed with its reason; an unknown class names the class and the file.
+    unknown = next(s for s in saved["skipped"] if s["reason"] == "unknown class" and s["source"] == "voc")
+    assert "'face_shield'" in unknown["detail"] and "alien.xml" in unknown["detail"]
+    boxes = saved["sources"]["voc"]["boxes"]
+    assert boxes["Incorrect"]["dropped"] == {"incorrect mask": 1}
+    assert boxes["Mask"]["dropped"]["invalid box"] == 2
+
+
+def test_outputs_are_plain_rgb_files_with_safe_unique_names(sources: Sources, tmp_path: Path) -> None:
+    out = tmp_path / "merged"
+    run(sources, out, rotate=False)
+    images = list((out / "images").rglob("*.*"))
+    assert len({p.stem for p in images}) == len(images) == 40
+    for p in images:
+        assert p.name.isascii() and " " not in p.name and "(" not in p.name
+        with Image.open(p) as im:
+            assert im.mode == "RGB"
+            assert {"JPEG": ".jpg", "PNG": ".png"}[im.format] == p.suffix
+        assert (out / "labels" / p.parent.name / f"{p.stem}.txt").is_file()
+    webp = next(p for p in images if "webp_named" in p.name)
+    assert webp.suffix == ".jpg"
+    alpha = next(p for p in images if "alpha" in p.name)
+    assert Image.open(alpha).getpixel((0, 0)) == (255, 255, 255)  # transparency flattened on white
+
+
+def test_rotated_copies_only_in_train_and_boxes_follow_the_faces(sources: Sources, tmp_path: Path) -> None:
+    out = tmp_path / "merged"
+    report = run(sources, out)
+    assert not list((out / "images" / "val").glob("*_rot*")) and not list((out / "images" / "test").glob("*_rot*"))
+    train = labels(out, "train")
+    originals = [s for s in train if "_rot" not in s]
+    assert report.splits["train"]["rotated"] == 3 * len(originals) > 0
+    for stem in originals:
+        for suffix in ("", "_rot90", "_rot180", "_rot270"):
+            for row in train[stem + suffix]:
+                colour = MASK_RGB if row[0] == 0 else NO_MASK_RGB
+                assert_box_covers_face(image_file(out, "train", stem + suffix), row, colour)
+
+
+def test_exif_oriented_photo_is_written_upright_with_exact_boxes(sources: Sources, tmp_path: Path) -> None:
+    out = tmp_path / "merged"
+    run(sources, out, rotate=False, split="1/0/0")
+    stem = next(s for s in labels(out, "train") if "exif6" in s)
+    image = image_file(out, "train", stem)
+    assert Image.open(image).size == (160, 120)  # stored 120x160, shown upright
+    for row in labels(out, "train")[stem]:
+        assert_box_covers_face(image, row, MASK_RGB if row[0] == 0 else NO_MASK_RGB)
+
+
+def test_near_duplicates_never_straddle_splits(sources: Sources, tmp_path: Path) -> None:
+    # Add brightened and re-encoded variants of several photos (like the augmented copies in real sets).
+    spl = sources.root / "split-set"
+    for i in range(1, 12):
+        sub = "train" if i % 4 else "val"
+        im = Image.open(spl / "images" / sub / f"{i}.jpg")
+        variant = Image.eval(im, lambda v: min(255, int(v * 1.08)))
+        variant.save(spl / "images" / sub / f"{i}_aug.jpg", quality=60)
+        (spl / "labels" / sub / f"{i}_aug.txt").write_text((spl / "labels" / sub / f"{i}.txt").read_text())
+    out = tmp_path / "merged"
+    run(sources, out, rotate=False, split="50/30/20", dup_distance=0)
+    where = {p.stem: p.parent.name for p in (out / "images").rglob("*.*")}
+    hashes = {
+        stem: rotation_hashes(Image.open(next((out / "images" / s).glob(f"{stem}.*")))) for stem, s in where.items()
+    }
+    stems = list(hashes)
+    h = np.stack([hashes[s] for s in stems])
+    for i, stem in enumerate(stems):
+        for j in np.nonzero(min_distances(h, i) <= 12)[0]:
+            assert where[stems[j]] == where[stem], (stem, stems[j])
+    assert len(set(where.values())) == 3
+
+
+def test_split_is_deterministic_for_a_seed(sources: Sources, tmp_path: Path) -> None:
+    a = run(sources, tmp_path / "a", rotate=False, seed=3)
+    b = run(sources, tmp_path / "b", rotate=False, seed=3, workers=2)
+    files = lambda d: sorted(p.relative_to(d).as_posix() for p in (d / "images").rglob("*.*"))  # noqa: E731
+    assert files(tmp_path / "a") == files(tmp_path / "b")
+    assert a.splits == b.splits
+
+
+@pytest.mark.parametrize(("policy", "names", "incorrect_ids"), [("no-mask", 2, [1]), ("class", 3, [2])])
+def test_incorrect_mask_policies(sources: Sources, tmp_path: Path, policy: str, names: int, incorrect_ids) -> None:
+    out = tmp_path / "merged"
+    run(sources, out, incorrect=policy, rotate=False, split="1/0/0")
+    assert len(yaml.safe_load((out / "data.yaml").read_text())["names"]) == names
+    rows = labels(out, "train")
+    kept = [r for stem, rs in rows.items() if "incorrect" in stem for r in rs]
+    assert [r[0] for r in kept] == incorrect_ids  # the photo is kept once (its copy is a duplicate)
+
+
+def test_existing_output_is_not_overwritten_without_exist_ok(sources: Sources, tmp_path: Path) -> None:
+    out = tmp_path / "merged"
+    out.mkdir()
+    (out / "keep.txt").write_text("precious")
+    with pytest.raises(FileExistsError, match="--exist-ok"):
+        run(sources, out)
+    assert (out / "keep.txt").read_text() == "precious"
+    run(sources, out, exist_ok=True, rotate=False)
+    assert not (out / "keep.txt").exists() and (out / "report.json").exists()
+
+
+def test_interrupted_run_leaves_nothing_behind(sources: Sources, tmp_path: Path, monkeypatch) -> None:
+    calls = Counter()
+    real = merge_module.write_sample
+
+    def interrupt_after_three(job, root):
+        calls["n"] += 1
+        if calls["n"] > 3:
+            raise KeyboardInterrupt
+        return real(job, root)
+
+    monkeypatch.setattr(merge_module, "write_sample", interrupt_after_three)
+    out = tmp_path / "merged"
+    with pytest.raises(KeyboardInterrupt):
+        run(sources, out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]  # no dataset, no partial folder
+
+
+def test_blur_threshold_drops_blurry_images(sources: Sources, tmp_path: Path) -> None:
+    voc = sources.root / "voc-set"
+    Image.open(voc / "images" / "maks3.jpg").resize((16, 12)).resize((160, 120), Image.Resampling.BILINEAR).save(
+        voc / "images" / "maks3.jpg"
+    )
+    report = run(sources, tmp_path / "merged", blur_threshold=8.0, rotate=False)
+    assert [s["file"] for s in report.skipped if s["reason"] == "blurry"] == ["images/maks3.jpg"]
+
+
+def test_data_yaml_is_pointed_at_the_output_but_not_replaced_silently(sources: Sources, tmp_path: Path) -> None:
+    data = tmp_path / "data.yaml"
+    run(sources, tmp_path / "merged", rotate=False)
+    assert yaml.safe_load(data.read_text())["path"] == str((tmp_path / "merged").resolve())
+    run(sources, tmp_path / "other", rotate=False)  # data.yaml names 'merged': left alone
+    assert yaml.safe_load(data.read_text())["path"].endswith("merged")
+
+
+def test_download_without_credentials_stops_before_writing(tmp_path: Path, monkeypatch) -> None:
+    for var in ("KAGGLE_USERNAME", "KAGGLE_KEY", "KAGGLE_API_TOKEN", "KAGGLE_CONFIG_DIR"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    out, cache = tmp_path / "merged", tmp_path / "cache"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "prepare_data.py"), "--download", "--out", str(out), "--cache", str(cache)],
+        capture_output=True, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert result.stderr.strip().count("\n") == 0 and "Kaggle credentials not found" in result.stderr
+    assert not out.exists() and not cache.exists()
+
+
+def test_cli_errors_are_one_line(sources: Sources, tmp_path: Path) -> None:
+    bad_config = tmp_path / "bad.yaml"
+    bad_config.write_text(sources.config.read_text().replace("without_mask: No Mask", "without_mask: Nomask"))
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "prepare_data.py"), "--sources", str(sources.root), "--config", str(bad_config),
+         "--out", str(tmp_path / "o")],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1
+    assert "'without_mask'" in result.stderr and "bad.yaml" in result.stderr
+
+
+@pytest.mark.skipif(not SHARED_DATASETS.is_dir(), reason="../shared/datasets not present")
+def test_merge_of_the_real_sources(tmp_path: Path) -> None:
+    out = tmp_path / "face_masks"
+    report = prepare_data.run(sources=SHARED_DATASETS, out=out, data=tmp_path / "data.yaml", progress=False, workers=2)
+    images = {s: t["read"] for s, t in report.images.items()}
+    assert images == {"andrewmvd": 647, "aditya276": 685, "sergiovirahonda": 2913}
+    assert report.dropped("missing label") == 8 and report.dropped("empty label") == 1
+    assert report.dropped("unreadable image") == 0  # WebP-as-.jpg and RGBA PNGs are read, not lost
+    assert report.dropped("duplicate") > 500  # the sets share many photos
+    photos = {s: v["photos"] for s, v in report.splits.items()}
+    total = sum(photos.values())
+    assert abs(photos["train"] / total - 0.85) < 0.02 and abs(photos["test"] / total - 0.05) < 0.02
+    assert report.splits["train"]["rotated"] == 3 * photos["train"]
+    assert not list((out / "images" / "val").glob("*_rot*")) and not list((out / "images" / "test").glob("*_rot*"))
