@@ -7,8 +7,10 @@ from typing import Any
 
 import yaml
 
+from facemask.sources import IMAGE_SUFFIXES
 from facemask.split import SPLITS
 
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 HEADER = "# Face-mask dataset in YOLO format, written by prepare_data.py.\n"
 
 
@@ -31,3 +33,45 @@ def same_dataset(dest: Path, names: list[str], path: str | None) -> bool:
         return yaml.safe_load(dest.read_text(encoding="utf-8")) == dataset_yaml_content(names, path)
     except (OSError, yaml.YAMLError):
         return False
+
+
+class DatasetError(FileNotFoundError):
+    """A data yaml, or the dataset it names, that cannot be trained or validated on."""
+
+
+def dataset_root(data: Path, content: dict[str, Any]) -> Path:
+    """The folder a data yaml's `path` names. A relative `path` is tried from the working directory,
+    the project root and the yaml's folder, so the scripts work from anywhere."""
+    path = content.get("path")
+    if path is None:
+        return data.parent.resolve()
+    candidates = (
+        [Path(path)] if Path(path).is_absolute() else [Path.cwd() / path, PROJECT_ROOT / path, data.parent / path]
+    )
+    for c in candidates:
+        if c.is_dir():
+            return c.resolve()
+    raise DatasetError(f"{data} names the dataset folder {path}, which does not exist: run prepare_data.py first")
+
+
+def check_data(data: str | Path, split: str = "train") -> tuple[Path, dict[str, Any]]:
+    """Validate a data yaml for ultralytics; returns a yaml path that resolves from any working
+    directory (a copy with an absolute `path` beside the original when needed) and its content."""
+    data = Path(data)
+    if not data.is_file():
+        raise DatasetError(f"data yaml not found: {data} (run prepare_data.py, or pass --data)")
+    try:
+        content = yaml.safe_load(data.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as e:
+        raise DatasetError(f"{data}: not valid YAML ({e})") from e
+    if not content.get("names") or split not in content:
+        raise DatasetError(f"{data}: needs 'names' and '{split}' entries")
+    root = dataset_root(data, content)
+    images = root / str(content[split])
+    if not images.is_dir() or not any(p.suffix.lower() in IMAGE_SUFFIXES for p in images.rglob("*")):
+        raise DatasetError(f"no {split} images in {images}: run prepare_data.py (see README)")
+    if content.get("path") is None or Path(content["path"]).resolve() == root:
+        return data, content
+    resolved = data.with_name(f".{data.stem}.resolved.yaml")
+    resolved.write_text(yaml.safe_dump({**content, "path": str(root)}, sort_keys=False), encoding="utf-8")
+    return resolved, content

@@ -205,3 +205,28 @@ def build_sources(root: Path, n_plain: int = 12) -> Sources:
 @pytest.fixture
 def sources(tmp_path: Path) -> Sources:
     return build_sources(tmp_path / "in")
+
+
+TINY_TRAIN = {"cfg": "yolov5n.yaml", "imgsz": 64, "batch": 8, "workers": 0, "device": "cpu", "wandb": "offline"}
+
+
+@pytest.fixture(scope="session")
+def tiny_data(tmp_path_factory) -> Path:
+    """A merged dataset of ~40 small images (no rotated copies, to keep training quick)."""
+    import prepare_data
+
+    root = tmp_path_factory.mktemp("tiny")
+    src = build_sources(root / "in")
+    prepare_data.run(
+        sources=src.root, config=src.config, out=root / "ds", data=root / "ds.yaml", rotate=False, workers=1,
+        progress=False,
+    )  # fmt: skip
+    return root / "ds.yaml"
+
+
+@pytest.fixture(scope="session")
+def trained_run(tiny_data: Path, tmp_path_factory) -> Path:
+    import train
+
+    project = tmp_path_factory.mktemp("runs")
+    return train.run(data=str(tiny_data), epochs=2, project=str(project), name="t", **TINY_TRAIN)

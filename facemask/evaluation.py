@@ -1,0 +1,76 @@
+"""Evaluation of a model on a dataset split: per-class P, R, mAP@0.5 and mAP@0.5:0.95 as a table and
+JSON, with ultralytics' PR, F1 and confusion-matrix plots beside them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from facemask.checkpoints import load_model
+from facemask.data_yaml import check_data, dataset_root
+from facemask.sources import IMAGE_SUFFIXES
+
+METRIC_KEYS = ("precision", "recall", "mAP50", "mAP50-95")
+
+
+def evaluate(
+    weights: str | Path,
+    data: str | Path,
+    task: str = "val",
+    imgsz: int = 640,
+    batch: int = 32,
+    conf: float = 0.001,
+    iou: float = 0.6,
+    device: str | None = None,
+    half: bool = False,
+    save_json: bool = False,
+    project: str | Path = "runs/val",
+    name: str = "exp",
+    exist_ok: bool = False,
+) -> dict[str, Any]:
+    """Validate `weights` on the `task` split; writes metrics.json in the run folder and returns it."""
+    data_path, content = check_data(data, split=task)
+    model = load_model(weights)
+    metrics = model.val(
+        data=str(data_path), split=task, imgsz=imgsz, batch=batch, conf=conf, iou=iou, device=device,
+        save_json=save_json, project=str(Path(project).resolve()), name=name, exist_ok=exist_ok, plots=True,
+        **({"half": True} if half else {}),  # passed only when asked: ultralytics deprecates it
+    )  # fmt: skip
+    split_dir = dataset_root(data_path, content) / str(content[task])
+    result = metrics_dict(metrics, images=sum(p.suffix.lower() in IMAGE_SUFFIXES for p in split_dir.rglob("*")))
+    result.update(weights=str(weights), data=str(data), task=task, imgsz=imgsz, conf=conf, iou=iou)
+    save_dir = Path(metrics.save_dir)
+    result["save_dir"] = str(save_dir)
+    (save_dir / "metrics.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    return result
+
+
+def metrics_dict(metrics, images: int) -> dict[str, Any]:
+    """ultralytics DetMetrics -> plain numbers: overall and per class (images, instances, P, R, mAPs)."""
+    box = metrics.box
+    classes = {}
+    for i, c in enumerate(metrics.ap_class_index):
+        p, r, ap50, ap = box.class_result(i)
+        classes[metrics.names[int(c)]] = {
+            "images": int(metrics.nt_per_image[c]), "instances": int(metrics.nt_per_class[c]),
+            **dict(zip(METRIC_KEYS, map(float, (p, r, ap50, ap)), strict=True)),
+        }  # fmt: skip
+    return {
+        "all": {"images": images, "instances": int(metrics.nt_per_class.sum()),
+                **dict(zip(METRIC_KEYS, map(float, box.mean_results()), strict=True))},
+        "classes": classes,
+        "speed_ms_per_image": {k: round(float(v), 2) for k, v in metrics.speed.items()},
+    }  # fmt: skip
+
+
+def print_table(result: dict[str, Any], console: Console | None = None) -> None:
+    table = Table(title=f"{result['weights']} on {result['data']} ({result['task']}, {result['imgsz']} px)")
+    for col in ("class", "images", "instances", "P", "R", "mAP@0.5", "mAP@0.5:0.95"):
+        table.add_column(col, justify="left" if col == "class" else "right")
+    for name, m in [("all", result["all"]), *result["classes"].items()]:
+        table.add_row(name, str(m["images"]), str(m["instances"]), *(f"{m[k]:.3f}" for k in METRIC_KEYS))
+    (console or Console()).print(table)

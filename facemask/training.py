@@ -1,0 +1,81 @@
+"""Fine-tuning with ultralytics: defaults from configs/train.yaml, YOLOv5-style options, W&B logging,
+and --resume from the last checkpoint."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from facemask.checkpoints import CheckpointError, load_model
+from facemask.data_yaml import PROJECT_ROOT, check_data, dataset_root
+from facemask.wandb_logging import WandbLogger, default_mode
+
+DEFAULT_CONFIG = PROJECT_ROOT / "configs" / "train.yaml"
+#: Options of configs/train.yaml and train.py that are not ultralytics train() arguments.
+OWN_KEYS = ("weights", "cfg", "hyp", "wandb", "wandb_project", "wandb_entity", "resume", "callbacks", "config")
+
+
+def load_config(path: str | Path = DEFAULT_CONFIG) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"training config not found: {path}")
+    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+
+def find_last_checkpoint(project: str | Path) -> Path:
+    """The newest runs/train/*/weights/last.pt, for a bare --resume."""
+    found = sorted(Path(project).glob("*/weights/last.pt"), key=lambda p: p.stat().st_mtime)
+    if not found:
+        raise CheckpointError(f"--resume: no last.pt under {project}/*/weights/; give the checkpoint path")
+    return found[-1]
+
+
+def train(
+    config: str | Path = DEFAULT_CONFIG,
+    resume: bool | str | Path = False,
+    wandb: str | None = None,
+    callbacks: dict[str, Callable] | None = None,
+    **overrides: Any,
+) -> Path:
+    """Train with the options of `config` updated by `overrides` (None values are ignored);
+    returns the run folder (weights/best.pt, weights/last.pt, results.csv, plots)."""
+    opts = load_config(config)
+    given = {k: v for k, v in overrides.items() if v is not None}
+    if given.get("cfg") and "weights" not in given:
+        opts["weights"] = None  # YOLOv5: --cfg alone trains from scratch
+    opts.update(given)
+    hyp = opts.pop("hyp", None) or {}
+
+    if resume:
+        last = Path(resume) if isinstance(resume, str | Path) else find_last_checkpoint(opts["project"])
+        if not last.is_file():
+            raise CheckpointError(f"--resume: checkpoint not found: {last}")
+        model = load_model(weights=last)
+        data_path = Path(model.ckpt["train_args"]["data"])
+        run_args: dict[str, Any] = {"resume": str(last)}
+    else:
+        data_path, _ = check_data(opts["data"])
+        model = load_model(opts.get("weights"), opts.get("cfg"))
+        run_args = {k: v for k, v in opts.items() if k not in OWN_KEYS}
+        run_args.update(hyp, data=str(data_path), project=str(Path(opts["project"]).resolve()))
+
+    content = yaml.safe_load(data_path.read_text(encoding="utf-8")) if data_path.is_file() else {}
+    logger = WandbLogger(
+        mode=wandb or default_mode(),
+        project=opts.get("wandb_project") or "facemask",
+        entity=opts.get("wandb_entity"),
+        config={**opts, "hyp": hyp},
+        dataset_root=dataset_root(data_path, content) if content else None,
+    )
+    logger.attach(model)
+    for event, fn in (callbacks or {}).items():
+        model.add_callback(event, fn)
+    model.train(**run_args)
+    save_dir = Path(model.trainer.save_dir)
+    hint = logger.sync_hint(save_dir)
+    if hint:
+        print(f"W&B run saved offline; upload it with: {hint}")
+    return save_dir

@@ -1,0 +1,93 @@
+"""train.py on a tiny synthetic dataset: a real 2-epoch run (YOLOv5n from yaml, 64 px), W&B offline."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import train
+from facemask import checkpoints
+from facemask.checkpoints import CheckpointError
+from facemask.data_yaml import DatasetError
+from tests.conftest import TINY_TRAIN as TINY
+from tests.wandb_records import artifacts, history, run_file
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def epochs_in(results_csv: Path) -> list[int]:
+    with results_csv.open() as f:
+        return [int(float(row["epoch"])) for row in csv.DictReader(f)]
+
+
+@pytest.mark.slow
+def test_training_writes_weights_metrics_and_a_real_wandb_run(trained_run: Path) -> None:
+    assert (trained_run / "weights" / "best.pt").is_file() and (trained_run / "weights" / "last.pt").is_file()
+    assert epochs_in(trained_run / "results.csv") == [1, 2]
+    rows = history(run_file(trained_run))
+    per_epoch = [r for r in rows if "metrics/mAP50(B)" in r]
+    assert [r["epoch"] for r in per_epoch] == [1, 2]
+    assert {"train/box_loss", "train/cls_loss", "metrics/mAP50-95(B)", "metrics/precision(B)"} <= set(per_epoch[0])
+    logged = {k for r in rows for k in r}
+    for prefix in ("curves/Precision-Recall(B)", "confusion_matrix/", "predictions/", "dataset/splits/",
+                   "plots/BoxPR_curve", "plots/confusion_matrix"):  # fmt: skip
+        assert any(k.startswith(prefix) for k in logged), prefix
+    types = {t for t, _ in artifacts(run_file(trained_run))}
+    assert {"model", "dataset-report"} <= types
+    assert (trained_run / "wandb_run_id.txt").read_text() in run_file(trained_run).name
+
+
+@pytest.mark.slow
+def test_resume_continues_an_interrupted_run(tiny_data: Path, tmp_path: Path) -> None:
+    def interrupt_after_first_epoch(trainer) -> None:
+        if trainer.epoch == 0:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train.run(data=str(tiny_data), epochs=2, project=str(tmp_path), name="r",
+                  callbacks={"on_fit_epoch_end": interrupt_after_first_epoch}, **TINY)  # fmt: skip
+    run_dir = tmp_path / "r"
+    assert epochs_in(run_dir / "results.csv") == [1]
+    run_id = (run_dir / "wandb_run_id.txt").read_text()
+
+    assert train.run(resume=str(run_dir / "weights" / "last.pt"), wandb="offline") == run_dir
+    assert epochs_in(run_dir / "results.csv") == [1, 2]
+    assert (run_dir / "wandb_run_id.txt").read_text() == run_id  # the same W&B run continues
+    assert [r["epoch"] for r in history(run_file(run_dir)) if "metrics/mAP50(B)" in r] == [2]
+
+
+def test_missing_data_yaml_is_a_one_line_error(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "train.py"), "--data", str(tmp_path / "nope.yaml"), "--cfg", "yolov5n.yaml"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "data yaml not found" in result.stderr
+
+
+def test_empty_dataset_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "ds" / "images" / "train").mkdir(parents=True)
+    (tmp_path / "ds.yaml").write_text("path: ds\ntrain: images/train\nval: images/val\nnames: {0: Mask, 1: No Mask}\n")
+    with pytest.raises(DatasetError, match="no train images"):
+        train.run(data=str(tmp_path / "ds.yaml"), **TINY)
+
+
+def test_missing_checkpoint_offline_names_the_alternatives(tiny_data: Path, monkeypatch) -> None:
+    monkeypatch.setattr(checkpoints, "reachable", lambda host: False)
+    monkeypatch.chdir(tiny_data.parent)
+    with pytest.raises(CheckpointError, match=r"cannot be downloaded.*yolov5nu_coco_backbone\.pt.*--cfg"):
+        train.run(data=str(tiny_data), weights="yolov5s.pt", cfg=None, wandb="disabled")
+    with pytest.raises(CheckpointError, match="no such checkpoint"):
+        train.run(data=str(tiny_data), weights="missing.pt", wandb="disabled")
+
+
+def test_yolov5_names_map_to_ultralytics_checkpoints(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(checkpoints, "reachable", lambda host: True)
+    monkeypatch.chdir(tmp_path)
+    assert checkpoints.resolve_weights("yolov5s.pt") == "yolov5su.pt"  # ultralytics downloads it
+    (tmp_path / "yolov5su.pt").write_bytes(b"x")
+    assert checkpoints.resolve_weights("yolov5s.pt") == "yolov5su.pt" and Path("yolov5su.pt").is_file()

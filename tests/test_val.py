@@ -1,0 +1,42 @@
+"""val.py on the tiny trained run of test_train: the JSON a user's scripts read, and the plots."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import val
+from facemask.checkpoints import CheckpointError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_val_writes_per_class_json_and_plots(trained_run: Path, tiny_data: Path, tmp_path: Path) -> None:
+    result = val.run(weights=trained_run / "weights" / "best.pt", data=tiny_data, task="test", imgsz=64,
+                     project=tmp_path, name="v", save_json=True)  # fmt: skip
+    saved = json.loads((tmp_path / "v" / "metrics.json").read_text())
+    assert saved == json.loads(json.dumps(result))
+    assert set(saved["all"]) == {"images", "instances", "precision", "recall", "mAP50", "mAP50-95"}
+    assert set(saved["classes"]) <= {"Mask", "No Mask"}
+    assert saved["all"]["images"] == 3 and saved["all"]["instances"] == 6
+    assert {"task", "weights", "imgsz", "speed_ms_per_image"} <= set(saved)
+    for plot in ("BoxPR_curve.png", "BoxF1_curve.png", "confusion_matrix.png", "predictions.json"):
+        assert (tmp_path / "v" / plot).is_file(), plot
+
+
+def test_val_missing_weights_is_a_one_line_error(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, str(ROOT / "val.py"), "--weights", str(tmp_path / "no.pt")],
+                            capture_output=True, text=True)  # fmt: skip
+    assert result.returncode == 1 and result.stderr.count("\n") == 1 and "no such checkpoint" in result.stderr
+
+
+def test_val_missing_split_is_an_error(tiny_data: Path, trained_run: Path) -> None:
+    with pytest.raises(Exception, match=r"data yaml not found"):
+        val.run(weights=trained_run / "weights" / "best.pt", data=tiny_data.with_name("nope.yaml"), task="test")
+    with pytest.raises(CheckpointError):
+        val.run(weights="absent.pt", data=tiny_data)

@@ -1,0 +1,80 @@
+"""Fine-tune YOLOv5 on the merged face-mask dataset with ultralytics, logging to Weights & Biases.
+
+Defaults come from configs/train.yaml (the original recipe: YOLOv5s, 640 px, batch 64, 300 epochs,
+patience 100); flags override them.
+
+Usage:
+    python train.py --img 640 --batch 64 --epochs 300 --data data/face_masks.yaml --weights yolov5s.pt
+    python train.py --cfg yolov5s.yaml                                  # from scratch
+    python train.py --weights ../shared/weights/yolov5nu_coco_backbone.pt --img 320 --epochs 10 --device cpu
+    python train.py --config configs/train_cpu.yaml                     # the recipe of the shipped model
+    python train.py --device 0,1,2,3                                    # multi-GPU (ultralytics DDP)
+    python train.py --resume                                            # continue the newest run
+    python train.py --resume runs/train/exp/weights/last.pt --wandb offline
+
+Python:
+    from train import run
+    run_dir = run(data="data/face_masks.yaml", weights="yolov5s.pt", epochs=50)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import yaml
+
+from facemask.checkpoints import CheckpointError
+from facemask.data_yaml import DatasetError
+from facemask.training import DEFAULT_CONFIG, train
+from facemask.wandb_logging import WANDB_MODES
+
+
+def run(**kwargs) -> Path:
+    """Train; keyword arguments are the long flag names (img -> imgsz, batch_size -> batch also work)."""
+    kwargs["imgsz"] = kwargs.pop("img", None) or kwargs.get("imgsz")
+    kwargs["batch"] = kwargs.pop("batch_size", None) or kwargs.get("batch")
+    hyp_file = kwargs.pop("hyp", None)
+    if hyp_file:
+        config = yaml.safe_load(Path(kwargs.get("config") or DEFAULT_CONFIG).read_text(encoding="utf-8"))
+        kwargs["hyp"] = {**(config.get("hyp") or {}), **yaml.safe_load(Path(hyp_file).read_text(encoding="utf-8"))}
+    kwargs["config"] = kwargs.get("config") or DEFAULT_CONFIG
+    return train(**kwargs)
+
+
+def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="defaults (configs/train.yaml)")
+    p.add_argument("--weights", help="checkpoint to start from: yolov5s.pt (downloaded), or a local .pt")
+    p.add_argument("--cfg", help="model yaml, e.g. yolov5s.yaml: train from scratch (with --weights: transfer)")
+    p.add_argument("--data", help="dataset yaml (data/face_masks.yaml)")
+    p.add_argument("--hyp", type=Path, help="yaml of hyperparameters overriding the config's 'hyp'")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", "--batch", dest="batch", type=int, help="total batch size (-1: auto)")
+    p.add_argument("--img", "--imgsz", "--img-size", dest="imgsz", type=int, help="train/val image size (pixels)")
+    p.add_argument("--device", help="cpu, 0, or 0,1,2,3 for multi-GPU")
+    p.add_argument("--workers", type=int, help="dataloader workers")
+    p.add_argument("--patience", type=int, help="epochs without improvement before stopping")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--cache", nargs="?", const="ram", choices=["ram", "disk"], help="cache images in ram or on disk")
+    p.add_argument("--project", help="save to project/name")
+    p.add_argument("--name", help="save to project/name")
+    p.add_argument("--exist-ok", action="store_true", default=None, help="reuse project/name instead of name2, ...")
+    p.add_argument("--resume", nargs="?", const=True, default=False, help="resume the newest run, or the given last.pt")
+    p.add_argument("--wandb", choices=WANDB_MODES, help="W&B mode (default: online with WANDB_API_KEY, else offline)")
+    p.add_argument("--wandb-project", help="W&B project (default: facemask)")
+    p.add_argument("--wandb-entity", help="W&B team or user")
+    return p.parse_args(argv)
+
+
+def main(opt: argparse.Namespace) -> None:
+    try:
+        run_dir = run(**vars(opt))
+    except (CheckpointError, DatasetError, FileNotFoundError, ValueError) as e:
+        sys.exit(f"train.py: error: {e}")
+    print(f"Results saved to {run_dir} (best weights: {run_dir / 'weights' / 'best.pt'})")
+
+
+if __name__ == "__main__":
+    main(parse_opt())

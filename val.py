@@ -1,0 +1,82 @@
+"""Evaluate a face-mask model: per-class precision, recall, mAP@0.5 and mAP@0.5:0.95, with curves.
+
+Usage:
+    python val.py --weights weights/face_masks.pt --task test           # the model card's figures
+    python val.py --weights runs/train/exp/weights/best.pt --data data/face_masks.yaml --img 640
+    python val.py --weights weights/face_masks.pt --task test --save-json   # + COCO-format predictions
+
+Writes to runs/val/exp*: metrics.json, PR/F1/P/R curves, confusion matrices (and predictions.json).
+
+Python:
+    from val import run
+    metrics = run(weights="weights/face_masks.pt", task="test")
+    metrics["all"]["mAP50"]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from facemask.checkpoints import CheckpointError
+from facemask.data_yaml import PROJECT_ROOT, DatasetError
+from facemask.evaluation import evaluate, print_table
+
+DEFAULT_WEIGHTS = PROJECT_ROOT / "weights" / "face_masks.pt"
+DEFAULT_DATA = PROJECT_ROOT / "data" / "face_masks.yaml"
+
+
+def run(
+    weights: str | Path = DEFAULT_WEIGHTS,
+    data: str | Path = DEFAULT_DATA,
+    task: str = "val",
+    imgsz: int = 640,
+    batch: int = 32,
+    conf_thres: float = 0.001,
+    iou_thres: float = 0.6,
+    device: str | None = None,
+    half: bool = False,
+    save_json: bool = False,
+    project: str | Path = "runs/val",
+    name: str = "exp",
+    exist_ok: bool = False,
+) -> dict[str, Any]:
+    """Evaluate and print the per-class table; returns what metrics.json holds."""
+    result = evaluate(
+        weights, data, task=task, imgsz=imgsz, batch=batch, conf=conf_thres, iou=iou_thres, device=device,
+        half=half, save_json=save_json, project=project, name=name, exist_ok=exist_ok,
+    )  # fmt: skip
+    print_table(result)
+    print(f"Metrics, curves and confusion matrices saved to {result['save_dir']}")
+    return result
+
+
+def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS, help="model (.pt or an export)")
+    p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="dataset yaml")
+    p.add_argument("--task", choices=("val", "test"), default="val", help="split to evaluate")
+    p.add_argument("--img", "--imgsz", "--img-size", dest="imgsz", type=int, default=640, help="image size (pixels)")
+    p.add_argument("--batch-size", "--batch", dest="batch", type=int, default=32)
+    p.add_argument("--conf-thres", type=float, default=0.001, help="confidence threshold")
+    p.add_argument("--iou-thres", type=float, default=0.6, help="NMS IoU threshold")
+    p.add_argument("--device", help="cpu, 0, ...")
+    p.add_argument("--half", action="store_true", help="FP16 inference (GPU)")
+    p.add_argument("--save-json", action="store_true", help="also write COCO-format predictions.json")
+    p.add_argument("--project", default="runs/val")
+    p.add_argument("--name", default="exp")
+    p.add_argument("--exist-ok", action="store_true")
+    return p.parse_args(argv)
+
+
+def main(opt: argparse.Namespace) -> None:
+    try:
+        run(**vars(opt))
+    except (CheckpointError, DatasetError, FileNotFoundError, ValueError) as e:
+        sys.exit(f"val.py: error: {e}")
+
+
+if __name__ == "__main__":
+    main(parse_opt())
