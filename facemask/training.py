@@ -3,6 +3,7 @@ and --resume from the last checkpoint."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -70,12 +71,35 @@ def train(
         config={**opts, "hyp": hyp},
         dataset_root=dataset_root(data_path, content) if content else None,
     )
-    logger.attach(model)
     for event, fn in (callbacks or {}).items():
         model.add_callback(event, fn)
-    model.train(**run_args)
+    if _is_multi_gpu(opts.get("device")):
+        _train_ddp(model, run_args, logger)
+    else:
+        logger.attach(model)
+        model.train(**run_args)
     save_dir = Path(model.trainer.save_dir)
     hint = logger.sync_hint(save_dir)
     if hint:
         print(f"W&B run saved offline; upload it with: {hint}")
     return save_dir
+
+
+def _is_multi_gpu(device: Any) -> bool:
+    return isinstance(device, str | list | tuple) and len([d for d in str(device).split(",") if d.strip()]) > 1
+
+
+def _train_ddp(model, run_args: dict[str, Any], logger: WandbLogger) -> None:
+    """ultralytics runs DDP workers in fresh processes, which our callbacks do not reach; there W&B
+    logging is ultralytics' own integration, switched on for this run only."""
+    from ultralytics import settings
+
+    before = settings["wandb"]
+    if logger.mode != "disabled":
+        os.environ["WANDB_MODE"] = logger.mode
+        print("multi-GPU: W&B logging by ultralytics' own integration in the DDP workers")
+    settings.update({"wandb": logger.mode != "disabled"})
+    try:
+        model.train(**run_args)
+    finally:
+        settings.update({"wandb": before})

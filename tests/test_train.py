@@ -91,3 +91,10 @@ def test_yolov5_names_map_to_ultralytics_checkpoints(tmp_path: Path, monkeypatch
     assert checkpoints.resolve_weights("yolov5s.pt") == "yolov5su.pt"  # ultralytics downloads it
     (tmp_path / "yolov5su.pt").write_bytes(b"x")
     assert checkpoints.resolve_weights("yolov5s.pt") == "yolov5su.pt" and Path("yolov5su.pt").is_file()
+
+
+def test_multi_gpu_device_strings_are_recognised() -> None:
+    from facemask.training import _is_multi_gpu
+
+    assert _is_multi_gpu("0,1,2,3") and _is_multi_gpu([0, 1])
+    assert not _is_multi_gpu("0") and not _is_multi_gpu("cpu") and not _is_multi_gpu(None)
