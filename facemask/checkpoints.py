@@ -25,7 +25,7 @@ def resolve_weights(weights: str | Path) -> str:
     from ultralytics.utils.downloads import GITHUB_ASSETS_NAMES
 
     path = Path(weights)
-    if path.is_file():
+    if path.exists():  # a .pt/.onnx file, or an export folder such as *_openvino_model/
         return str(path)
     name = check_yolov5u_filename(path.name, verbose=False)
     for local in (path.with_name(name), Path(SETTINGS["weights_dir"]) / name):

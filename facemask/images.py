@@ -50,13 +50,13 @@ def load_image(path: Path) -> LoadedImage:
     stored = im.size
     orientation = EXIF_TRANSPOSE.get(im.getexif().get(EXIF_ORIENTATION, 1))
     is_plain = fmt in ("JPEG", "PNG") and im.mode == "RGB" and orientation is None
-    rgb = _to_rgb(im)
+    rgb = to_rgb(im)
     if orientation is not None:
         rgb = rgb.transpose(orientation)
     return LoadedImage(rgb, fmt, stored, orientation, is_plain)
 
 
-def _to_rgb(im: Image.Image) -> Image.Image:
+def to_rgb(im: Image.Image) -> Image.Image:
     """RGB, with transparency composited on white (plain `convert('RGB')` shows whatever colour hides
     under transparent pixels, often black)."""
     if im.mode == "RGB":

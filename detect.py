@@ -1,0 +1,182 @@
+"""Detect faces with and without masks in images, folders, videos, webcams and streams.
+
+With no arguments it runs the shipped model (weights/face_masks.pt) on the bundled examples/.
+
+Usage - sources:
+    python detect.py --source img.jpg                 # image
+                              photos/                 # folder
+                              'photos/**/*.jpg'       # glob
+                              list.txt                # text file listing paths
+                              clip.mp4                # video
+                              0                       # webcam
+                              rtsp://host/stream      # RTSP, RTMP, HTTP stream
+
+Usage - outputs (to runs/detect/exp, exp2, ...):
+    python detect.py --source photos/ --save-txt --save-conf --save-json --save-crop
+    python detect.py --source clip.mp4 --blur-faces --vid-stride 2
+    python detect.py --weights face_masks.onnx --source photos/ --imgsz 640 --conf-thres 0.4
+
+Python:
+    from detect import run
+    summary = run(source="photos/", save_json=True)
+    summary.faces["No Mask"]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import cv2
+from tqdm import tqdm
+from ultralytics.utils.files import increment_path
+
+from facemask.annotate import Annotator
+from facemask.checkpoints import CheckpointError
+from facemask.counting import RunSummary, class_counts, format_counts
+from facemask.detector import Detector, DetectorSettings
+from facemask.media import Frame, SourceError, iter_frames
+from facemask.outputs import OutputWriter
+
+ROOT = Path(__file__).resolve().parent
+DEFAULT_WEIGHTS = ROOT / "weights" / "face_masks.pt"
+DEFAULT_SOURCE = ROOT / "examples"
+
+
+def run(
+    weights: str | Path = DEFAULT_WEIGHTS,
+    source: str | Path = DEFAULT_SOURCE,
+    imgsz: int = 640,
+    conf_thres: float = 0.25,
+    iou_thres: float = 0.45,
+    max_det: int = 1000,
+    device: str | None = None,
+    view_img: bool = False,
+    save_txt: bool = False,
+    save_conf: bool = False,
+    save_json: bool = False,
+    save_crop: bool = False,
+    nosave: bool = False,
+    classes: list[int] | None = None,
+    project: str | Path = ROOT / "runs" / "detect",
+    name: str = "exp",
+    exist_ok: bool = False,
+    line_thickness: int = 2,
+    hide_labels: bool = False,
+    hide_conf: bool = False,
+    half: bool = False,
+    vid_stride: int = 1,
+    blur_faces: bool = False,
+) -> RunSummary:
+    """Detect, print a line per image, save what was asked; returns the run's totals."""
+    frames = iter_frames(source, vid_stride)
+    first = next(frames, None)  # raises SourceError now, before a model is loaded or a folder made
+    if first is None:
+        raise SourceError(f"nothing to read in {source}")
+    settings = DetectorSettings(imgsz, conf_thres, iou_thres, max_det, device, classes, half)
+    detector = Detector(weights, settings)
+    save_dir = increment_path(Path(project) / name, exist_ok=exist_ok, sep="")  # exp, exp2, ... as in YOLOv5
+    save_dir.mkdir(parents=True, exist_ok=True)
+    annotate = Annotator(detector.names, line_thickness, hide_labels, hide_conf, blur_faces)
+    writer = OutputWriter(save_dir, detector.names, not nosave, save_txt, save_conf, save_json, save_crop, blur_faces)
+    summary, bar = RunSummary(), None
+    try:
+        for frame in _chain(first, frames):
+            if frame.error:
+                summary.skipped[frame.error.split(" (")[0]] += 1
+                print(f"WARNING: skipped {frame.source}: {frame.error}", file=sys.stderr)
+                continue
+            prediction = detector(frame.image)
+            counts = class_counts(prediction.detections, detector.names)
+            summary.add(counts, prediction.speed_ms, frame.is_video)
+            annotated = annotate(frame.image, prediction.detections) if (not nosave or view_img) else None
+            writer.write(frame, prediction.detections, counts, annotated)
+            if view_img:
+                view_img = _show(frame.source, annotated)
+            if frame.is_video:
+                bar = _progress(bar, frame, vid_stride)
+                bar.set_postfix_str(format_counts(counts), refresh=False)
+                bar.update(1)
+            else:
+                bar = _progress(bar, None, vid_stride)
+                h, w = frame.image.shape[:2]
+                print(f"{frame.source}: {w}x{h} {format_counts(counts)}, {sum(prediction.speed_ms.values()):.0f} ms")
+    except KeyboardInterrupt:
+        print("\nInterrupted; what was seen so far is saved.", file=sys.stderr)
+    finally:
+        if bar is not None:
+            bar.close()
+        writer.close()
+        (save_dir / "summary.json").write_text(json.dumps(summary.to_dict(), indent=2) + "\n")
+    print(summary.line())
+    print(f"Results saved to {save_dir}")
+    return summary
+
+
+def _chain(first: Frame, rest):
+    yield first
+    yield from rest
+
+
+def _progress(bar: tqdm | None, frame: Frame | None, vid_stride: int) -> tqdm | None:
+    """One bar per video or stream (a frame rate where the length is unknown); none for images."""
+    if frame is None or (bar is not None and bar.desc != frame.source):
+        if bar is not None:
+            bar.close()
+        bar = None
+    if frame is not None and bar is None:
+        total = -(-frame.total // vid_stride) if frame.total else None
+        bar = tqdm(total=total, desc=frame.source, unit="frame", file=sys.stdout)
+    return bar
+
+
+def _show(title: str, image) -> bool:
+    """Show a frame; on a machine without a display, say so once and stop trying."""
+    try:
+        cv2.imshow(title, image)
+        cv2.waitKey(1)
+        return True
+    except cv2.error:
+        print("WARNING: --view-img needs a display and OpenCV with GUI support; not showing", file=sys.stderr)
+        return False
+
+
+def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS, help="model: .pt or an export (.onnx, ...)")
+    p.add_argument("--source", default=str(DEFAULT_SOURCE), help="file, folder, glob, list.txt, video, 0, URL")
+    p.add_argument("--imgsz", "--img", "--img-size", dest="imgsz", type=int, default=640, help="inference size")
+    p.add_argument("--conf-thres", type=float, default=0.25, help="confidence threshold")
+    p.add_argument("--iou-thres", type=float, default=0.45, help="NMS IoU threshold")
+    p.add_argument("--max-det", type=int, default=1000, help="maximum faces per image")
+    p.add_argument("--device", help="cpu, 0, ...")
+    p.add_argument("--view-img", action="store_true", help="show results in a window")
+    p.add_argument("--save-txt", action="store_true", help="YOLO labels in labels/<stem>.txt")
+    p.add_argument("--save-conf", action="store_true", help="add confidences to --save-txt labels")
+    p.add_argument("--save-json", action="store_true", help="every detection in predictions.json")
+    p.add_argument("--save-crop", action="store_true", help="face crops in crops/<class>/")
+    p.add_argument("--nosave", action="store_true", help="do not save annotated images or videos")
+    p.add_argument("--classes", nargs="+", type=int, help="keep only these class ids (0 Mask, 1 No Mask)")
+    p.add_argument("--project", default=str(ROOT / "runs" / "detect"), help="save to project/name")
+    p.add_argument("--name", default="exp", help="save to project/name")
+    p.add_argument("--exist-ok", action="store_true", help="reuse project/name instead of name2, ...")
+    p.add_argument("--line-thickness", type=int, default=2, help="box thickness (pixels)")
+    p.add_argument("--hide-labels", action="store_true")
+    p.add_argument("--hide-conf", action="store_true")
+    p.add_argument("--half", action="store_true", help="FP16 inference (GPU)")
+    p.add_argument("--vid-stride", type=int, default=1, help="use every n-th video frame")
+    p.add_argument("--blur-faces", action="store_true", help="blur every detected face in saved images and videos")
+    return p.parse_args(argv)
+
+
+def main(opt: argparse.Namespace) -> None:
+    try:
+        run(**vars(opt))
+    except (SourceError, CheckpointError, FileNotFoundError) as e:
+        sys.exit(f"detect.py: error: {e}")
+
+
+if __name__ == "__main__":
+    main(parse_opt())

@@ -1,0 +1,47 @@
+"""The model behind detect.py and the app: any ultralytics-loadable weights (.pt, .onnx, OpenVINO,
+TorchScript, ...) in, supervision `Detections` out, one image at a time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import supervision as sv
+
+from facemask.checkpoints import load_model
+
+
+@dataclass
+class DetectorSettings:
+    """The knobs YOLOv5's detect.py users know."""
+
+    imgsz: int = 640
+    conf: float = 0.25
+    iou: float = 0.45
+    max_det: int = 1000
+    device: str | None = None
+    classes: list[int] | None = None
+    half: bool = False
+
+
+@dataclass
+class Prediction:
+    detections: sv.Detections
+    speed_ms: dict[str, float] = field(default_factory=dict)  # preprocess, inference, postprocess
+
+
+class Detector:
+    def __init__(self, weights: str | Path, settings: DetectorSettings | None = None):
+        self.weights = str(weights)
+        self.settings = settings or DetectorSettings()
+        self.model = load_model(weights)
+        self.names: dict[int, str] = dict(self.model.names)
+
+    def __call__(self, image_bgr: np.ndarray) -> Prediction:
+        s = self.settings
+        result = self.model.predict(
+            image_bgr, imgsz=s.imgsz, conf=s.conf, iou=s.iou, max_det=s.max_det, device=s.device,
+            classes=s.classes, verbose=False, **({"half": True} if s.half else {}),
+        )[0]  # fmt: skip
+        return Prediction(sv.Detections.from_ultralytics(result), dict(result.speed))

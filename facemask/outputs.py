@@ -1,0 +1,121 @@
+"""What detect.py saves: annotated images and videos, YOLO txt labels, one JSON of every detection,
+face crops. Everything is written as it comes (the JSON too), so nothing accumulates in memory."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import supervision as sv
+
+from facemask.annotate import blur_only
+from facemask.media import Frame
+from facemask.sources import IMAGE_SUFFIXES
+
+
+class OutputWriter:
+    def __init__(
+        self,
+        save_dir: Path,
+        names: dict[int, str],
+        save_img: bool = True,
+        save_txt: bool = False,
+        save_conf: bool = False,
+        save_json: bool = False,
+        save_crop: bool = False,
+        blur_faces: bool = False,
+    ):
+        self.dir, self.names = save_dir, names
+        self.save_img, self.save_txt, self.save_conf, self.save_crop = save_img, save_txt, save_conf, save_crop
+        self.blur_faces = blur_faces
+        self._stems: dict[str, str] = {}  # source -> unique output stem
+        self._video: tuple[str, cv2.VideoWriter] | None = None
+        self._json = None
+        if save_txt:
+            (save_dir / "labels").mkdir(parents=True, exist_ok=True)
+        if save_json:
+            self._json = (save_dir / "predictions.json").open("w", encoding="utf-8")
+            self._json.write("[")
+            self._first = True
+
+    def stem(self, frame: Frame) -> str:
+        """The input's stem, made unique when two inputs share one (a glob over several folders)."""
+        if frame.source not in self._stems:
+            taken = set(self._stems.values())
+            stem, n = frame.name, 2
+            while stem in taken:
+                stem, n = f"{frame.name}_{n}", n + 1
+            self._stems[frame.source] = stem
+        return self._stems[frame.source]
+
+    def write(self, frame: Frame, detections: sv.Detections, counts: dict[str, int], annotated: np.ndarray | None):
+        stem = self.stem(frame)
+        label_stem = f"{stem}_{frame.index}" if frame.is_video else stem
+        if self.save_img and annotated is not None:
+            if frame.is_video:
+                self._video_frame(frame, stem, annotated)
+            else:
+                suffix = Path(frame.source).suffix.lower()
+                cv2.imwrite(str(self.dir / f"{stem}{suffix if suffix in IMAGE_SUFFIXES else '.jpg'}"), annotated)
+        if self.save_txt:
+            self._txt(self.dir / "labels" / f"{label_stem}.txt", frame, detections)
+        if self._json is not None:
+            self._json_record(frame, detections, counts)
+        if self.save_crop and len(detections):
+            self._crops(frame, label_stem, detections)
+
+    def _video_frame(self, frame: Frame, stem: str, annotated: np.ndarray) -> None:
+        if self._video is None or self._video[0] != frame.source:
+            self._close_video()
+            h, w = annotated.shape[:2]
+            path = self.dir / f"{stem}.mp4"
+            writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), frame.fps or 30.0, (w, h))
+            self._video = (frame.source, writer)
+        self._video[1].write(annotated)
+
+    def _txt(self, path: Path, frame: Frame, detections: sv.Detections) -> None:
+        """`cls cx cy w h [conf]`, normalised; an empty file when nothing was found."""
+        h, w = frame.image.shape[:2]
+        lines = []
+        for (x1, y1, x2, y2), c, p in zip(detections.xyxy, detections.class_id, detections.confidence, strict=True):
+            row = f"{int(c)} {(x1 + x2) / 2 / w:.6f} {(y1 + y2) / 2 / h:.6f} {(x2 - x1) / w:.6f} {(y2 - y1) / h:.6f}"
+            lines.append(row + (f" {p:.4f}" if self.save_conf else "") + "\n")
+        path.write_text("".join(lines))
+
+    def _json_record(self, frame: Frame, detections: sv.Detections, counts: dict[str, int]) -> None:
+        h, w = frame.image.shape[:2]
+        record: dict[str, Any] = {"source": frame.source}
+        if frame.is_video:
+            record["frame"] = frame.index
+        record.update(width=round(w / frame.scale), height=round(h / frame.scale), counts=counts, detections=[
+            {"class_id": int(c), "class": self.names[int(c)], "confidence": round(float(p), 4),
+             "xyxy": [round(float(v) / frame.scale, 1) for v in box]}
+            for box, c, p in zip(detections.xyxy, detections.class_id, detections.confidence, strict=True)
+        ])  # fmt: skip
+        self._json.write(("\n" if self._first else ",\n") + json.dumps(record))
+        self._first = False
+
+    def _crops(self, frame: Frame, stem: str, detections: sv.Detections) -> None:
+        image = blur_only(frame.image, detections) if self.blur_faces else frame.image
+        for i, ((x1, y1, x2, y2), c) in enumerate(zip(detections.xyxy.astype(int), detections.class_id, strict=True)):
+            folder = self.dir / "crops" / self.names[int(c)]
+            folder.mkdir(parents=True, exist_ok=True)
+            crop = image[max(0, y1) : y2, max(0, x1) : x2]
+            if crop.size:
+                cv2.imwrite(str(folder / f"{stem}_{i}.jpg"), crop)
+
+    def _close_video(self) -> None:
+        if self._video is not None:
+            self._video[1].release()
+            self._video = None
+
+    def close(self) -> None:
+        """Finish the open video and the JSON array; safe to call twice."""
+        self._close_video()
+        if self._json is not None:
+            self._json.write("\n]\n")
+            self._json.close()
+            self._json = None

@@ -1,0 +1,149 @@
+"""detect.py as users run it: every source kind that works offline, the saved files and their formats,
+face blurring, and bad input. The tiny model of test_train supplies real inference; output formats
+are checked with a stand-in detector whose boxes are known."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import supervision as sv
+from PIL import Image
+
+import detect
+from facemask import detector as detector_module
+from facemask.detector import Prediction
+from tests.conftest import background, draw_faces
+
+ROOT = Path(__file__).resolve().parents[1]
+FACES = np.array([[20.0, 30.0, 60.0, 80.0], [100.0, 20.0, 140.0, 70.0]])
+
+
+@pytest.fixture
+def known_boxes(monkeypatch):
+    """Replace inference with two fixed faces (one Mask, one No Mask) on every image."""
+
+    def predict(self, image):
+        return Prediction(sv.Detections(xyxy=FACES.copy(), class_id=np.array([0, 1]),
+                                        confidence=np.array([0.9, 0.8])), {"inference": 1.0})  # fmt: skip
+
+    monkeypatch.setattr(detector_module.Detector, "__call__", predict)
+
+
+@pytest.fixture
+def weights(trained_run: Path) -> Path:
+    return trained_run / "weights" / "best.pt"
+
+
+@pytest.fixture
+def photos(tmp_path: Path) -> Path:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for i in range(3):
+        draw_faces(background(i), [((0, 200, 0), (20, 30, 60, 80))]).save(folder / f"p{i}.jpg")
+    return folder
+
+
+def run(weights, source, tmp_path, **kw):
+    return detect.run(weights=weights, source=str(source), project=tmp_path / "runs", imgsz=64, **kw)
+
+
+def test_folder_glob_list_and_single_image(weights, photos, tmp_path) -> None:
+    assert run(weights, photos, tmp_path).images == 3
+    assert run(weights, photos / "p*.jpg", tmp_path).images == 3
+    (tmp_path / "list.txt").write_text("photos/p0.jpg\nphotos/p2.jpg\n")
+    assert run(weights, tmp_path / "list.txt", tmp_path).images == 2
+    assert run(weights, photos / "p1.jpg", tmp_path).images == 1
+    runs = sorted(p.name for p in (tmp_path / "runs").iterdir())
+    assert runs == ["exp", "exp2", "exp3", "exp4"]  # a new folder per run, nothing overwritten
+    assert sorted(p.name for p in (tmp_path / "runs" / "exp").glob("*.jpg")) == ["p0.jpg", "p1.jpg", "p2.jpg"]
+
+
+def test_video_is_annotated_frame_by_frame(weights, tmp_path) -> None:
+    video = tmp_path / "clip.mp4"
+    out = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10, (160, 120))
+    for i in range(12):
+        out.write(np.asarray(background(i % 3))[:, :, ::-1].copy())
+    out.release()
+    summary = run(weights, video, tmp_path, vid_stride=2, save_txt=True)
+    assert summary.frames == 6 and summary.images == 0
+    saved = cv2.VideoCapture(str(tmp_path / "runs" / "exp" / "clip.mp4"))
+    assert int(saved.get(cv2.CAP_PROP_FRAME_COUNT)) == 6
+    labels = sorted(p.name for p in (tmp_path / "runs" / "exp" / "labels").iterdir())
+    assert labels == [f"clip_{i}.txt" for i in (0, 10, 2, 4, 6, 8)]
+
+
+def test_txt_json_and_crops_formats(known_boxes, weights, photos, tmp_path) -> None:
+    run(weights, photos, tmp_path, save_txt=True, save_conf=True, save_json=True, save_crop=True)
+    out = tmp_path / "runs" / "exp"
+    rows = [line.split() for line in (out / "labels" / "p0.txt").read_text().splitlines()]
+    assert rows == [["0", "0.250000", "0.458333", "0.250000", "0.416667", "0.9000"],
+                    ["1", "0.750000", "0.375000", "0.250000", "0.416667", "0.8000"]]  # fmt: skip
+    records = json.loads((out / "predictions.json").read_text())
+    assert [r["source"] for r in records] == [str(photos / f"p{i}.jpg") for i in range(3)]
+    assert records[0]["counts"] == {"Mask": 1, "No Mask": 1}
+    assert records[0]["detections"][0] == {"class_id": 0, "class": "Mask", "confidence": 0.9,
+                                           "xyxy": [20.0, 30.0, 60.0, 80.0]}  # fmt: skip
+    crops = sorted(p.relative_to(out / "crops").as_posix() for p in (out / "crops").rglob("*.jpg"))
+    assert crops[:2] == ["Mask/p0_0.jpg", "Mask/p1_0.jpg"] and len(crops) == 6
+    assert Image.open(out / "crops" / "Mask" / "p0_0.jpg").size == (40, 50)
+    assert json.loads((out / "summary.json").read_text())["faces"] == {"Mask": 3, "No Mask": 3}
+
+
+def test_txt_file_written_even_when_nothing_is_found(weights, photos, tmp_path) -> None:
+    run(weights, photos, tmp_path, save_txt=True, conf_thres=0.99)
+    labels = tmp_path / "runs" / "exp" / "labels"
+    assert sorted(p.name for p in labels.iterdir()) == ["p0.txt", "p1.txt", "p2.txt"]
+    assert (labels / "p0.txt").read_text() == ""
+
+
+def test_blur_faces_changes_faces_only(known_boxes, weights, tmp_path) -> None:
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 255, (120, 160, 3), dtype=np.uint8)  # texture, so blurring shows
+    Image.fromarray(image).save(tmp_path / "t.png")
+    run(weights, tmp_path / "t.png", tmp_path, blur_faces=True, hide_labels=True, line_thickness=1)
+    out = np.asarray(Image.open(tmp_path / "runs" / "exp" / "t.png"))
+    changed = np.abs(out.astype(int) - image).sum(axis=2) > 0
+    inside = np.zeros_like(changed)
+    for x1, y1, x2, y2 in FACES.astype(int):
+        assert changed[y1 + 2 : y2 - 2, x1 + 2 : x2 - 2].mean() > 0.9  # the face is blurred
+        inside[y1 - 2 : y2 + 2, x1 - 2 : x2 + 2] = True  # the face and its drawn outline
+    assert not changed[~inside].any()  # nothing else is touched
+
+
+def test_bad_files_in_a_folder_are_skipped_and_counted(weights, photos, tmp_path) -> None:
+    (photos / "notes.txt").write_text("not an image")
+    (photos / "fake.jpg").write_text("not a JPEG either")
+    data = (photos / "p0.jpg").read_bytes()
+    (photos / "cut.jpg").write_bytes(data[: len(data) // 3])
+    (photos / "empty.mp4").write_bytes(b"")
+    summary = run(weights, photos, tmp_path)
+    assert summary.images == 3
+    assert sum(summary.skipped.values()) == 4
+    assert summary.skipped["not an image or video"] == 2
+
+
+def test_huge_image_is_read_reduced_and_detected(known_boxes, weights, tmp_path) -> None:
+    Image.new("L", (20000, 20000), 128).save(tmp_path / "huge.jpg", quality=50)
+    summary = run(weights, tmp_path / "huge.jpg", tmp_path, save_json=True)
+    assert summary.images == 1
+    record = json.loads((tmp_path / "runs" / "exp" / "predictions.json").read_text())[0]
+    assert (record["width"], record["height"]) == (20000, 20000)
+    assert record["detections"][0]["xyxy"][2] == pytest.approx(60 / (4096 / 20000), rel=0.01)  # original pixels
+
+
+@pytest.mark.parametrize("source", ["missing.jpg", "nothing/*.jpg", "rtsp://127.0.0.1:9/none"])
+def test_missing_or_unknown_sources_exit_with_one_line(weights, tmp_path, source) -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "detect.py"), "--weights", str(weights), "--source", source,
+         "--project", str(tmp_path / "runs")],
+        capture_output=True, text=True, cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.strip().count("\n") == 0 and "detect.py: error:" in result.stderr
+    assert not (tmp_path / "runs").exists()
