@@ -48,3 +48,8 @@ def load_model(weights: str | Path | None = None, cfg: str | Path | None = None)
     if not weights:
         raise CheckpointError(f"give --weights or --cfg: {OFFLINE_HINT}")
     return YOLO(resolve_weights(weights))
+
+
+def precision_args(half: bool = False, int8: bool = False) -> dict[str, int]:
+    """YOLOv5's --half/--int8 as ultralytics 8.4 spells them (quantize=16/8; it warns on the old names)."""
+    return {"quantize": 8} if int8 else {"quantize": 16} if half else {}

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import supervision as sv
 
-from facemask.checkpoints import load_model
+from facemask.checkpoints import load_model, precision_args
 
 
 @dataclass
@@ -42,6 +42,6 @@ class Detector:
         s = self.settings
         result = self.model.predict(
             image_bgr, imgsz=s.imgsz, conf=s.conf, iou=s.iou, max_det=s.max_det, device=s.device,
-            classes=s.classes, verbose=False, **({"half": True} if s.half else {}),
+            classes=s.classes, verbose=False, **precision_args(s.half),
         )[0]  # fmt: skip
         return Prediction(sv.Detections.from_ultralytics(result), dict(result.speed))

@@ -10,7 +10,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from facemask.checkpoints import load_model
+from facemask.checkpoints import load_model, precision_args
 from facemask.data_yaml import check_data, dataset_root
 from facemask.sources import IMAGE_SUFFIXES
 
@@ -38,7 +38,7 @@ def evaluate(
     metrics = model.val(
         data=str(data_path), split=task, imgsz=imgsz, batch=batch, conf=conf, iou=iou, device=device,
         save_json=save_json, project=str(Path(project).resolve()), name=name, exist_ok=exist_ok, plots=True,
-        **({"half": True} if half else {}),  # passed only when asked: ultralytics deprecates it
+        **precision_args(half),
     )  # fmt: skip
     split_dir = dataset_root(data_path, content) / str(content[task])
     result = metrics_dict(metrics, images=sum(p.suffix.lower() in IMAGE_SUFFIXES for p in split_dir.rglob("*")))

@@ -1,0 +1,84 @@
+"""Export a face-mask model to deployment formats with ultralytics' exporter.
+
+Every export loads in detect.py and val.py (`--weights face_masks.onnx`, `--weights face_masks_openvino_model`).
+
+Usage:
+    python export.py --weights weights/face_masks.pt --include onnx openvino torchscript
+    python export.py --weights weights/face_masks.pt --include openvino --int8     # int8, calibrated on data
+    python export.py --weights weights/face_masks.pt --include onnx --imgsz 320 --dynamic
+
+Python:
+    from export import run
+    paths = run(weights="weights/face_masks.pt", include=["onnx", "openvino"])
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from facemask.checkpoints import CheckpointError, load_model, precision_args
+from facemask.data_yaml import PROJECT_ROOT, DatasetError, check_data
+
+FORMATS = ("torchscript", "onnx", "openvino", "engine", "coreml", "saved_model", "tflite", "ncnn")
+DEFAULT_WEIGHTS = PROJECT_ROOT / "weights" / "face_masks.pt"
+DEFAULT_DATA = PROJECT_ROOT / "data" / "face_masks.yaml"
+
+
+def run(
+    weights: str | Path = DEFAULT_WEIGHTS,
+    include: list[str] | tuple[str, ...] = ("onnx",),
+    imgsz: int = 640,
+    half: bool = False,
+    int8: bool = False,
+    data: str | Path = DEFAULT_DATA,
+    fraction: float = 1.0,
+    dynamic: bool = False,
+    simplify: bool = True,
+    batch: int = 1,
+    device: str | None = None,
+) -> dict[str, Path]:
+    """Export to each format of `include`; returns format -> path of the exported model."""
+    unknown = [f for f in include if f not in FORMATS]
+    if unknown:
+        raise ValueError(f"unknown format {unknown[0]!r}; choose from {', '.join(FORMATS)}")
+    extra = {}
+    if int8:  # calibration images: the training split of the dataset (a `fraction` of it)
+        data_path, _ = check_data(data, split="train")
+        extra = {"data": str(data_path), "fraction": fraction}
+    model = load_model(weights)
+    out = {}
+    for fmt in include:
+        path = model.export(format=fmt, imgsz=imgsz, dynamic=dynamic, simplify=simplify, batch=batch, device=device,
+                            **precision_args(half, int8), **extra)  # fmt: skip
+        out[fmt] = Path(path)
+        print(f"{fmt}: {path}")
+    return out
+
+
+def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
+    p.add_argument("--include", nargs="+", default=["onnx"], choices=FORMATS, help="formats to export")
+    p.add_argument("--imgsz", "--img", "--img-size", dest="imgsz", type=int, default=640)
+    p.add_argument("--half", action="store_true", help="FP16 (GPU formats)")
+    p.add_argument("--int8", action="store_true", help="int8 quantisation (OpenVINO, TFLite, TensorRT)")
+    p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="dataset yaml: int8 calibration images")
+    p.add_argument("--fraction", type=float, default=1.0, help="share of training images used to calibrate")
+    p.add_argument("--dynamic", action="store_true", help="dynamic input shapes (ONNX, TensorRT)")
+    p.add_argument("--no-simplify", dest="simplify", action="store_false", help="skip ONNX simplification")
+    p.add_argument("--batch", type=int, default=1)
+    p.add_argument("--device", help="cpu, 0, ...")
+    return p.parse_args(argv)
+
+
+def main(opt: argparse.Namespace) -> None:
+    try:
+        run(**vars(opt))
+    except (CheckpointError, DatasetError, FileNotFoundError, ValueError) as e:
+        sys.exit(f"export.py: error: {e}")
+
+
+if __name__ == "__main__":
+    main(parse_opt())
