@@ -98,8 +98,8 @@ def main() -> None:
         base = next(r[2]["total"] for r in rows if r[0] == "PyTorch" and r[1] == imgsz)
         print(f"| {name} | {imgsz} | {t['preprocess']:.1f} | {t['inference']:.1f} | {t['postprocess']:.1f} | "
               f"{t['total']:.1f} | {base / t['total']:.2f}x | {map50:.3f} | {map_:.3f} |")  # fmt: skip
-    print("\nsettings:", yaml.safe_dump({"images": len(images), "runs": opt.runs, "warmup": opt.warmup,
-                                         "int8_calibration_fraction": opt.fraction}, default_flow_style=True).strip())  # fmt: skip
+    settings = {"images": len(images), "runs": opt.runs, "warmup": opt.warmup, "int8_calibration": opt.fraction}
+    print("\nsettings:", yaml.safe_dump(settings, default_flow_style=True).strip())
 
 
 if __name__ == "__main__":
