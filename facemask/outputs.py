@@ -16,6 +16,15 @@ from facemask.media import Frame
 from facemask.sources import IMAGE_SUFFIXES
 
 
+def detection_records(detections: sv.Detections, names: dict[int, str], scale: float = 1.0) -> list[dict[str, Any]]:
+    """Detections as JSON-ready dicts; `scale` maps boxes back to original pixels."""
+    return [
+        {"class_id": int(c), "class": names[int(c)], "confidence": round(float(p), 4),
+         "xyxy": [round(float(v) / scale, 1) for v in box]}
+        for box, c, p in zip(detections.xyxy, detections.class_id, detections.confidence, strict=True)
+    ]  # fmt: skip
+
+
 class OutputWriter:
     def __init__(
         self,
@@ -90,11 +99,8 @@ class OutputWriter:
         record: dict[str, Any] = {"source": frame.source}
         if frame.is_video:
             record["frame"] = frame.index
-        record.update(width=round(w / frame.scale), height=round(h / frame.scale), counts=counts, detections=[
-            {"class_id": int(c), "class": self.names[int(c)], "confidence": round(float(p), 4),
-             "xyxy": [round(float(v) / frame.scale, 1) for v in box]}
-            for box, c, p in zip(detections.xyxy, detections.class_id, detections.confidence, strict=True)
-        ])  # fmt: skip
+        record.update(width=round(w / frame.scale), height=round(h / frame.scale), counts=counts,
+                      detections=detection_records(detections, self.names, frame.scale))  # fmt: skip
         self._json.write(("\n" if self._first else ",\n") + json.dumps(record))
         self._first = False
 

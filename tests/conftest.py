@@ -5,6 +5,7 @@ background, so a test can check that a box covers its face by looking at pixel c
 from __future__ import annotations
 
 import io
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -230,3 +231,21 @@ def trained_run(tiny_data: Path, tmp_path_factory) -> Path:
 
     project = tmp_path_factory.mktemp("runs")
     return train.run(data=str(tiny_data), epochs=2, project=str(project), name="t", **TINY_TRAIN)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def app_url():
+    """The app of app.py, served on a free localhost port for the whole session."""
+    import app
+
+    port = free_port()
+    app.demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+                    max_file_size=app.MAX_UPLOAD)  # fmt: skip
+    yield f"http://127.0.0.1:{port}/"
+    app.demo.close()

@@ -1,0 +1,170 @@
+"""Face-mask detection web app (Gradio): photos, videos and a live webcam, with counts.
+
+Deploys to a Hugging Face Space as it is (the README's front matter names this file).
+
+Usage:
+    python app.py                              # http://127.0.0.1:7860
+    python app.py --host 0.0.0.0 --port 8080   # in a container
+    python app.py --share                      # a temporary public link (off unless asked)
+
+API (every tab is an endpoint; see the README for gradio_client examples):
+    /detect_image  /detect_video  /detect_frame
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+import gradio as gr
+import pandas as pd
+
+from facemask.webapp import (
+    EXAMPLES_DIR,
+    MAX_UPLOAD,
+    UserError,
+    available_models,
+    detect_rgb,
+    read_upload,
+)
+from facemask.webapp import detect_video as _detect_video
+
+CONCURRENCY = 2  # inferences at once (2 CPU cores); further requests wait in the queue
+QUEUE_SIZE = 64  # waiting requests beyond this are turned away with a message
+PROGRESS = gr.Progress()  # gradio fills in the progress bar of the call it is passed to
+MODELS = available_models()
+DEFAULT_MODEL = "face_masks.pt" if "face_masks.pt" in MODELS else (MODELS[0] if MODELS else None)
+
+
+def lenient(component: gr.Image) -> gr.Image:
+    """Hand a file that gradio cannot decode to our code as it is, so the user gets our message ('not an
+    image', 'damaged', 'too large') instead of gradio's generic processing error. (Wrapping the instance:
+    a gr.Image subclass would make gradio write a .pyi stub beside this file.)"""
+    strict = component.preprocess
+
+    def preprocess(payload):
+        try:
+            return strict(payload)
+        except Exception:
+            return payload.path if payload is not None else None
+
+    component.preprocess = preprocess
+    return component
+
+
+def _user_errors(fn):
+    """Show UserErrors as a message in the UI (and a clean error to API clients), never a trace."""
+
+    def wrapped(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except UserError as e:
+            raise gr.Error(str(e), print_exception=False) from None
+
+    wrapped.__name__, wrapped.__doc__ = fn.__name__, fn.__doc__
+    return wrapped
+
+
+def headline(counts: dict) -> str:
+    """The counts as a sentence for people: '7 faces: 2 Mask, 5 No Mask · 29% masked'."""
+    if not counts.get("faces"):
+        return "### No faces found"
+    parts = ", ".join(f"{counts[c]} {c}" for c in ("Mask", "No Mask", "Incorrect") if counts.get(c))
+    return f"### {counts['faces']} faces: {parts} · {counts['share masked']:.0%} masked"
+
+
+@_user_errors
+def detect_image(image: str | None, model: str, conf: float, iou: float, blur: bool):
+    """Detect faces in an image file: annotated image, a headline, counts and detections."""
+    annotated, counts, detections = detect_rgb(read_upload(image), model, conf, iou, blur)
+    return annotated, headline(counts), counts, detections
+
+
+@_user_errors
+def detect_frame(frame, model: str, conf: float, iou: float, blur: bool):
+    """Detect faces in one webcam frame (RGB array): annotated frame and counts."""
+    if frame is None:
+        raise UserError("No frame received from the webcam")
+    annotated, counts, _ = detect_rgb(frame, model, conf, iou, blur)
+    return annotated, counts
+
+
+@_user_errors
+def detect_video(video: str | None, model: str, conf: float, iou: float, blur: bool, progress=PROGRESS):
+    """Detect faces in every frame of a video: annotated video, faces over time, totals, per-frame counts."""
+    path, timeline, totals, records = _detect_video(video, model, conf, iou, blur, progress)
+    return path, pd.DataFrame(timeline), totals, records
+
+
+def controls():
+    with gr.Row():
+        model = gr.Dropdown(MODELS, value=DEFAULT_MODEL, label="Model", scale=2)
+        conf = gr.Slider(0.05, 0.95, value=0.25, step=0.05, label="Confidence threshold")
+        iou = gr.Slider(0.1, 0.9, value=0.45, step=0.05, label="IoU threshold (NMS)")
+        blur = gr.Checkbox(False, label="Blur faces")
+    return [model, conf, iou, blur]
+
+
+with gr.Blocks(title="Face mask detector") as demo:
+    gr.Markdown(
+        "# 😷 Face mask detector\nEvery face boxed as **Mask** (green) or **No Mask** (red), with counts. "
+        "Images, videos and your webcam; nothing is stored."
+    )
+    with gr.Tab("Image"):
+        with gr.Row():
+            image_in = lenient(gr.Image(type="filepath", sources=["upload", "clipboard", "webcam"], label="Photo"))
+            image_out = gr.Image(label="Detections", elem_id="annotated")
+        image_controls = controls()
+        image_button = gr.Button("Detect", variant="primary", elem_id="detect-image")
+        image_headline = gr.Markdown(elem_id="headline")
+        with gr.Row():
+            image_counts = gr.JSON(label="Counts", elem_id="counts")
+            image_json = gr.JSON(label="Detections")
+        examples = sorted(str(p) for p in EXAMPLES_DIR.glob("*.jpg"))
+        if examples:
+            gr.Examples(examples, inputs=image_in, label="Examples (click one, then Detect)")
+        image_outputs = [image_out, image_headline, image_counts, image_json]
+        image_button.click(detect_image, [image_in, *image_controls], image_outputs, api_name="detect_image",
+                           concurrency_limit=CONCURRENCY)  # fmt: skip
+    with gr.Tab("Video"):
+        with gr.Row():
+            video_in = gr.Video(sources=["upload"], label="Video")
+            video_out = gr.Video(label="Detections")
+        video_controls = controls()
+        video_button = gr.Button("Detect", variant="primary")
+        chart = gr.LinePlot(x="time (s)", y="faces", color="class", label="Faces over time", height=260)
+        with gr.Row():
+            video_totals = gr.JSON(label="Totals (face detections over all frames)")
+            video_frames = gr.JSON(label="Counts per frame")
+        video_button.click(detect_video, [video_in, *video_controls], [video_out, chart, video_totals, video_frames],
+                           api_name="detect_video", concurrency_limit=1)  # fmt: skip
+    with gr.Tab("Live"):
+        with gr.Row():
+            cam = gr.Image(sources=["webcam"], streaming=True, type="numpy", label="Webcam")
+            cam_out = gr.Image(label="Detections")
+        live_controls = controls()
+        cam_counts = gr.JSON(label="Counts")
+        cam.stream(detect_frame, [cam, *live_controls], [cam_out, cam_counts], api_name="detect_frame",
+                   stream_every=0.2, concurrency_limit=CONCURRENCY)  # fmt: skip
+    if not MODELS:
+        gr.Markdown("**No model found in weights/**: train one (train.py) or copy a .pt there.")
+
+demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=CONCURRENCY)
+
+
+def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    # Hugging Face Spaces sets GRADIO_SERVER_NAME/PORT; elsewhere the app stays on this machine unless told.
+    p.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), help="0.0.0.0 in containers")
+    p.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
+    p.add_argument("--share", action="store_true", help="create a public gradio.live link")
+    return p.parse_args(argv)
+
+
+def main(opt: argparse.Namespace) -> None:
+    demo.launch(server_name=opt.host, server_port=opt.port, share=opt.share, max_file_size=MAX_UPLOAD,
+                footer_links=["api", "gradio"])  # fmt: skip
+
+
+if __name__ == "__main__":
+    main(parse_opt())

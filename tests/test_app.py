@@ -1,0 +1,91 @@
+"""The web app served on localhost and called the way API users call it: through gradio_client."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "bus.jpg"
+SETTINGS = ("face_masks.pt", 0.25, 0.45, False)  # model, confidence, IoU, blur
+
+
+@pytest.fixture(scope="module")
+def client(app_url) -> Client:
+    return Client(app_url, verbose=False)
+
+
+def test_every_tab_is_an_api_endpoint(client) -> None:
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert {"/detect_image", "/detect_video", "/detect_frame"} <= set(endpoints)
+
+
+def test_image_counts_and_detections_agree(client) -> None:
+    annotated, headline, counts, detections = client.predict(handle_file(str(EXAMPLE)), *SETTINGS,
+                                                             api_name="/detect_image")  # fmt: skip
+    assert headline.startswith(f"### {counts['faces']} faces") or headline == "### No faces found"
+    assert Image.open(annotated).size == Image.open(EXAMPLE).size
+    assert set(counts) == {"Mask", "No Mask", "faces", "share masked"}
+    assert counts["faces"] == len(detections) == counts["Mask"] + counts["No Mask"]
+    assert counts["Mask"] == sum(d["class"] == "Mask" for d in detections)
+    if counts["faces"]:
+        assert counts["share masked"] == pytest.approx(counts["Mask"] / counts["faces"], abs=1e-3)
+    for d in detections:
+        assert set(d) == {"class_id", "class", "confidence", "xyxy"} and 0.25 <= d["confidence"] <= 1
+
+
+def test_video_gives_annotated_video_and_faces_over_time(client, tmp_path) -> None:
+    frame = np.asarray(Image.open(EXAMPLE).resize((240, 320)))[:, :, ::-1].copy()
+    writer = cv2.VideoWriter(str(tmp_path / "v.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 5, (240, 320))
+    for _ in range(6):
+        writer.write(frame)
+    writer.release()
+    video, chart, totals, frames = client.predict(handle_file(str(tmp_path / "v.mp4")), *SETTINGS,
+                                                  api_name="/detect_video")  # fmt: skip
+    assert Path(video["video"] if isinstance(video, dict) else video).suffix == ".webm"
+    assert totals["frames"] == len(frames) == 6
+    assert {row[1] for row in chart["data"]} == {"Mask", "No Mask"} and len(chart["data"]) == 12
+    assert totals["faces"] == sum(sum(f["counts"].values()) for f in frames)
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: p.write_text("just text"), "not an image"),
+        (lambda p: p.write_bytes(EXAMPLE.read_bytes()[:5000]), "damaged or truncated"),
+        (lambda p: Image.new("L", (8000, 8000)).save(p), "Image too large: 8000x8000"),
+    ],
+    ids=["text file", "truncated JPEG", "oversized image"],
+)
+def test_bad_uploads_get_a_clear_message_and_the_app_keeps_serving(client, tmp_path, make, message) -> None:
+    bad = tmp_path / "bad.jpg"
+    make(bad)
+    with pytest.raises(AppError, match=message):
+        client.predict(handle_file(str(bad)), *SETTINGS, api_name="/detect_image")
+    _, _, counts, _ = client.predict(handle_file(str(EXAMPLE)), *SETTINGS, api_name="/detect_image")
+    assert "faces" in counts
+
+
+def test_empty_upload_and_unknown_model_are_refused(client) -> None:
+    with pytest.raises(AppError, match="No image received"):
+        client.predict(None, *SETTINGS, api_name="/detect_image")
+    with pytest.raises(AppError, match="not in the list of choices"):
+        client.predict(handle_file(str(EXAMPLE)), "../../etc/passwd", 0.25, 0.45, False, api_name="/detect_image")
+
+
+def test_models_offered_are_the_weights_folder_only(tmp_path) -> None:
+    from facemask.webapp import UserError, available_models, detector_for
+
+    (tmp_path / "a.pt").write_bytes(b"")
+    (tmp_path / "a.onnx").write_bytes(b"")
+    (tmp_path / "a_openvino_model").mkdir()
+    (tmp_path / "notes.txt").write_text("")
+    assert available_models(tmp_path) == ["a.onnx", "a.pt", "a_openvino_model"]
+    with pytest.raises(UserError, match="Unknown model"):
+        detector_for("/etc/passwd")
