@@ -16,6 +16,10 @@ Usage - outputs (to runs/detect/exp, exp2, ...):
     python detect.py --source clip.mp4 --blur-faces --vid-stride 2
     python detect.py --weights face_masks.onnx --source photos/ --imgsz 640 --conf-thres 0.4
 
+Usage - people over time (videos and streams):
+    python detect.py --source entrance.mp4 --track                       # one verdict per person
+    python detect.py --source rtsp://cam/1 --track --interval 60 --zone 0.1,0.5,0.9,0.5   # line crossers only
+
 Python:
     from detect import run
     summary = run(source="photos/", save_json=True)
@@ -27,18 +31,20 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 import cv2
 from tqdm import tqdm
 from ultralytics.utils.files import increment_path
 
-from facemask.annotate import Annotator
+from facemask.annotate import Annotator, draw_tally, draw_zone
 from facemask.checkpoints import CheckpointError
 from facemask.counting import RunSummary, class_counts, format_counts
 from facemask.detector import Detector, DetectorSettings
 from facemask.media import Frame, SourceError, iter_frames
 from facemask.outputs import OutputWriter
+from facemask.tracking import TRACKERS, ComplianceCounter, Zone
 
 ROOT = Path(__file__).resolve().parent
 DEFAULT_WEIGHTS = ROOT / "weights" / "face_masks.pt"
@@ -69,8 +75,15 @@ def run(
     half: bool = False,
     vid_stride: int = 1,
     blur_faces: bool = False,
+    track: bool = False,
+    tracker: str = "bytetrack.yaml",
+    min_track_frames: int = 5,
+    zone: str | None = None,
+    interval: float = 60.0,
 ) -> RunSummary:
-    """Detect, print a line per image, save what was asked; returns the run's totals."""
+    """Detect, print a line per image, save what was asked; returns the run's totals. With `track`,
+    faces in videos and streams are followed and counted as people (see facemask.tracking)."""
+    counting_zone = Zone.parse(zone) if zone else None
     frames = iter_frames(source, vid_stride)
     first = next(frames, None)  # raises SourceError now, before a model is loaded or a folder made
     if first is None:
@@ -81,7 +94,7 @@ def run(
     save_dir.mkdir(parents=True, exist_ok=True)
     annotate = Annotator(detector.names, line_thickness, hide_labels, hide_conf, blur_faces)
     writer = OutputWriter(save_dir, detector.names, not nosave, save_txt, save_conf, save_json, save_crop, blur_faces)
-    summary, bar = RunSummary(), None
+    summary, bar, people = RunSummary(), None, None
     try:
         for frame in _chain(first, frames):
             if frame.error:
@@ -89,10 +102,19 @@ def run(
                 print(f"WARNING: skipped {frame.source}: {frame.error}", file=sys.stderr)
                 continue
             prediction = detector(frame.image)
-            counts = class_counts(prediction.detections, detector.names)
+            detections = prediction.detections
+            counts = class_counts(detections, detector.names)
             summary.add(counts, prediction.speed_ms, frame.is_video)
-            annotated = annotate(frame.image, prediction.detections) if (not nosave or view_img) else None
-            writer.write(frame, prediction.detections, counts, annotated)
+            if track and frame.is_video:
+                if people is None or people.source != frame.source:
+                    _finish(people)
+                    people = _People(frame, save_dir, writer.stem(frame), detector.names, tracker, min_track_frames,
+                                     counting_zone, interval)  # fmt: skip
+                detections = people.update(frame, detections)
+            annotated = annotate(frame.image, detections) if (not nosave or view_img) else None
+            if people is not None and annotated is not None and frame.is_video:
+                people.draw(annotated)
+            writer.write(frame, detections, counts, annotated)
             if view_img:
                 view_img = _show(frame.source, annotated)
             if frame.is_video:
@@ -108,11 +130,44 @@ def run(
     finally:
         if bar is not None:
             bar.close()
+        _finish(people)
         writer.close()
         (save_dir / "summary.json").write_text(json.dumps(summary.to_dict(), indent=2) + "\n")
     print(summary.line())
     print(f"Results saved to {save_dir}")
     return summary
+
+
+class _People:
+    """Tracking of one video or stream: its ComplianceCounter and clock."""
+
+    def __init__(self, frame: Frame, save_dir: Path, stem: str, names: dict[int, str], tracker: str,
+                 min_track_frames: int, zone: Zone | None, interval: float):  # fmt: skip
+        self.source = frame.source
+        self.live = frame.total is None  # a stream: its own clock, not frame numbers over a nominal fps
+        self.start = time.monotonic()
+        self.zone = zone
+        self.counter = ComplianceCounter(save_dir, stem, names, frame.fps, min_track_frames, interval, zone, tracker)
+
+    def update(self, frame: Frame, detections):
+        seconds = time.monotonic() - self.start if self.live else frame.index / self.counter.fps
+        return self.counter.update(detections, frame.index, seconds, frame.image)
+
+    def draw(self, image) -> None:
+        if self.zone is not None:
+            draw_zone(image, self.zone.in_pixels(image.shape[1], image.shape[0]))
+        t = self.counter.tally()
+        rate = "" if t["compliance_rate"] is None else f" ({t['compliance_rate']:.0%})"
+        draw_tally(image, f"people {t['people']}  masked {t['masked']}{rate}  unmasked {t['unmasked']}")
+
+
+def _finish(people: _People | None) -> None:
+    if people is None:
+        return
+    s = people.counter.close()
+    rate = "n/a" if s["compliance_rate"] is None else f"{s['compliance_rate']:.0%}"
+    print(f"{people.source}: {s['people']} people, {s['masked']} masked ({rate}), {s['unmasked']} unmasked; "
+          f"{s['ignored_tracks']} short or out-of-zone tracks ignored")  # fmt: skip
 
 
 def _chain(first: Frame, rest):
@@ -168,13 +223,19 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--half", action="store_true", help="FP16 inference (GPU)")
     p.add_argument("--vid-stride", type=int, default=1, help="use every n-th video frame")
     p.add_argument("--blur-faces", action="store_true", help="blur every detected face in saved images and videos")
+    p.add_argument("--track", action="store_true", help="videos/streams: follow faces, count people, one verdict each")
+    p.add_argument("--tracker", default="bytetrack.yaml", help=f"{' or '.join(TRACKERS)} (or a tracker yaml)")
+    p.add_argument("--min-track-frames", type=int, default=5, help="frames a face must be seen to count as a person")
+    p.add_argument("--zone", help="count only people entering this polygon (x1,y1,x2,y2,x3,y3,...) or crossing this "
+                                  "line (x1,y1,x2,y2); pixels, or fractions of the frame if all <= 1")  # fmt: skip
+    p.add_argument("--interval", type=float, default=60.0, help="seconds per row of the compliance CSV")
     return p.parse_args(argv)
 
 
 def main(opt: argparse.Namespace) -> None:
     try:
         run(**vars(opt))
-    except (SourceError, CheckpointError, FileNotFoundError) as e:
+    except (SourceError, CheckpointError, FileNotFoundError, ValueError) as e:
         sys.exit(f"detect.py: error: {e}")
 
 

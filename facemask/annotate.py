@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import supervision as sv
 
@@ -39,8 +40,25 @@ class Annotator:
                 self.names[int(c)] if self.hide_conf else f"{self.names[int(c)]} {p:.2f}"
                 for c, p in zip(detections.class_id, detections.confidence, strict=True)
             ]
+            if detections.tracker_id is not None:
+                texts = [f"#{t} {text}" for t, text in zip(detections.tracker_id, texts, strict=True)]
             scene = self.labels.annotate(scene, detections, texts)
         return scene
+
+
+def draw_zone(image: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """The counting line or zone, in yellow."""
+    pts = points.round().astype(np.int32).reshape(-1, 1, 2)
+    return cv2.polylines(image, [pts], isClosed=len(points) > 2, color=(0, 220, 255), thickness=2)
+
+
+def draw_tally(image: np.ndarray, text: str) -> np.ndarray:
+    """A running tally in the top-left corner, white on black so it reads on any frame."""
+    scale = max(0.5, image.shape[1] / 1400)
+    (w, h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 2)
+    cv2.rectangle(image, (0, 0), (w + 16, h + base + 16), (0, 0, 0), -1)
+    cv2.putText(image, text, (8, h + 8), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 2, cv2.LINE_AA)
+    return image
 
 
 def blur_only(image: np.ndarray, detections: sv.Detections) -> np.ndarray:

@@ -49,7 +49,10 @@ class RunSummary:
         done = self.images + self.frames
         faces = sum(self.faces.values())
         masked = share_masked(dict(self.faces))
-        parts = [f"{self.images} images" + (f", {self.frames} video frames" if self.frames else ""),
+        seen = [f"{self.frames} video frames"] if self.frames else []
+        if self.images or not self.frames:
+            seen.insert(0, f"{self.images} images")
+        parts = [", ".join(seen),
                  f"{faces} faces ({', '.join(f'{n} {c}' for c, n in self.faces.items() if n) or 'none'})"]  # fmt: skip
         if masked is not None:
             parts.append(f"{masked:.0%} masked")

@@ -18,11 +18,15 @@ from facemask.sources import IMAGE_SUFFIXES
 
 def detection_records(detections: sv.Detections, names: dict[int, str], scale: float = 1.0) -> list[dict[str, Any]]:
     """Detections as JSON-ready dicts; `scale` maps boxes back to original pixels."""
-    return [
+    records = [
         {"class_id": int(c), "class": names[int(c)], "confidence": round(float(p), 4),
          "xyxy": [round(float(v) / scale, 1) for v in box]}
         for box, c, p in zip(detections.xyxy, detections.class_id, detections.confidence, strict=True)
     ]  # fmt: skip
+    if detections.tracker_id is not None:
+        for record, t in zip(records, detections.tracker_id, strict=True):
+            record["track_id"] = int(t)
+    return records
 
 
 class OutputWriter:

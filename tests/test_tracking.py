@@ -1,0 +1,135 @@
+"""detect.py --track on a synthetic video with known people, found by a colour detector standing in for
+the model (tracking, verdicts, zones and files are what is under test, not the model)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import supervision as sv
+
+import detect
+from facemask import detector as detector_module
+from facemask.detector import Prediction
+from facemask.tracking import Zone
+
+FPS, W, H, N = 10, 320, 240, 80
+GREEN, RED = (0, 200, 0), (0, 0, 220)  # BGR
+
+
+def people_at(i: int) -> list[tuple[tuple[int, int, int], tuple[int, int]]]:
+    """(colour, top-left) of every face drawn in frame i; faces are 30x30.
+    A: masked, crosses the top lane left to right, always visible.
+    B: unmasked, crosses the bottom lane right to left; hidden in frames 31-38, then back on its path.
+    C: a 2-frame flicker (frames 50-51): not a person.
+    D: bottom-left, frames 40-55: 4 frames unmasked then 12 masked; the majority says Mask."""
+    faces = [(GREEN, (10 + 3 * i, 40))]
+    if not 31 <= i <= 38:
+        faces.append((RED, (280 - 3 * i, 170)))
+    if i in (50, 51):
+        faces.append((GREEN, (150, 110)))
+    if 40 <= i <= 55:
+        faces.append((RED if i < 44 else GREEN, (20 + (i - 40), 120)))
+    return faces
+
+
+def make_video(path: Path) -> Path:
+    out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), FPS, (W, H))
+    for i in range(N):
+        frame = np.zeros((H, W, 3), np.uint8)
+        for colour, (x, y) in people_at(i):
+            frame[y : y + 30, x : x + 30] = colour
+        out.write(frame)
+    out.release()
+    return path
+
+
+def colour_detector(self, image: np.ndarray) -> Prediction:
+    """Boxes around green (class 0, Mask) and red (class 1, No Mask) blobs."""
+    boxes, classes = [], []
+    for cls, channel in ((0, 1), (1, 2)):
+        others = [c for c in range(3) if c != channel]
+        mask = ((image[:, :, channel] > 120) & (image[:, :, others].max(axis=2) < 80)).astype(np.uint8)
+        n, _, stats, _ = cv2.connectedComponentsWithStats(mask)
+        for x, y, w, h, area in stats[1:n]:
+            if area > 200:
+                boxes.append([x, y, x + w, y + h])
+                classes.append(cls)
+    if not boxes:
+        return Prediction(sv.Detections.empty(), {"inference": 1.0})
+    return Prediction(sv.Detections(xyxy=np.array(boxes, float), class_id=np.array(classes),
+                                    confidence=np.full(len(boxes), 0.9)), {"inference": 1.0})  # fmt: skip
+
+
+@pytest.fixture
+def video(tmp_path: Path, monkeypatch) -> Path:
+    monkeypatch.setattr(detector_module.Detector, "__call__", colour_detector)
+    return make_video(tmp_path / "entrance.mp4")
+
+
+def track(video: Path, weights: Path, tmp_path: Path, **kw) -> Path:
+    detect.run(weights=weights, source=video, project=tmp_path / "runs", track=True, interval=2.0, **kw)
+    return sorted((tmp_path / "runs").iterdir())[-1]
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open() as f:
+        return list(csv.DictReader(f))
+
+
+def test_distinct_people_and_their_verdicts(video, trained_run, tmp_path) -> None:
+    out = track(video, trained_run / "weights" / "best.pt", tmp_path)
+    people = read_csv(out / "entrance_people.csv")
+    verdicts = sorted((round(float(p["first_seen_s"])), p["verdict"]) for p in people)
+    assert verdicts == [(0, "Mask"), (0, "No Mask"), (4, "Mask")]  # A, B (once, despite leaving), D; not C
+    b = next(p for p in people if p["verdict"] == "No Mask")
+    assert int(b["frames_seen"]) == N - 8 and float(b["last_seen_s"]) == pytest.approx(7.9)
+    d = next(p for p in people if round(float(p["first_seen_s"])) == 4)
+    assert float(d["confidence"]) == pytest.approx(12 / 16, abs=0.07)  # share of frames agreeing
+    summary = json.loads((out / "entrance_tracking.json").read_text())
+    assert (summary["people"], summary["masked"], summary["unmasked"]) == (3, 2, 1)
+    assert summary["ignored_tracks"] >= 1  # the flicker
+    buckets = read_csv(out / "entrance_compliance.csv")
+    assert [(b["start_s"], b["people"], b["masked"], b["compliance_rate"]) for b in buckets] == [
+        ("0.0", "2", "1", "0.5"), ("2.0", "0", "0", ""), ("4.0", "1", "1", "1.0"), ("6.0", "0", "0", "")
+    ]  # fmt: skip
+    assert (out / "entrance_compliance.png").stat().st_size > 5000
+    assert int(cv2.VideoCapture(str(out / "entrance.mp4")).get(cv2.CAP_PROP_FRAME_COUNT)) == N
+
+
+def test_zone_counts_only_people_who_enter_it(video, trained_run, tmp_path) -> None:
+    out = track(video, trained_run / "weights" / "best.pt", tmp_path, zone="0,0,1,0,1,0.45,0,0.45")  # top lane
+    people = read_csv(out / "entrance_people.csv")
+    assert [p["verdict"] for p in people] == ["Mask"] and float(people[0]["first_seen_s"]) == 0
+
+
+def test_line_counts_only_people_who_cross_it(video, trained_run, tmp_path) -> None:
+    out = track(video, trained_run / "weights" / "best.pt", tmp_path, zone="160,0,160,240")  # mid-frame
+    assert sorted(p["verdict"] for p in read_csv(out / "entrance_people.csv")) == ["Mask", "No Mask"]  # not D
+
+
+def test_interrupted_stream_keeps_its_rows(video, trained_run, tmp_path, monkeypatch) -> None:
+    real = detect.iter_frames
+
+    def stopped_at_frame_60(source, vid_stride=1):
+        for frame in real(source, vid_stride):
+            if frame.index == 60:
+                raise KeyboardInterrupt
+            yield frame
+
+    monkeypatch.setattr(detect, "iter_frames", stopped_at_frame_60)
+    out = track(video, trained_run / "weights" / "best.pt", tmp_path)
+    people = read_csv(out / "entrance_people.csv")
+    assert len(people) == 3 and max(float(p["last_seen_s"]) for p in people) == pytest.approx(5.9)
+    assert len(read_csv(out / "entrance_compliance.csv")) == 3  # buckets 0-2, 2-4, 4-6 s
+    assert json.loads((out / "entrance_tracking.json").read_text())["frames"] == 60
+
+
+@pytest.mark.parametrize("spec", ["1,2,3", "a,b,c,d", "1,2"])
+def test_bad_zones_are_errors(spec) -> None:
+    with pytest.raises(ValueError, match="--zone"):
+        Zone.parse(spec)
