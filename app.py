@@ -24,6 +24,7 @@ from facemask.webapp import (
     MAX_UPLOAD,
     UserError,
     available_models,
+    detect_live,
     detect_rgb,
     read_upload,
 )
@@ -81,18 +82,20 @@ def detect_image(image: str | None, model: str, conf: float, iou: float, blur: b
 
 
 @_user_errors
-def detect_frame(frame, model: str, conf: float, iou: float, blur: bool):
-    """Detect faces in one webcam frame (RGB array): annotated frame and counts."""
+def detect_frame(frame, model: str, conf: float, iou: float, blur: bool, track: bool = False, state=None):
+    """Detect faces in one webcam frame (RGB array): annotated frame and counts; with `track`, people are
+    followed across the session's frames and counted once each."""
     if frame is None:
         raise UserError("No frame received from the webcam")
-    annotated, counts, _ = detect_rgb(frame, model, conf, iou, blur)
-    return annotated, counts
+    return detect_live(frame, model, conf, iou, blur, track, state)
 
 
 @_user_errors
-def detect_video(video: str | None, model: str, conf: float, iou: float, blur: bool, progress=PROGRESS):
-    """Detect faces in every frame of a video: annotated video, faces over time, totals, per-frame counts."""
-    path, timeline, totals, records = _detect_video(video, model, conf, iou, blur, progress)
+def detect_video(video: str | None, model: str, conf: float, iou: float, blur: bool, track: bool = False,
+                 progress=PROGRESS):  # fmt: skip
+    """Detect faces in every frame of a video: annotated video, faces over time, totals, per-frame counts;
+    with `track`, people are followed and each counted once (totals['people'])."""
+    path, timeline, totals, records = _detect_video(video, model, conf, iou, blur, track, progress)
     return path, pd.DataFrame(timeline), totals, records
 
 
@@ -131,21 +134,29 @@ with gr.Blocks(title="Face mask detector") as demo:
             video_in = gr.Video(sources=["upload"], label="Video")
             video_out = gr.Video(label="Detections")
         video_controls = controls()
+        video_track = gr.Checkbox(False, label="Count people (follow each face; one verdict per person)")
         video_button = gr.Button("Detect", variant="primary")
         chart = gr.LinePlot(x="time (s)", y="faces", color="class", label="Faces over time", height=260)
         with gr.Row():
             video_totals = gr.JSON(label="Totals (face detections over all frames)")
             video_frames = gr.JSON(label="Counts per frame")
-        video_button.click(detect_video, [video_in, *video_controls], [video_out, chart, video_totals, video_frames],
+        video_button.click(detect_video, [video_in, *video_controls, video_track],
+                           [video_out, chart, video_totals, video_frames],
                            api_name="detect_video", concurrency_limit=1)  # fmt: skip
     with gr.Tab("Live"):
         with gr.Row():
             cam = gr.Image(sources=["webcam"], streaming=True, type="numpy", label="Webcam")
             cam_out = gr.Image(label="Detections")
         live_controls = controls()
+        live_track = gr.Checkbox(False, label="Count people (follow each face across frames)")
+        live_state = gr.State(None)
         cam_counts = gr.JSON(label="Counts")
-        cam.stream(detect_frame, [cam, *live_controls], [cam_out, cam_counts], api_name="detect_frame",
+        live_inputs, live_outputs = [cam, *live_controls, live_track, live_state], [cam_out, cam_counts, live_state]
+        cam.stream(detect_frame, live_inputs, live_outputs, api_name="detect_stream", api_visibility="private",
                    stream_every=0.2, concurrency_limit=CONCURRENCY)  # fmt: skip
+        # The same function as a plain endpoint: gradio_client cannot call a streaming event.
+        gr.Button(visible=False).click(detect_frame, live_inputs, live_outputs, api_name="detect_frame",
+                                       concurrency_limit=CONCURRENCY)  # fmt: skip
     if not MODELS:
         gr.Markdown("**No model found in weights/**: train one (train.py) or copy a .pt there.")
 

@@ -156,9 +156,7 @@ class _People:
     def draw(self, image) -> None:
         if self.zone is not None:
             draw_zone(image, self.zone.in_pixels(image.shape[1], image.shape[0]))
-        t = self.counter.tally()
-        rate = "" if t["compliance_rate"] is None else f" ({t['compliance_rate']:.0%})"
-        draw_tally(image, f"people {t['people']}  masked {t['masked']}{rate}  unmasked {t['unmasked']}")
+        draw_tally(image, self.counter.tally_text())
 
 
 def _finish(people: _People | None) -> None:

@@ -135,25 +135,25 @@ class Person:
 
 
 class ComplianceCounter:
-    """Follows faces through one video or stream and writes, under `save_dir`, `<stem>_people.csv`,
-    `<stem>_compliance.csv`, `<stem>_compliance.png` and `<stem>_tracking.json`."""
+    """Follows faces through one video or stream. With a `save_dir`, writes there `<stem>_people.csv`,
+    `<stem>_compliance.csv` (rows flushed as they settle), and at close `<stem>_compliance.png` and
+    `<stem>_tracking.json`; without one (the app's live view) it only counts."""
 
-    def __init__(self, save_dir: Path, stem: str, names: dict[int, str], fps: float | None, min_track_frames: int = 5,
-                 interval_s: float = 60.0, zone: Zone | None = None, tracker: str = "bytetrack.yaml"):  # fmt: skip
+    def __init__(self, save_dir: Path | None, stem: str, names: dict[int, str], fps: float | None,
+                 min_track_frames: int = 5, interval_s: float = 60.0, zone: Zone | None = None,
+                 tracker: str = "bytetrack.yaml"):  # fmt: skip
         self.names = names
         self.fps = fps or 30.0
         self.tracker = FaceTracker(tracker, self.fps)
         self.min_frames, self.interval, self.zone = min_track_frames, interval_s, zone
-        self.paths = {k: save_dir / f"{stem}_{k}" for k in ("people.csv", "compliance.csv", "compliance.png",
-                                                                "tracking.json")}  # fmt: skip
-        self._files = [
-            self.paths["people.csv"].open("w", newline=""),
-            self.paths["compliance.csv"].open("w", newline=""),
-        ]
-        self._people_csv = csv.DictWriter(self._files[0], PEOPLE_COLUMNS)
-        self._buckets_csv = csv.DictWriter(self._files[1], BUCKET_COLUMNS)
-        self._people_csv.writeheader()
-        self._buckets_csv.writeheader()
+        outputs = ("people.csv", "compliance.csv", "compliance.png", "tracking.json")
+        self.paths = {k: save_dir / f"{stem}_{k}" for k in outputs} if save_dir else {}
+        self._files = [self.paths[k].open("w", newline="") for k in outputs[:2]] if save_dir else []
+        self._people_csv = csv.DictWriter(self._files[0], PEOPLE_COLUMNS) if save_dir else None
+        self._buckets_csv = csv.DictWriter(self._files[1], BUCKET_COLUMNS) if save_dir else None
+        for writer in (self._people_csv, self._buckets_csv):
+            if writer is not None:
+                writer.writeheader()
         self.open: dict[int, Person] = {}
         self.done: list[Person] = []  # settled people that count
         self.buckets: list[dict[str, Any]] = []
@@ -192,8 +192,9 @@ class ComplianceCounter:
     def _settle(self, person: Person) -> None:
         if person.frames >= self.min_frames and person.counted:
             self.done.append(person)
-            self._people_csv.writerow(person.row())
-            self._files[0].flush()
+            if self._people_csv is not None:
+                self._people_csv.writerow(person.row())
+                self._files[0].flush()
         else:
             self.ignored += 1
 
@@ -212,8 +213,9 @@ class ComplianceCounter:
                    "unmasked": len(people) - masked,
                    "compliance_rate": round(masked / len(people), 3) if people else None}  # fmt: skip
             self.buckets.append(row)
-            self._buckets_csv.writerow(row)
-            self._files[1].flush()
+            if self._buckets_csv is not None:
+                self._buckets_csv.writerow(row)
+                self._files[1].flush()
 
     def tally(self) -> dict[str, Any]:
         """People so far (settled and current tracks long enough to count), for the on-video overlay."""
@@ -221,6 +223,12 @@ class ComplianceCounter:
         masked = sum(p.verdict == MASK for p in people)
         return {"people": len(people), "masked": masked, "unmasked": len(people) - masked,
                 "compliance_rate": round(masked / len(people), 3) if people else None}  # fmt: skip
+
+    def tally_text(self) -> str:
+        """The running tally drawn on tracked video: 'people 5  masked 3 (60%)  unmasked 2'."""
+        t = self.tally()
+        rate = "" if t["compliance_rate"] is None else f" ({t['compliance_rate']:.0%})"
+        return f"people {t['people']}  masked {t['masked']}{rate}  unmasked {t['unmasked']}"
 
     def close(self) -> dict[str, Any]:
         """Settle every open track, write the last buckets, the summary JSON and the chart."""
@@ -234,8 +242,9 @@ class ComplianceCounter:
         for f in self._files:
             f.close()
         summary = self.summary()
-        self.paths["tracking.json"].write_text(json.dumps(summary, indent=2) + "\n")
-        self._chart()
+        if self.paths:
+            self.paths["tracking.json"].write_text(json.dumps(summary, indent=2) + "\n")
+            self._chart()
         return summary
 
     def summary(self) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import tempfile
 import threading
+import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -15,12 +16,13 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from facemask.annotate import Annotator
+from facemask.annotate import Annotator, draw_tally
 from facemask.counting import class_counts, share_masked
 from facemask.data_yaml import PROJECT_ROOT
 from facemask.detector import Detector, DetectorSettings
 from facemask.media import iter_frames
 from facemask.outputs import detection_records
+from facemask.tracking import ComplianceCounter
 
 WEIGHTS_DIR = PROJECT_ROOT / "weights"
 EXAMPLES_DIR = PROJECT_ROOT / "examples"
@@ -28,6 +30,8 @@ MAX_UPLOAD = "25mb"  # per file, enforced by gradio before our code runs
 MAX_PIXELS = 40_000_000  # an image above this is refused (decoding it would take seconds and GBs)
 MAX_VIDEO_FRAMES = 1800  # frames analysed per video (a minute at 30 fps); longer videos are cut
 IMGSZ = 640
+VIDEO_BUCKET_S = 10.0  # compliance per 10 s of an uploaded video
+LIVE_FPS = 5.0  # the Live tab streams a frame every 0.2 s
 
 
 class UserError(ValueError):
@@ -97,15 +101,17 @@ def summary(counts: dict[str, int]) -> dict[str, Any]:
     return {**counts, "faces": sum(counts.values()), "share masked": None if share is None else round(share, 3)}
 
 
-def detect_video(path: str | None, model: str, conf: float, iou: float, blur: bool, progress=None):
-    """Annotated WebM video (browsers play it), faces per class over time, totals, per-frame records."""
+def detect_video(path: str | None, model: str, conf: float, iou: float, blur: bool, track: bool = False,
+                 progress=None):  # fmt: skip
+    """Annotated WebM video (browsers play it), faces per class over time, totals, per-frame records.
+    With `track`, faces are followed and counted as people (totals gain a 'people' summary)."""
     if not path:
         raise UserError("No video received: upload one first")
     _check_thresholds(conf, iou)
     detector, lock = detector_for(model)
     annotate = Annotator(detector.names, blur_faces=blur)
     out = Path(tempfile.mkdtemp(prefix="facemask-")) / f"{Path(path).stem}_faces.webm"
-    writer, timeline, records = None, [], []
+    writer, timeline, records, people = None, [], [], None
     try:
         for frame in iter_frames(path):
             if frame.error:
@@ -116,7 +122,13 @@ def detect_video(path: str | None, model: str, conf: float, iou: float, blur: bo
                 detector.settings.conf, detector.settings.iou = conf, iou
                 prediction = detector(frame.image)
             counts = class_counts(prediction.detections, detector.names)
-            annotated = annotate(frame.image, prediction.detections)
+            detections = prediction.detections
+            if track:
+                people = people or ComplianceCounter(None, "", detector.names, frame.fps, interval_s=VIDEO_BUCKET_S)
+                detections = people.update(detections, frame.index, frame.index / people.fps, frame.image)
+            annotated = annotate(frame.image, detections)
+            if people is not None:
+                draw_tally(annotated, people.tally_text())
             if writer is None:
                 h, w = annotated.shape[:2]
                 writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"VP80"), frame.fps or 25.0, (w, h))
@@ -135,4 +147,31 @@ def detect_video(path: str | None, model: str, conf: float, iou: float, blur: bo
     for r in records:
         for c, n in r["counts"].items():
             totals[c] = totals.get(c, 0) + n
-    return str(out), timeline, {"frames": len(records), **summary(totals)}, records
+    result = {"frames": len(records), **summary(totals)}
+    if people is not None:
+        s = people.close()
+        result["people"] = {k: s[k] for k in ("people", "masked", "unmasked", "compliance_rate", "people_list")}
+    return str(out), timeline, result, records
+
+
+def detect_live(rgb: np.ndarray, model: str, conf: float, iou: float, blur: bool, track: bool,
+                state: dict | None) -> tuple[np.ndarray, dict, dict | None]:  # fmt: skip
+    """One webcam frame; with `track`, people are counted across the session's frames (kept in `state`)."""
+    if not track:
+        annotated, counts, _ = detect_rgb(rgb, model, conf, iou, blur)
+        return annotated, counts, None
+    _check_thresholds(conf, iou)
+    detector, lock = detector_for(model)
+    if not state or state.get("model") != model:
+        state = {"model": model, "start": time.monotonic(), "frames": 0,
+                 "counter": ComplianceCounter(None, "", detector.names, LIVE_FPS, interval_s=60.0)}  # fmt: skip
+    bgr = np.ascontiguousarray(rgb[:, :, ::-1])
+    with lock:
+        detector.settings.conf, detector.settings.iou = conf, iou
+        prediction = detector(bgr)
+    counter: ComplianceCounter = state["counter"]
+    tracked = counter.update(prediction.detections, state["frames"], time.monotonic() - state["start"], bgr)
+    state["frames"] += 1
+    annotated = draw_tally(Annotator(detector.names, blur_faces=blur)(bgr, tracked), counter.tally_text())
+    return annotated[:, :, ::-1], {**summary(class_counts(prediction.detections, detector.names)),
+                                   "people": counter.tally()}, state  # fmt: skip

@@ -40,18 +40,39 @@ def test_image_counts_and_detections_agree(client) -> None:
         assert set(d) == {"class_id", "class", "confidence", "xyxy"} and 0.25 <= d["confidence"] <= 1
 
 
-def test_video_gives_annotated_video_and_faces_over_time(client, tmp_path) -> None:
+@pytest.fixture(scope="module")
+def still_video(tmp_path_factory) -> Path:
+    """Six frames of the bus photo."""
+    path = tmp_path_factory.mktemp("video") / "v.mp4"
     frame = np.asarray(Image.open(EXAMPLE).resize((240, 320)))[:, :, ::-1].copy()
-    writer = cv2.VideoWriter(str(tmp_path / "v.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 5, (240, 320))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 5, (240, 320))
     for _ in range(6):
         writer.write(frame)
     writer.release()
-    video, chart, totals, frames = client.predict(handle_file(str(tmp_path / "v.mp4")), *SETTINGS,
+    return path
+
+
+def test_video_gives_annotated_video_and_faces_over_time(client, still_video) -> None:
+    video, chart, totals, frames = client.predict(handle_file(str(still_video)), *SETTINGS, False,
                                                   api_name="/detect_video")  # fmt: skip
     assert Path(video["video"] if isinstance(video, dict) else video).suffix == ".webm"
     assert totals["frames"] == len(frames) == 6
     assert {row[1] for row in chart["data"]} == {"Mask", "No Mask"} and len(chart["data"]) == 12
-    assert totals["faces"] == sum(sum(f["counts"].values()) for f in frames)
+    assert totals["faces"] == sum(sum(f["counts"].values()) for f in frames) and "people" not in totals
+
+
+def test_video_tracking_counts_people_once(client, still_video) -> None:
+    _, _, totals, frames = client.predict(handle_file(str(still_video)), *SETTINGS, True, api_name="/detect_video")
+    people = totals["people"]
+    assert people["people"] == len(people["people_list"]) <= max(sum(f["counts"].values()) for f in frames)
+    assert people["masked"] + people["unmasked"] == people["people"]
+    for person in people["people_list"]:
+        assert person["frames_seen"] >= 5 and person["verdict"] in ("Mask", "No Mask")
+
+
+def test_live_frames_are_annotated_and_counted(client) -> None:
+    annotated, counts = client.predict(handle_file(str(EXAMPLE)), *SETTINGS, False, api_name="/detect_frame")
+    assert Image.open(annotated).size == Image.open(EXAMPLE).size and "faces" in counts
 
 
 @pytest.mark.parametrize(
@@ -89,3 +110,16 @@ def test_models_offered_are_the_weights_folder_only(tmp_path) -> None:
     assert available_models(tmp_path) == ["a.onnx", "a.pt", "a_openvino_model"]
     with pytest.raises(UserError, match="Unknown model"):
         detector_for("/etc/passwd")
+
+
+def test_live_tracking_follows_faces_across_a_sessions_frames() -> None:
+    from facemask.webapp import detect_live
+
+    rgb = np.asarray(Image.open(EXAMPLE).convert("RGB"))
+    state = None
+    for _ in range(6):
+        annotated, counts, state = detect_live(rgb, "face_masks.pt", 0.25, 0.45, False, True, state)
+    assert state["frames"] == 6 and annotated.shape == rgb.shape
+    people = counts["people"]
+    assert 0 < people["people"] <= counts["faces"]  # a still scene: each steady face is one person
+    assert people["masked"] + people["unmasked"] == people["people"]
