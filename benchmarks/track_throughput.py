@@ -1,0 +1,69 @@
+"""Frames per second of detect.py with and without --track on the same video: a benchmark, not a test.
+
+Both runs save the annotated video (what a user gets), on the CPU, after a warm-up run.
+
+Usage:
+    python benchmarks/track_throughput.py --source clip.mp4
+    python benchmarks/track_throughput.py            # a 10 s clip panned over the bundled examples
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # run as `python benchmarks/<name>.py` from anywhere, as YOLOv5's scripts do
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+import detect
+
+
+def example_clip(path: Path, seconds: int = 10, fps: int = 25, size: tuple[int, int] = (960, 540)) -> Path:
+    """A slow pan across each bundled example, so faces move as in real footage."""
+    photos = [cv2.imread(str(p)) for p in sorted((ROOT / "examples").glob("*.jpg"))]
+    out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+    frames = seconds * fps
+    for i in range(frames):
+        photo = photos[i * len(photos) // frames]
+        scale = max(size[0] / photo.shape[1], size[1] / photo.shape[0]) * 1.2
+        big = cv2.resize(photo, None, fx=scale, fy=scale)
+        t = (i % (frames // len(photos))) / (frames // len(photos))
+        x = int(t * (big.shape[1] - size[0]))
+        out.write(np.ascontiguousarray(big[: size[1], x : x + size[0]]))
+    out.release()
+    return path
+
+
+def fps(source: Path, weights: Path, project: Path, **kw) -> tuple[float, int]:
+    start = time.perf_counter()
+    summary = detect.run(weights=weights, source=source, project=project, device="cpu", **kw)
+    return summary.frames / (time.perf_counter() - start), summary.frames
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--source", type=Path, help="a video (default: one made from examples/)")
+    p.add_argument("--weights", type=Path, default=ROOT / "weights" / "face_masks.pt")
+    p.add_argument("--imgsz", type=int, default=640)
+    opt = p.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        source = opt.source or example_clip(Path(tmp) / "examples.mp4")
+        fps(source, opt.weights, Path(tmp) / "warmup", imgsz=opt.imgsz, vid_stride=10)
+        plain, n = fps(source, opt.weights, Path(tmp) / "plain", imgsz=opt.imgsz)
+        tracked, _ = fps(source, opt.weights, Path(tmp) / "track", imgsz=opt.imgsz, track=True)
+    print(f"\n{source} ({n} frames, {opt.imgsz} px, CPU)")
+    print(f"detection           {plain:6.1f} frames/s")
+    print(f"detection + --track {tracked:6.1f} frames/s  ({tracked / plain:.0%} of plain)")
+
+
+if __name__ == "__main__":
+    main()
