@@ -21,33 +21,15 @@ from pathlib import Path
 from typing import Any
 
 from facemask.checkpoints import CheckpointError
-from facemask.data_yaml import PROJECT_ROOT, DatasetError
-from facemask.evaluation import evaluate, print_table
-
-DEFAULT_WEIGHTS = PROJECT_ROOT / "weights" / "face_masks.pt"
-DEFAULT_DATA = PROJECT_ROOT / "data" / "face_masks.yaml"
+from facemask.data_yaml import DatasetError
+from facemask.evaluation import DEFAULT_DATA, DEFAULT_WEIGHTS, evaluate, print_table
 
 
-def run(
-    weights: str | Path = DEFAULT_WEIGHTS,
-    data: str | Path = DEFAULT_DATA,
-    task: str = "val",
-    imgsz: int = 640,
-    batch: int = 32,
-    conf_thres: float = 0.001,
-    iou_thres: float = 0.6,
-    device: str | None = None,
-    half: bool = False,
-    save_json: bool = False,
-    project: str | Path = "runs/val",
-    name: str = "exp",
-    exist_ok: bool = False,
-) -> dict[str, Any]:
-    """Evaluate and print the per-class table; returns what metrics.json holds."""
-    result = evaluate(
-        weights, data, task=task, imgsz=imgsz, batch=batch, conf=conf_thres, iou=iou_thres, device=device,
-        half=half, save_json=save_json, project=project, name=name, exist_ok=exist_ok,
-    )  # fmt: skip
+def run(**kwargs: Any) -> dict[str, Any]:
+    """Evaluate and print the per-class table; returns what metrics.json holds. Keyword arguments are
+    the long flag names (weights, data, task, imgsz, batch, conf_thres, iou_thres, device, half,
+    save_json, project, name, exist_ok), with facemask.evaluation.evaluate's defaults."""
+    result = evaluate(**kwargs)
     print_table(result)
     print(f"Metrics, curves and confusion matrices saved to {result['save_dir']}")
     return result

@@ -9,6 +9,7 @@ import yaml
 
 from facemask.sources import IMAGE_SUFFIXES
 from facemask.split import SPLITS
+from facemask.yaml_io import load_yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 HEADER = "# Face-mask dataset in YOLO format, written by prepare_data.py.\n"
@@ -58,12 +59,7 @@ def check_data(data: str | Path, split: str = "train") -> tuple[Path, dict[str, 
     """Validate a data yaml for ultralytics; returns a yaml path that resolves from any working
     directory (a copy with an absolute `path` beside the original when needed) and its content."""
     data = Path(data)
-    if not data.is_file():
-        raise DatasetError(f"data yaml not found: {data} (run prepare_data.py, or pass --data)")
-    try:
-        content = yaml.safe_load(data.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as e:
-        raise DatasetError(f"{data}: not valid YAML ({e})") from e
+    content = load_yaml(data, DatasetError, "data yaml", " (run prepare_data.py, or pass --data)")
     if not content.get("names") or split not in content:
         raise DatasetError(f"{data}: needs 'names' and '{split}' entries")
     root = dataset_root(data, content)

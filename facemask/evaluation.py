@@ -11,20 +11,24 @@ from rich.console import Console
 from rich.table import Table
 
 from facemask.checkpoints import load_model, precision_args
-from facemask.data_yaml import check_data, dataset_root
+from facemask.data_yaml import PROJECT_ROOT, check_data, dataset_root
 from facemask.sources import IMAGE_SUFFIXES
 
 METRIC_KEYS = ("precision", "recall", "mAP50", "mAP50-95")
 
 
+DEFAULT_WEIGHTS = PROJECT_ROOT / "weights" / "face_masks.pt"
+DEFAULT_DATA = PROJECT_ROOT / "data" / "face_masks.yaml"
+
+
 def evaluate(
-    weights: str | Path,
-    data: str | Path,
+    weights: str | Path = DEFAULT_WEIGHTS,
+    data: str | Path = DEFAULT_DATA,
     task: str = "val",
     imgsz: int = 640,
     batch: int = 32,
-    conf: float = 0.001,
-    iou: float = 0.6,
+    conf_thres: float = 0.001,
+    iou_thres: float = 0.6,
     device: str | None = None,
     half: bool = False,
     save_json: bool = False,
@@ -36,13 +40,13 @@ def evaluate(
     data_path, content = check_data(data, split=task)
     model = load_model(weights)
     metrics = model.val(
-        data=str(data_path), split=task, imgsz=imgsz, batch=batch, conf=conf, iou=iou, device=device,
+        data=str(data_path), split=task, imgsz=imgsz, batch=batch, conf=conf_thres, iou=iou_thres, device=device,
         save_json=save_json, project=str(Path(project).resolve()), name=name, exist_ok=exist_ok, plots=True,
         **precision_args(half),
     )  # fmt: skip
     split_dir = dataset_root(data_path, content) / str(content[task])
     result = metrics_dict(metrics, images=sum(p.suffix.lower() in IMAGE_SUFFIXES for p in split_dir.rglob("*")))
-    result.update(weights=str(weights), data=str(data), task=task, imgsz=imgsz, conf=conf, iou=iou)
+    result.update(weights=str(weights), data=str(data), task=task, imgsz=imgsz, conf=conf_thres, iou=iou_thres)
     save_dir = Path(metrics.save_dir)
     result["save_dir"] = str(save_dir)
     (save_dir / "metrics.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

@@ -7,9 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from facemask.classes import CANONICAL
+from facemask.yaml_io import load_yaml
 
 #: Suffixes treated as images. The actual format is sniffed when the file is opened, because real
 #: downloads hold WebP files named .jpg.
@@ -53,12 +52,7 @@ class Sample:
 def load_sources(path: str | Path) -> list[SourceSpec]:
     """Read and validate a sources config; every problem names the file and the offending entry."""
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"sources config not found: {path}")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{path}: not valid YAML ({e})") from e
+    data = load_yaml(path, ConfigError, "sources config")
     entries = data.get("sources")
     if not isinstance(entries, dict) or not entries:
         raise ConfigError(f"{path}: expected a non-empty 'sources:' mapping")

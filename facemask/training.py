@@ -13,6 +13,7 @@ import yaml
 from facemask.checkpoints import CheckpointError, load_model
 from facemask.data_yaml import PROJECT_ROOT, check_data, dataset_root
 from facemask.wandb_logging import WandbLogger, default_mode
+from facemask.yaml_io import load_yaml
 
 DEFAULT_CONFIG = PROJECT_ROOT / "configs" / "train.yaml"
 #: Options of configs/train.yaml and train.py that are not ultralytics train() arguments.
@@ -20,10 +21,7 @@ OWN_KEYS = ("weights", "cfg", "hyp", "wandb", "wandb_project", "wandb_entity", "
 
 
 def load_config(path: str | Path = DEFAULT_CONFIG) -> dict[str, Any]:
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"training config not found: {path}")
-    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return load_yaml(path, FileNotFoundError, "training config")
 
 
 def find_last_checkpoint(project: str | Path) -> Path:

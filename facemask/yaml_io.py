@@ -1,0 +1,20 @@
+"""Reading the project's YAML files (sources, dataset, training configs) with errors that say which file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+def load_yaml(path: str | Path, error: type[Exception], what: str, hint: str = "") -> dict[str, Any]:
+    """The mapping in `path`; a missing file or invalid YAML raises `error` naming `what` and the file,
+    followed by `hint` (what to do about it)."""
+    path = Path(path)
+    if not path.is_file():
+        raise error(f"{what} not found: {path}{hint}")
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as e:
+        raise error(f"{path}: not valid YAML ({e})") from e
