@@ -5,6 +5,7 @@ Both runs save the annotated video (what a user gets), on the CPU, after a warm-
 Usage:
     python benchmarks/track_throughput.py --source clip.mp4
     python benchmarks/track_throughput.py            # a 10 s clip panned over the bundled examples
+    python benchmarks/track_throughput.py --photos crowd_photos/ --seconds 30 --save-clip crowd.mp4
 """
 
 from __future__ import annotations
@@ -27,9 +28,12 @@ import numpy as np
 import detect
 
 
-def example_clip(path: Path, seconds: int = 10, fps: int = 25, size: tuple[int, int] = (960, 540)) -> Path:
-    """A slow pan across each bundled example, so faces move as in real footage."""
-    photos = [cv2.imread(str(p)) for p in sorted((ROOT / "examples").glob("*.jpg"))]
+def photo_clip(folder: Path, path: Path, seconds: int = 10, fps: int = 25, size: tuple[int, int] = (960, 540)) -> Path:
+    """A video for people who have none: a slow pan across each photo of `folder`, so faces move
+    as in real footage."""
+    photos = [cv2.imread(str(p)) for p in sorted(folder.glob("*.jpg")) + sorted(folder.glob("*.png"))]
+    if not photos:
+        raise SystemExit(f"no .jpg or .png photos in {folder}")
     out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
     frames = seconds * fps
     for i in range(frames):
@@ -51,12 +55,15 @@ def fps(source: Path, weights: Path, project: Path, **kw) -> tuple[float, int]:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--source", type=Path, help="a video (default: one made from examples/)")
+    p.add_argument("--source", type=Path, help="a video (default: one made from --photos)")
+    p.add_argument("--photos", type=Path, default=ROOT / "examples", help="photos to pan across without --source")
+    p.add_argument("--seconds", type=int, default=10, help="length of the clip made from --photos")
+    p.add_argument("--save-clip", type=Path, help="keep the clip made from --photos here")
     p.add_argument("--weights", type=Path, default=ROOT / "weights" / "face_masks.pt")
     p.add_argument("--imgsz", type=int, default=640)
     opt = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        source = opt.source or example_clip(Path(tmp) / "examples.mp4")
+        source = opt.source or photo_clip(opt.photos, opt.save_clip or Path(tmp) / "photos.mp4", opt.seconds)
         fps(source, opt.weights, Path(tmp) / "warmup", imgsz=opt.imgsz, vid_stride=10)
         plain, n = fps(source, opt.weights, Path(tmp) / "plain", imgsz=opt.imgsz)
         tracked, _ = fps(source, opt.weights, Path(tmp) / "track", imgsz=opt.imgsz, track=True)
