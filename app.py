@@ -30,7 +30,9 @@ from facemask.webapp import (
 )
 from facemask.webapp import detect_video as _detect_video
 
-CONCURRENCY = 2  # inferences at once (2 CPU cores); further requests wait in the queue
+CONCURRENCY = 2  # requests handled at once, all tabs together (one inference per model at a time, each on both
+# CPU cores; the second request decodes and draws meanwhile); further requests wait in the queue
+INFERENCE = {"concurrency_id": "inference", "concurrency_limit": CONCURRENCY}  # one group for every tab
 QUEUE_SIZE = 64  # waiting requests beyond this are turned away with a message
 PROGRESS = gr.Progress()  # gradio fills in the progress bar of the call it is passed to
 MODELS = available_models()
@@ -108,10 +110,10 @@ def controls():
     return [model, conf, iou, blur]
 
 
-with gr.Blocks(title="Face mask detector") as demo:
+with gr.Blocks(title="Face mask detector", delete_cache=(1800, 3600)) as demo:  # uploads gone within an hour
     gr.Markdown(
         "# 😷 Face mask detector\nEvery face boxed as **Mask** (green) or **No Mask** (red), with counts. "
-        "Images, videos and your webcam; nothing is stored."
+        "Images, videos and your webcam; uploads and results are deleted within an hour."
     )
     with gr.Tab("Image"):
         with gr.Row():
@@ -128,7 +130,7 @@ with gr.Blocks(title="Face mask detector") as demo:
             gr.Examples(examples, inputs=image_in, label="Examples (click one, then Detect)")
         image_outputs = [image_out, image_headline, image_counts, image_json]
         image_button.click(detect_image, [image_in, *image_controls], image_outputs, api_name="detect_image",
-                           concurrency_limit=CONCURRENCY)  # fmt: skip
+                           **INFERENCE)  # fmt: skip
     with gr.Tab("Video"):
         with gr.Row():
             video_in = gr.Video(sources=["upload"], label="Video")
@@ -140,9 +142,9 @@ with gr.Blocks(title="Face mask detector") as demo:
         with gr.Row():
             video_totals = gr.JSON(label="Totals (face detections over all frames)")
             video_frames = gr.JSON(label="Counts per frame")
-        video_button.click(detect_video, [video_in, *video_controls, video_track],
-                           [video_out, chart, video_totals, video_frames],
-                           api_name="detect_video", concurrency_limit=1)  # fmt: skip
+        video_outputs = [video_out, chart, video_totals, video_frames]
+        video_inputs = [video_in, *video_controls, video_track]
+        video_button.click(detect_video, video_inputs, video_outputs, api_name="detect_video", **INFERENCE)
     with gr.Tab("Live"):
         with gr.Row():
             cam = gr.Image(sources=["webcam"], streaming=True, type="numpy", label="Webcam")
@@ -153,10 +155,10 @@ with gr.Blocks(title="Face mask detector") as demo:
         cam_counts = gr.JSON(label="Counts")
         live_inputs, live_outputs = [cam, *live_controls, live_track, live_state], [cam_out, cam_counts, live_state]
         cam.stream(detect_frame, live_inputs, live_outputs, api_name="detect_stream", api_visibility="private",
-                   stream_every=0.2, concurrency_limit=CONCURRENCY)  # fmt: skip
+                   stream_every=0.2, **INFERENCE)  # fmt: skip
         # The same function as a plain endpoint: gradio_client cannot call a streaming event.
         gr.Button(visible=False).click(detect_frame, live_inputs, live_outputs, api_name="detect_frame",
-                                       concurrency_limit=CONCURRENCY)  # fmt: skip
+                                       **INFERENCE)  # fmt: skip
     if not MODELS:
         gr.Markdown("**No model found in weights/**: train one (train.py) or copy a .pt there.")
 

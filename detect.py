@@ -31,14 +31,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 import cv2
 from tqdm import tqdm
 from ultralytics.utils.files import increment_path
 
-from facemask.annotate import Annotator, draw_tally, draw_zone
+from facemask.annotate import Annotator
 from facemask.checkpoints import CheckpointError
 from facemask.counting import RunSummary, class_counts, format_counts
 from facemask.detector import Detector, DetectorSettings
@@ -94,7 +93,7 @@ def run(
     save_dir.mkdir(parents=True, exist_ok=True)
     annotate = Annotator(detector.names, line_thickness, hide_labels, hide_conf, blur_faces)
     writer = OutputWriter(save_dir, detector.names, not nosave, save_txt, save_conf, save_json, save_crop, blur_faces)
-    summary, bar, people = RunSummary(), None, None
+    summary, bar, people, people_source = RunSummary(), None, None, None
     try:
         for frame in _chain(first, frames):
             if frame.error:
@@ -106,10 +105,11 @@ def run(
             counts = class_counts(detections, detector.names)
             summary.add(counts, prediction.speed_ms, frame.is_video)
             if track and frame.is_video:
-                if people is None or people.source != frame.source:
-                    _finish(people)
-                    people = _People(frame, save_dir, writer.stem(frame), detector.names, tracker, min_track_frames,
-                                     counting_zone, interval)  # fmt: skip
+                if people_source != frame.source:
+                    _finish(people, people_source)
+                    people_source = frame.source
+                    people = ComplianceCounter(save_dir, writer.stem(frame), detector.names, frame.fps, frame.stride,
+                                               min_track_frames, interval, counting_zone, tracker)  # fmt: skip
                 detections = people.update(frame, detections)
             annotated = annotate(frame.image, detections) if (not nosave or view_img) else None
             if people is not None and annotated is not None and frame.is_video:
@@ -130,7 +130,7 @@ def run(
     finally:
         if bar is not None:
             bar.close()
-        _finish(people)
+        _finish(people, people_source)
         writer.close()
         (save_dir / "summary.json").write_text(json.dumps(summary.to_dict(), indent=2) + "\n")
     print(summary.line())
@@ -138,33 +138,13 @@ def run(
     return summary
 
 
-class _People:
-    """Tracking of one video or stream: its ComplianceCounter and clock."""
-
-    def __init__(self, frame: Frame, save_dir: Path, stem: str, names: dict[int, str], tracker: str,
-                 min_track_frames: int, zone: Zone | None, interval: float):  # fmt: skip
-        self.source = frame.source
-        self.live = frame.total is None  # a stream: its own clock, not frame numbers over a nominal fps
-        self.start = time.monotonic()
-        self.zone = zone
-        self.counter = ComplianceCounter(save_dir, stem, names, frame.fps, min_track_frames, interval, zone, tracker)
-
-    def update(self, frame: Frame, detections):
-        seconds = time.monotonic() - self.start if self.live else frame.index / self.counter.fps
-        return self.counter.update(detections, frame.index, seconds, frame.image)
-
-    def draw(self, image) -> None:
-        if self.zone is not None:
-            draw_zone(image, self.zone.in_pixels(image.shape[1], image.shape[0]))
-        draw_tally(image, self.counter.tally_text())
-
-
-def _finish(people: _People | None) -> None:
+def _finish(people: ComplianceCounter | None, source: str | None) -> None:
+    """Close a video's people count and print its line."""
     if people is None:
         return
-    s = people.counter.close()
+    s = people.close()
     rate = "n/a" if s["compliance_rate"] is None else f"{s['compliance_rate']:.0%}"
-    print(f"{people.source}: {s['people']} people, {s['masked']} masked ({rate}), {s['unmasked']} unmasked; "
+    print(f"{source}: {s['people']} people, {s['masked']} masked ({rate}), {s['unmasked']} unmasked; "
           f"{s['ignored_tracks']} short or out-of-zone tracks ignored")  # fmt: skip
 
 
@@ -196,6 +176,18 @@ def _show(title: str, image) -> bool:
         return False
 
 
+def positive(kind: type):
+    """An argparse type: a number above zero (0 would divide by zero or never advance)."""
+
+    def parse(text: str):
+        value = kind(text)
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be more than 0, not {text}")
+        return value
+
+    return parse
+
+
 def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS, help="model: .pt or an export (.onnx, ...)")
@@ -219,14 +211,14 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--hide-labels", action="store_true")
     p.add_argument("--hide-conf", action="store_true")
     p.add_argument("--half", action="store_true", help="FP16 inference (GPU)")
-    p.add_argument("--vid-stride", type=int, default=1, help="use every n-th video frame")
+    p.add_argument("--vid-stride", type=positive(int), default=1, help="use every n-th video frame")
     p.add_argument("--blur-faces", action="store_true", help="blur every detected face in saved images and videos")
     p.add_argument("--track", action="store_true", help="videos/streams: follow faces, count people, one verdict each")
     p.add_argument("--tracker", default="bytetrack.yaml", help=f"{' or '.join(TRACKERS)} (or a tracker yaml)")
-    p.add_argument("--min-track-frames", type=int, default=5, help="frames a face must be seen to count as a person")
+    p.add_argument("--min-track-frames", type=positive(int), default=5, help="frames a face must be seen to count")
     p.add_argument("--zone", help="count only people entering this polygon (x1,y1,x2,y2,x3,y3,...) or crossing this "
                                   "line (x1,y1,x2,y2); pixels, or fractions of the frame if all <= 1")  # fmt: skip
-    p.add_argument("--interval", type=float, default=60.0, help="seconds per row of the compliance CSV")
+    p.add_argument("--interval", type=positive(float), default=60.0, help="seconds per row of the compliance CSV")
     return p.parse_args(argv)
 
 

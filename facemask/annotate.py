@@ -40,8 +40,10 @@ class Annotator:
                 self.names[int(c)] if self.hide_conf else f"{self.names[int(c)]} {p:.2f}"
                 for c, p in zip(detections.class_id, detections.confidence, strict=True)
             ]
-            if detections.tracker_id is not None:
-                texts = [f"#{t} {text}" for t, text in zip(detections.tracker_id, texts, strict=True)]
+            if detections.tracker_id is not None:  # -1: not (yet) in a confirmed track
+                texts = [
+                    f"#{t} {text}" if t >= 0 else text for t, text in zip(detections.tracker_id, texts, strict=True)
+                ]
             scene = self.labels.annotate(scene, detections, texts)
         return scene
 

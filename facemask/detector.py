@@ -33,7 +33,6 @@ class Prediction:
 
 class Detector:
     def __init__(self, weights: str | Path, settings: DetectorSettings | None = None):
-        self.weights = str(weights)
         self.settings = settings or DetectorSettings()
         self.model = load_model(weights)
         self.names: dict[int, str] = dict(self.model.names)

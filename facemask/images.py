@@ -11,9 +11,12 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import pi_heif
 from PIL import Image, UnidentifiedImageError
 
 from facemask.geometry import EXIF_TRANSPOSE
+
+pi_heif.register_heif_opener()  # HEIC/HEIF photos (phones) open like any other image
 
 EXIF_ORIENTATION = 0x0112
 JPEG_QUALITY = 95

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from facemask.images import to_rgb
+from facemask.images import EXIF_ORIENTATION, to_rgb
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".gif"})
 STREAM_SCHEMES = ("rtsp://", "rtmp://", "http://", "https://", "tcp://", "udp://")
@@ -40,8 +40,10 @@ class Frame:
     image: np.ndarray | None = None  # BGR, as OpenCV and ultralytics take it
     index: int = 0  # frame number in a video or stream
     is_video: bool = False
-    fps: float | None = None
+    fps: float | None = None  # the source's frame rate, when known
     total: int | None = None  # frames in a video file, when known
+    stride: int = 1  # every stride-th frame is read (--vid-stride)
+    live: bool = False  # a webcam or stream: time runs on the wall clock, there is no end
     scale: float = 1.0  # decoded pixels per original pixel (< 1 for huge images read reduced)
     error: str | None = None  # why this file was skipped
 
@@ -53,7 +55,7 @@ def resolve_source(source: str | int | Path) -> tuple[str, list[str]]:
         return "webcam", [s]
     if s.lower().startswith(STREAM_SCHEMES):
         return "stream", [s]
-    if any(ch in s for ch in "*?["):
+    if not Path(s).exists() and any(ch in s for ch in "*?["):  # 'photo[1].jpg' is a file, not a pattern
         files = sorted(f for f in glob.glob(s, recursive=True) if Path(f).is_file())
         if not files:
             raise SourceError(f"no files match {s}")
@@ -73,15 +75,17 @@ def resolve_source(source: str | int | Path) -> tuple[str, list[str]]:
 
 
 def iter_frames(source: str | int | Path, vid_stride: int = 1) -> Iterator[Frame]:
+    if vid_stride < 1:
+        raise ValueError(f"--vid-stride must be 1 or more, not {vid_stride}")
     kind, items = resolve_source(source)
     if kind == "webcam":
-        yield from _capture(int(items[0]), f"webcam{items[0]}", vid_stride, live=True)
+        yield from iter_video(int(items[0]), f"webcam{items[0]}", vid_stride, live=True)
     elif kind == "stream":
-        yield from _capture(items[0], "stream", vid_stride, live=True)
+        yield from iter_video(items[0], "stream", vid_stride, live=True)
     else:
         for item in items:
             if Path(item).suffix.lower() in VIDEO_SUFFIXES:
-                yield from _capture(item, Path(item).stem, vid_stride, live=False)
+                yield from iter_video(item, Path(item).stem, vid_stride)
             else:
                 yield read_image(item)
 
@@ -93,7 +97,8 @@ def read_image(path: str) -> Frame:
     try:
         Image.MAX_IMAGE_PIXELS = MAX_PIXELS
         with Image.open(path) as im:
-            full = im.size[::-1] if im.getexif().get(0x0112, 1) in (5, 6, 7, 8) else im.size  # upright, undecoded
+            turned = im.getexif().get(EXIF_ORIENTATION, 1) in (5, 6, 7, 8)
+            full = im.size[::-1] if turned else im.size  # upright size, before any decoding
             if max(im.size) > MAX_SIDE:
                 im.draft("RGB", (im.width * MAX_SIDE // max(im.size), im.height * MAX_SIDE // max(im.size)))
             im.load()
@@ -114,7 +119,10 @@ def read_image(path: str) -> Frame:
     return frame
 
 
-def _capture(target: str | int, name: str, vid_stride: int, live: bool) -> Iterator[Frame]:
+def iter_video(target: str | int, name: str | None = None, vid_stride: int = 1, live: bool = False) -> Iterator[Frame]:
+    """Frames of a video file, webcam index or stream URL; a file that is not a video, or has no
+    frames, gives one Frame with an error. Only this, never a path list or a glob: the app uses it."""
+    name = name or Path(str(target)).stem
     cap = cv2.VideoCapture(target)
     try:
         if not cap.isOpened():
@@ -122,18 +130,16 @@ def _capture(target: str | int, name: str, vid_stride: int, live: bool) -> Itera
                 raise SourceError(f"cannot open {'webcam' if isinstance(target, int) else 'stream'} {target}")
             yield Frame(source=str(target), name=name, is_video=True, error="unreadable video")
             return
-        fps = cap.get(cv2.CAP_PROP_FPS) or None
-        total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if not live else 0
+        fps = cap.get(cv2.CAP_PROP_FPS)
+        total = 0 if live else int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
         index = read = 0
-        while True:
-            ok = cap.grab()
-            if not ok:
-                break
+        while cap.grab():
             if index % vid_stride == 0:
                 ok, image = cap.retrieve()
                 if ok:
                     read += 1
-                    yield Frame(str(target), name, image, index, True, fps, total or None)
+                    yield Frame(str(target), name, image, index, is_video=True, fps=fps if fps > 0 else None,
+                                total=total if total > 0 else None, stride=vid_stride, live=live)  # fmt: skip
             index += 1
         if read == 0:
             yield Frame(source=str(target), name=name, is_video=True, error="video has no frames")

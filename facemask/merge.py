@@ -26,7 +26,7 @@ from tqdm import tqdm
 from facemask.classes import INCORRECT, NO_MASK, output_names
 from facemask.data_yaml import write_data_yaml
 from facemask.dedup import near_duplicate_groups, rotation_hashes
-from facemask.geometry import ROTATIONS, as_boxes, big_enough, clamp_boxes, to_yolo, transpose_boxes
+from facemask.geometry import ROTATIONS, as_boxes, big_enough, clamp_boxes, to_yolo, transpose_boxes, transposed_size
 from facemask.images import UnreadableImage, load_image, output_suffix, safe_name, save_rgb, write_image
 from facemask.labels import LabelError, read_label
 from facemask.quality import sharpness
@@ -169,7 +169,7 @@ def write_sample(job: WriteJob, root: Path) -> int:
             name = f"{job.name}_rot{angle}"
             save_rgb(im.transpose(method), image_path.with_name(f"{name}{staged.suffix}"))
             boxes = transpose_boxes(job.boxes, *job.size, method)
-            size = (job.size[1], job.size[0]) if angle != 180 else job.size
+            size = transposed_size(*job.size, method)
             _write_label(root / "labels" / job.split / f"{name}.txt", job.class_ids, boxes, size)
     return 1 + len(ROTATIONS)
 

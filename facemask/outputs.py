@@ -25,7 +25,8 @@ def detection_records(detections: sv.Detections, names: dict[int, str], scale: f
     ]  # fmt: skip
     if detections.tracker_id is not None:
         for record, t in zip(records, detections.tracker_id, strict=True):
-            record["track_id"] = int(t)
+            if t >= 0:  # -1: not in a confirmed track
+                record["track_id"] = int(t)
     return records
 
 
@@ -85,7 +86,8 @@ class OutputWriter:
             self._close_video()
             h, w = annotated.shape[:2]
             path = self.dir / f"{stem}.mp4"
-            writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), frame.fps or 30.0, (w, h))
+            fps = (frame.fps or 25.0) / frame.stride  # plays at the source's speed whatever the --vid-stride
+            writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
             self._video = (frame.source, writer)
         self._video[1].write(annotated)
 

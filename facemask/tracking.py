@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import json
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,9 +21,12 @@ from typing import Any
 import numpy as np
 import supervision as sv
 
+from facemask.annotate import draw_tally, draw_zone
 from facemask.classes import MASK
+from facemask.media import Frame
 
 TRACKERS = ("bytetrack.yaml", "botsort.yaml")
+DEFAULT_FPS = 25.0  # for a video that does not say its frame rate
 PEOPLE_COLUMNS = ["track_id", "first_seen_s", "last_seen_s", "frames_seen", "verdict", "confidence",
                   "mean_detection_confidence"]  # fmt: skip
 BUCKET_COLUMNS = ["start_s", "end_s", "people", "masked", "unmasked", "compliance_rate"]
@@ -63,18 +67,16 @@ class FaceTracker:
         self.tracker = TRACKER_MAP[cfg.tracker_type](args=cfg)
 
     def update(self, detections: sv.Detections, image: np.ndarray | None = None) -> sv.Detections:
-        """The detections that belong to a confirmed track, with `tracker_id` set."""
-        if len(detections) == 0:
-            self.tracker.update(_TrackerInput(np.zeros((0, 4)), np.zeros(0), np.zeros(0)), image)
-            return sv.Detections.empty()
+        """All the detections, with `tracker_id` set: the track's id, or -1 for a face not (yet) in a
+        confirmed track (a new face's first frame, a low-confidence one)."""
         tracks = self.tracker.update(
             _TrackerInput(detections.xyxy, detections.confidence, detections.class_id.astype(float)), image
         )
-        if len(tracks) == 0:
-            return sv.Detections.empty()
-        tracked = detections[tracks[:, 7].astype(int)]
-        tracked.tracker_id = tracks[:, 4].astype(int)
-        return tracked
+        ids = np.full(len(detections), -1, dtype=int)
+        if len(tracks):
+            ids[tracks[:, 7].astype(int)] = tracks[:, 4].astype(int)
+        detections.tracker_id = ids
+        return detections
 
 
 @dataclass
@@ -112,9 +114,8 @@ class Zone:
 @dataclass
 class Person:
     track_id: int
-    first_frame: int
     first_s: float
-    last_frame: int = 0
+    last_step: int = 0  # the counter's frame number when last seen (processed frames, whatever the stride)
     last_s: float = 0.0
     frames: int = 0
     votes: Counter = field(default_factory=Counter)
@@ -137,14 +138,20 @@ class Person:
 class ComplianceCounter:
     """Follows faces through one video or stream. With a `save_dir`, writes there `<stem>_people.csv`,
     `<stem>_compliance.csv` (rows flushed as they settle), and at close `<stem>_compliance.png` and
-    `<stem>_tracking.json`; without one (the app's live view) it only counts."""
+    `<stem>_tracking.json`; without one (the app's live view) it only counts.
 
-    def __init__(self, save_dir: Path | None, stem: str, names: dict[int, str], fps: float | None,
+    `fps` is the source's frame rate and `stride` the --vid-stride: the tracker sees fps/stride frames
+    a second, and a frame's time is its index over fps (the wall clock for live sources)."""
+
+    def __init__(self, save_dir: Path | None, stem: str, names: dict[int, str], fps: float | None, stride: int = 1,
                  min_track_frames: int = 5, interval_s: float = 60.0, zone: Zone | None = None,
                  tracker: str = "bytetrack.yaml"):  # fmt: skip
+        if interval_s <= 0:
+            raise ValueError(f"--interval must be more than 0 seconds, not {interval_s:g}")
         self.names = names
-        self.fps = fps or 30.0
-        self.tracker = FaceTracker(tracker, self.fps)
+        self.fps = fps or DEFAULT_FPS
+        self.tracker = FaceTracker(tracker, self.fps / stride)
+        self.started = time.monotonic()
         self.min_frames, self.interval, self.zone = min_track_frames, interval_s, zone
         outputs = ("people.csv", "compliance.csv", "compliance.png", "tracking.json")
         self.paths = {k: save_dir / f"{stem}_{k}" for k in outputs} if save_dir else {}
@@ -160,34 +167,48 @@ class ComplianceCounter:
         self.ignored = 0  # tracks too short, or that never met the zone
         self.frames, self.now_s, self._zone_counter, self._closed = 0, 0.0, None, False
 
-    def update(self, detections: sv.Detections, frame_index: int, time_s: float, image: np.ndarray) -> sv.Detections:
-        """Track one frame's detections; returns them with tracker ids."""
+    def update(self, frame: Frame, detections: sv.Detections) -> sv.Detections:
+        """Track one frame's detections; returns them all, with tracker ids (-1: not in a track yet)."""
         self.frames += 1
-        self.now_s = time_s
-        tracked = self.tracker.update(detections, image)
-        hits = self._zone_hits(tracked, image)
-        for i, tid in enumerate(tracked.tracker_id if len(tracked) else []):
-            person = self.open.get(int(tid)) or Person(int(tid), frame_index, time_s)
+        self.now_s = time.monotonic() - self.started if frame.live else frame.index / self.fps
+        tracked = self.tracker.update(detections, frame.image)
+        hits = self._zone_hits(tracked, frame.image)
+        for i, tid in enumerate(tracked.tracker_id):
+            if tid < 0:
+                continue
+            person = self.open.get(int(tid)) or Person(int(tid), self.now_s)
             self.open[int(tid)] = person
-            person.last_frame, person.last_s = frame_index, time_s
+            person.last_step, person.last_s = self.frames, self.now_s
             person.frames += 1
             person.votes[self.names[int(tracked.class_id[i])]] += 1
             person.confidence_sum += float(tracked.confidence[i])
             person.counted |= bool(hits[i])
-        for tid in [t for t, p in self.open.items() if frame_index - p.last_frame > self.tracker.lost_frames]:
+        for tid in [t for t, p in self.open.items() if self.frames - p.last_step > self.tracker.lost_frames]:
             self._settle(self.open.pop(tid))
         self._flush_buckets(final=False)
         return tracked
 
+    def draw(self, image: np.ndarray) -> np.ndarray:
+        """The zone or line and the running tally, on an annotated frame."""
+        if self.zone is not None:
+            draw_zone(image, self.zone.in_pixels(image.shape[1], image.shape[0]))
+        return draw_tally(image, self.tally_text())
+
     def _zone_hits(self, tracked: sv.Detections, image: np.ndarray) -> np.ndarray:
-        if self.zone is None or len(tracked) == 0:
-            return np.full(len(tracked), self.zone is None)
+        """Per detection: did its track enter the zone / cross the line this frame (always true without a
+        zone). Only confirmed tracks go to supervision's zone, which keeps crossing state per track id."""
+        hits = np.full(len(tracked), self.zone is None)
+        confirmed = np.flatnonzero(tracked.tracker_id >= 0)
+        if self.zone is None or len(confirmed) == 0:
+            return hits
         if self._zone_counter is None:
             self._zone_counter = self.zone.counter(image.shape[1], image.shape[0])
         if self.zone.is_line:
-            crossed_in, crossed_out = self._zone_counter.trigger(tracked)
-            return crossed_in | crossed_out
-        return self._zone_counter.trigger(tracked)
+            crossed_in, crossed_out = self._zone_counter.trigger(tracked[confirmed])
+            hits[confirmed] = crossed_in | crossed_out
+        else:
+            hits[confirmed] = self._zone_counter.trigger(tracked[confirmed])
+        return hits
 
     def _settle(self, person: Person) -> None:
         if person.frames >= self.min_frames and person.counted:

@@ -1,10 +1,12 @@
 """What the web app does, apart from its layout: which models it offers, the limits on uploads, and the
-calls into detect.py's own inference (Detector, Annotator, counting), so there is one inference path.
+calls into detect.py's own inference (media, Detector, Annotator, counting, tracking), so there is one
+inference path.
 
 Errors meant for the person using the app are `UserError`s; app.py shows them as messages."""
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import threading
 import time
@@ -14,24 +16,27 @@ from typing import Any
 
 import cv2
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
-from facemask.annotate import Annotator, draw_tally
+from facemask.annotate import Annotator
 from facemask.counting import class_counts, share_masked
 from facemask.data_yaml import PROJECT_ROOT
-from facemask.detector import Detector, DetectorSettings
-from facemask.media import iter_frames
+from facemask.detector import Detector, DetectorSettings, Prediction
+from facemask.media import VIDEO_SUFFIXES, Frame, iter_video, read_image
 from facemask.outputs import detection_records
-from facemask.tracking import ComplianceCounter
+from facemask.tracking import DEFAULT_FPS, ComplianceCounter
 
 WEIGHTS_DIR = PROJECT_ROOT / "weights"
 EXAMPLES_DIR = PROJECT_ROOT / "examples"
 MAX_UPLOAD = "25mb"  # per file, enforced by gradio before our code runs
-MAX_PIXELS = 40_000_000  # an image above this is refused (decoding it would take seconds and GBs)
+MAX_PIXELS = 40_000_000  # per image or webcam frame: more would take seconds and GBs
+MAX_VIDEO_PIXELS = 3840 * 2160  # per video frame (4K)
 MAX_VIDEO_FRAMES = 1800  # frames analysed per video (a minute at 30 fps); longer videos are cut
 IMGSZ = 640
 VIDEO_BUCKET_S = 10.0  # compliance per 10 s of an uploaded video
 LIVE_FPS = 5.0  # the Live tab streams a frame every 0.2 s
+SCRATCH = Path(tempfile.gettempdir()) / "facemask-app"  # annotated videos, removed after SCRATCH_TTL_S
+SCRATCH_TTL_S = 3600
 
 
 class UserError(ValueError):
@@ -59,46 +64,81 @@ def detector_for(name: str) -> tuple[Detector, threading.Lock]:
     return _load(name)
 
 
-def _check_thresholds(conf: float, iou: float) -> None:
+def _predict(model: str, bgr: np.ndarray, conf: float, iou: float) -> tuple[Detector, Prediction]:
     if not (0 <= conf <= 1 and 0 <= iou <= 1):
         raise UserError("Confidence and IoU thresholds must be between 0 and 1")
+    detector, lock = detector_for(model)
+    with lock:  # one inference per model at a time: an ultralytics model is not thread-safe
+        detector.settings.conf, detector.settings.iou = conf, iou
+        return detector, detector(bgr)
+
+
+def _check_pixels(width: int, height: int, limit: int = MAX_PIXELS) -> None:
+    if width * height > limit:
+        raise UserError(f"Image too large: {width}x{height} pixels; the limit is {limit / 1e6:.0f} megapixels")
 
 
 def read_upload(path: str | None) -> np.ndarray:
-    """An uploaded image as RGB, refusing what is not an image or is too large, with a clear message."""
+    """An uploaded image as RGB, read as detect.py reads files; refused with a clear message when it is
+    not an image, is damaged, or is too large (checked from the header, before decoding)."""
     if not path:
         raise UserError("No image received: upload, paste or take a photo first")
     try:
         with Image.open(path) as im:
-            if im.width * im.height > MAX_PIXELS:
-                raise UserError(
-                    f"Image too large: {im.width}x{im.height} pixels; the limit is {MAX_PIXELS / 1e6:.0f} megapixels"
-                )
-            return np.asarray(ImageOps.exif_transpose(im).convert("RGB"))
-    except UserError:
-        raise
+            _check_pixels(*im.size)
     except (UnidentifiedImageError, Image.DecompressionBombError):
         raise UserError("That file is not an image this app can read (JPEG, PNG, WebP, BMP, HEIC, ...)") from None
-    except (OSError, SyntaxError, ValueError):
+    except OSError:
         raise UserError("That image is damaged or truncated and cannot be read") from None
-
-
-def detect_rgb(rgb: np.ndarray, model: str, conf: float, iou: float, blur: bool) -> tuple[np.ndarray, dict, list]:
-    """Annotated RGB image, counts (per class and share masked) and detections, for one RGB image."""
-    _check_thresholds(conf, iou)
-    detector, lock = detector_for(model)
-    bgr = np.ascontiguousarray(rgb[:, :, ::-1])
-    with lock:  # an ultralytics model is not safe to call from two threads at once
-        detector.settings.conf, detector.settings.iou = conf, iou
-        prediction = detector(bgr)
-    annotated = Annotator(detector.names, blur_faces=blur)(bgr, prediction.detections)
-    counts = class_counts(prediction.detections, detector.names)
-    return annotated[:, :, ::-1], summary(counts), detection_records(prediction.detections, detector.names)
+    frame = read_image(path)
+    if frame.error:
+        raise UserError("That image is damaged or truncated and cannot be read")
+    return frame.image[:, :, ::-1]
 
 
 def summary(counts: dict[str, int]) -> dict[str, Any]:
     share = share_masked(counts)
     return {**counts, "faces": sum(counts.values()), "share masked": None if share is None else round(share, 3)}
+
+
+def detect_rgb(rgb: np.ndarray, model: str, conf: float, iou: float, blur: bool) -> tuple[np.ndarray, dict, list]:
+    """Annotated RGB image, counts (per class and share masked) and detections, for one RGB image."""
+    _check_pixels(rgb.shape[1], rgb.shape[0])
+    bgr = np.ascontiguousarray(rgb[:, :, ::-1])
+    detector, prediction = _predict(model, bgr, conf, iou)
+    annotated = Annotator(detector.names, blur_faces=blur)(bgr, prediction.detections)
+    counts = class_counts(prediction.detections, detector.names)
+    return annotated[:, :, ::-1], summary(counts), detection_records(prediction.detections, detector.names)
+
+
+def detect_live(rgb: np.ndarray, model: str, conf: float, iou: float, blur: bool, track: bool,
+                state: dict | None) -> tuple[np.ndarray, dict, dict | None]:  # fmt: skip
+    """One webcam frame; with `track`, people are counted across the session's frames (kept in `state`)."""
+    if not track:
+        annotated, counts, _ = detect_rgb(rgb, model, conf, iou, blur)
+        return annotated, counts, None
+    _check_pixels(rgb.shape[1], rgb.shape[0])
+    bgr = np.ascontiguousarray(rgb[:, :, ::-1])
+    detector, prediction = _predict(model, bgr, conf, iou)
+    if not state or state.get("model") != model:
+        state = {"model": model, "frames": 0,
+                 "people": ComplianceCounter(None, "", detector.names, LIVE_FPS, interval_s=60.0)}  # fmt: skip
+    people: ComplianceCounter = state["people"]
+    frame = Frame(source="webcam", name="webcam", image=bgr, index=state["frames"], is_video=True, live=True)
+    tracked = people.update(frame, prediction.detections)
+    state["frames"] += 1
+    annotated = people.draw(Annotator(detector.names, blur_faces=blur)(bgr, tracked))
+    counts = summary(class_counts(prediction.detections, detector.names))
+    return annotated[:, :, ::-1], {**counts, "people": people.tally()}, state
+
+
+def _scratch_dir() -> Path:
+    """A fresh folder for one video's output; folders older than SCRATCH_TTL_S are removed first."""
+    SCRATCH.mkdir(exist_ok=True)
+    for old in SCRATCH.iterdir():
+        if time.time() - old.stat().st_mtime > SCRATCH_TTL_S:
+            shutil.rmtree(old, ignore_errors=True)
+    return Path(tempfile.mkdtemp(dir=SCRATCH))
 
 
 def detect_video(path: str | None, model: str, conf: float, iou: float, blur: bool, track: bool = False,
@@ -107,42 +147,44 @@ def detect_video(path: str | None, model: str, conf: float, iou: float, blur: bo
     With `track`, faces are followed and counted as people (totals gain a 'people' summary)."""
     if not path:
         raise UserError("No video received: upload one first")
-    _check_thresholds(conf, iou)
-    detector, lock = detector_for(model)
-    annotate = Annotator(detector.names, blur_faces=blur)
-    out = Path(tempfile.mkdtemp(prefix="facemask-")) / f"{Path(path).stem}_faces.webm"
+    if Path(path).suffix.lower() not in VIDEO_SUFFIXES:
+        raise UserError(f"That file is not a video this app can read ({', '.join(sorted(VIDEO_SUFFIXES))})")
+    folder = _scratch_dir()
+    out = folder / f"{Path(path).stem}_faces.webm"
     writer, timeline, records, people = None, [], [], None
     try:
-        for frame in iter_frames(path):
+        for frame in iter_video(path):
             if frame.error:
-                raise UserError("That file is not a video this app can read (MP4, WebM, MOV, AVI, ...)")
+                raise UserError("That video has no frames" if frame.error == "video has no frames"
+                                else "That file is not a video this app can read")  # fmt: skip
             if frame.index >= MAX_VIDEO_FRAMES:
                 break
-            with lock:
-                detector.settings.conf, detector.settings.iou = conf, iou
-                prediction = detector(frame.image)
+            _check_pixels(frame.image.shape[1], frame.image.shape[0], MAX_VIDEO_PIXELS)
+            fps = frame.fps or DEFAULT_FPS
+            detector, prediction = _predict(model, frame.image, conf, iou)
             counts = class_counts(prediction.detections, detector.names)
             detections = prediction.detections
             if track:
-                people = people or ComplianceCounter(None, "", detector.names, frame.fps, interval_s=VIDEO_BUCKET_S)
-                detections = people.update(detections, frame.index, frame.index / people.fps, frame.image)
-            annotated = annotate(frame.image, detections)
+                people = people or ComplianceCounter(None, "", detector.names, fps, interval_s=VIDEO_BUCKET_S)
+                detections = people.update(frame, detections)
+            annotated = Annotator(detector.names, blur_faces=blur)(frame.image, detections)
             if people is not None:
-                draw_tally(annotated, people.tally_text())
+                people.draw(annotated)
             if writer is None:
                 h, w = annotated.shape[:2]
-                writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"VP80"), frame.fps or 25.0, (w, h))
+                writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"VP80"), fps, (w, h))
             writer.write(annotated)
-            seconds = frame.index / (frame.fps or 25.0)
-            timeline += [{"time (s)": round(seconds, 2), "class": c, "faces": n} for c, n in counts.items()]
-            records.append({"frame": frame.index, "time_s": round(seconds, 2), "counts": counts})
+            seconds = round(frame.index / fps, 2)
+            timeline += [{"time (s)": seconds, "class": c, "faces": n} for c, n in counts.items()]
+            records.append({"frame": frame.index, "time_s": seconds, "counts": counts})
             if progress is not None and frame.total:
-                progress(min(frame.index, MAX_VIDEO_FRAMES) / min(frame.total, MAX_VIDEO_FRAMES), desc="Detecting")
+                progress(min(frame.index / min(frame.total, MAX_VIDEO_FRAMES), 1.0), desc="Detecting")
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     finally:
         if writer is not None:
             writer.release()
-    if writer is None:
-        raise UserError("That video has no frames")
     totals: dict[str, int] = {}
     for r in records:
         for c, n in r["counts"].items():
@@ -152,26 +194,3 @@ def detect_video(path: str | None, model: str, conf: float, iou: float, blur: bo
         s = people.close()
         result["people"] = {k: s[k] for k in ("people", "masked", "unmasked", "compliance_rate", "people_list")}
     return str(out), timeline, result, records
-
-
-def detect_live(rgb: np.ndarray, model: str, conf: float, iou: float, blur: bool, track: bool,
-                state: dict | None) -> tuple[np.ndarray, dict, dict | None]:  # fmt: skip
-    """One webcam frame; with `track`, people are counted across the session's frames (kept in `state`)."""
-    if not track:
-        annotated, counts, _ = detect_rgb(rgb, model, conf, iou, blur)
-        return annotated, counts, None
-    _check_thresholds(conf, iou)
-    detector, lock = detector_for(model)
-    if not state or state.get("model") != model:
-        state = {"model": model, "start": time.monotonic(), "frames": 0,
-                 "counter": ComplianceCounter(None, "", detector.names, LIVE_FPS, interval_s=60.0)}  # fmt: skip
-    bgr = np.ascontiguousarray(rgb[:, :, ::-1])
-    with lock:
-        detector.settings.conf, detector.settings.iou = conf, iou
-        prediction = detector(bgr)
-    counter: ComplianceCounter = state["counter"]
-    tracked = counter.update(prediction.detections, state["frames"], time.monotonic() - state["start"], bgr)
-    state["frames"] += 1
-    annotated = draw_tally(Annotator(detector.names, blur_faces=blur)(bgr, tracked), counter.tally_text())
-    return annotated[:, :, ::-1], {**summary(class_counts(prediction.detections, detector.names)),
-                                   "people": counter.tally()}, state  # fmt: skip

@@ -123,3 +123,14 @@ def test_live_tracking_follows_faces_across_a_sessions_frames() -> None:
     people = counts["people"]
     assert 0 < people["people"] <= counts["faces"]  # a still scene: each steady face is one person
     assert people["masked"] + people["unmasked"] == people["people"]
+
+
+def test_video_tab_reads_videos_only(client, tmp_path) -> None:
+    listing = tmp_path / "paths.txt"
+    listing.write_text(f"{EXAMPLE}\n" * 50)  # a list of server paths must not be followed
+    with pytest.raises(AppError, match="not a video"):
+        client.predict(handle_file(str(listing)), *SETTINGS, False, api_name="/detect_video")
+    fake = tmp_path / "fake.mp4"
+    fake.write_text("not a video")
+    with pytest.raises(AppError, match="not a video this app can read"):
+        client.predict(handle_file(str(fake)), *SETTINGS, False, api_name="/detect_video")

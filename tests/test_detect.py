@@ -147,3 +147,8 @@ def test_missing_or_unknown_sources_exit_with_one_line(weights, tmp_path, source
     assert result.returncode == 1
     assert result.stderr.strip().count("\n") == 0 and "detect.py: error:" in result.stderr
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_file_name_with_brackets_is_a_file_not_a_pattern(weights, photos, tmp_path) -> None:
+    (photos / "p0.jpg").rename(photos / "party [2021].jpg")
+    assert run(weights, photos / "party [2021].jpg", tmp_path).images == 1

@@ -133,3 +133,31 @@ def test_interrupted_stream_keeps_its_rows(video, trained_run, tmp_path, monkeyp
 def test_bad_zones_are_errors(spec) -> None:
     with pytest.raises(ValueError, match="--zone"):
         Zone.parse(spec)
+
+
+def test_vid_stride_neither_splits_nor_speeds_up_people(video, trained_run, tmp_path) -> None:
+    out = track(video, trained_run / "weights" / "best.pt", tmp_path, vid_stride=2)
+    people = read_csv(out / "entrance_people.csv")
+    assert sorted(p["verdict"] for p in people) == ["Mask", "Mask", "No Mask"]
+    b = next(p for p in people if p["verdict"] == "No Mask")
+    assert int(b["frames_seen"]) == (N - 8) // 2 and float(b["last_seen_s"]) == pytest.approx(7.8)
+    saved = cv2.VideoCapture(str(out / "entrance.mp4"))
+    assert saved.get(cv2.CAP_PROP_FRAME_COUNT) == N // 2 and saved.get(cv2.CAP_PROP_FPS) == pytest.approx(FPS / 2)
+
+
+def test_tracked_outputs_keep_every_detection(video, trained_run, tmp_path) -> None:
+    out = track(video, trained_run / "weights" / "best.pt", tmp_path, save_json=True, save_txt=True)
+    records = json.loads((out / "predictions.json").read_text())
+    assert all(sum(r["counts"].values()) == len(r["detections"]) for r in records)
+    first = records[0]["detections"]  # frame 0: faces seen for the first time already have ids
+    assert len(first) == 2 and all("track_id" in d for d in first)
+    c_frame = next(r for r in records if r["frame"] == 50)  # the flicker's first frame: no track yet
+    assert len(c_frame["detections"]) == 4 and sum("track_id" not in d for d in c_frame["detections"]) == 1
+    assert len((out / "labels" / "entrance_50.txt").read_text().splitlines()) == 4
+
+
+@pytest.mark.parametrize("flag", [["--interval", "0"], ["--vid-stride", "0"], ["--min-track-frames", "-1"]])
+def test_non_positive_values_are_refused(flag, capsys) -> None:
+    with pytest.raises(SystemExit):
+        detect.parse_opt(["--track", *flag])
+    assert "must be more than 0" in capsys.readouterr().err
