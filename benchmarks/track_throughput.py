@@ -1,6 +1,8 @@
 """Frames per second of detect.py with and without --track on the same video: a benchmark, not a test.
 
-Both runs save the annotated video (what a user gets), on the CPU, after a warm-up run.
+Both runs save the annotated video (what a user gets), on the CPU, after a warm-up run. The process's
+resident memory is sampled through each run and printed at its start, middle and end: on a long
+video it should stay flat, since frames are read, detected and written one at a time.
 
 Usage:
     python benchmarks/track_throughput.py --source clip.mp4
@@ -19,11 +21,13 @@ if str(ROOT) not in sys.path:
 
 import argparse
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 import cv2
 import numpy as np
+import psutil
 
 import detect
 
@@ -47,10 +51,28 @@ def photo_clip(folder: Path, path: Path, seconds: int = 10, fps: int = 25, size:
     return path
 
 
-def fps(source: Path, weights: Path, project: Path, **kw) -> tuple[float, int]:
+def fps(source: Path, weights: Path, project: Path, **kw) -> tuple[float, int, list[float]]:
+    """Frames/s of one detect.py run, its frame count, and its RSS (MiB) sampled every 0.2 s."""
+    process, samples, done = psutil.Process(), [], threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.2):
+            samples.append(process.memory_info().rss / 2**20)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     start = time.perf_counter()
     summary = detect.run(weights=weights, source=source, project=project, device="cpu", **kw)
-    return summary.frames / (time.perf_counter() - start), summary.frames
+    elapsed = time.perf_counter() - start
+    done.set()
+    sampler.join()
+    return summary.frames / elapsed, summary.frames, samples
+
+
+def rss(samples: list[float]) -> str:
+    if len(samples) < 3:
+        return ""
+    return f"  RSS MiB start {samples[0]:.0f}, middle {samples[len(samples) // 2]:.0f}, end {samples[-1]:.0f}"
 
 
 def main() -> None:
@@ -65,11 +87,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         source = opt.source or photo_clip(opt.photos, opt.save_clip or Path(tmp) / "photos.mp4", opt.seconds)
         fps(source, opt.weights, Path(tmp) / "warmup", imgsz=opt.imgsz, vid_stride=10)
-        plain, n = fps(source, opt.weights, Path(tmp) / "plain", imgsz=opt.imgsz)
-        tracked, _ = fps(source, opt.weights, Path(tmp) / "track", imgsz=opt.imgsz, track=True)
+        plain, n, plain_rss = fps(source, opt.weights, Path(tmp) / "plain", imgsz=opt.imgsz)
+        tracked, _, tracked_rss = fps(source, opt.weights, Path(tmp) / "track", imgsz=opt.imgsz, track=True)
     print(f"\n{source} ({n} frames, {opt.imgsz} px, CPU)")
-    print(f"detection           {plain:6.1f} frames/s")
-    print(f"detection + --track {tracked:6.1f} frames/s  ({tracked / plain:.0%} of plain)")
+    print(f"detection           {plain:6.1f} frames/s{rss(plain_rss)}")
+    print(f"detection + --track {tracked:6.1f} frames/s  ({tracked / plain:.0%} of plain){rss(tracked_rss)}")
 
 
 if __name__ == "__main__":
