@@ -26,6 +26,7 @@ from facemask.webapp import (
     available_models,
     detect_live,
     detect_rgb,
+    image_file,
     read_upload,
 )
 from facemask.webapp import detect_video as _detect_video
@@ -80,7 +81,7 @@ def headline(counts: dict) -> str:
 def detect_image(image: str | None, model: str, conf: float, iou: float, blur: bool):
     """Detect faces in an image file: annotated image, a headline, counts and detections."""
     annotated, counts, detections = detect_rgb(read_upload(image), model, conf, iou, blur)
-    return annotated, headline(counts), counts, detections
+    return image_file(annotated), headline(counts), counts, detections
 
 
 @_user_errors

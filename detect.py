@@ -35,10 +35,9 @@ from pathlib import Path
 
 import cv2
 from tqdm import tqdm
-from ultralytics.utils.files import increment_path
 
 from facemask.annotate import Annotator
-from facemask.checkpoints import CheckpointError
+from facemask.checkpoints import CheckpointError, run_dir
 from facemask.counting import RunSummary, class_counts, format_counts
 from facemask.detector import Detector, DetectorSettings
 from facemask.media import Frame, SourceError, iter_frames
@@ -89,7 +88,7 @@ def run(
         raise SourceError(f"nothing to read in {source}")
     settings = DetectorSettings(imgsz, conf_thres, iou_thres, max_det, device, classes, half)
     detector = Detector(weights, settings)
-    save_dir = increment_path(Path(project) / name, exist_ok=exist_ok, sep="")  # exp, exp2, ... as in YOLOv5
+    save_dir = run_dir(project, name, exist_ok)
     save_dir.mkdir(parents=True, exist_ok=True)
     annotate = Annotator(detector.names, line_thickness, hide_labels, hide_conf, blur_faces)
     writer = OutputWriter(save_dir, detector.names, not nosave, save_txt, save_conf, save_json, save_crop, blur_faces)

@@ -50,6 +50,13 @@ def load_model(weights: str | Path | None = None, cfg: str | Path | None = None)
     return YOLO(resolve_weights(weights))
 
 
+def run_dir(project: str | Path, name: str, exist_ok: bool = False) -> Path:
+    """project/name, or name2, name3, ... as YOLOv5 numbers runs (ultralytics 8.4 would say name-2)."""
+    from ultralytics.utils.files import increment_path
+
+    return increment_path(Path(project).resolve() / name, exist_ok=exist_ok, sep="")
+
+
 def precision_args(half: bool = False, int8: bool = False) -> dict[str, int]:
     """YOLOv5's --half/--int8 as ultralytics 8.4 spells them (quantize=16/8; it warns on the old names)."""
     return {"quantize": 8} if int8 else {"quantize": 16} if half else {}

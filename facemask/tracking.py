@@ -300,7 +300,7 @@ class ComplianceCounter:
         t = self.tally()
         share = "n/a" if t["compliance_rate"] is None else f"{t['compliance_rate']:.0%}"
         ax.set_title(f"{t['people']} people, {t['masked']} masked ({share}), per {self.interval:g} s")
-        fig.legend(loc="upper right", fontsize=8)
-        fig.tight_layout()
+        fig.tight_layout(rect=(0, 0.08, 1, 1))
+        fig.legend(loc="lower center", ncol=3, fontsize=8, frameon=False)
         fig.savefig(self.paths["compliance.png"], dpi=100)
         plt.close(fig)

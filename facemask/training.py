@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from facemask.checkpoints import CheckpointError, load_model
+from facemask.checkpoints import CheckpointError, load_model, run_dir
 from facemask.data_yaml import PROJECT_ROOT, check_data, dataset_root
 from facemask.wandb_logging import WandbLogger, default_mode
 from facemask.yaml_io import load_yaml
@@ -59,7 +59,8 @@ def train(
         data_path, _ = check_data(opts["data"])
         model = load_model(opts.get("weights"), opts.get("cfg"))
         run_args = {k: v for k, v in opts.items() if k not in OWN_KEYS}
-        run_args.update(hyp, data=str(data_path), project=str(Path(opts["project"]).resolve()))
+        save_dir = run_dir(opts["project"], opts.get("name") or "exp", bool(opts.get("exist_ok")))
+        run_args.update(hyp, data=str(data_path), project=str(save_dir.parent), name=save_dir.name, exist_ok=True)
 
     content = yaml.safe_load(data_path.read_text(encoding="utf-8")) if data_path.is_file() else {}
     logger = WandbLogger(

@@ -141,6 +141,15 @@ def _scratch_dir() -> Path:
     return Path(tempfile.mkdtemp(dir=SCRATCH))
 
 
+def image_file(rgb: np.ndarray) -> str:
+    """The annotated image as a file of its own. Returned as an array, gradio would write it to a cache
+    path named after its content, rewriting that file in place for each identical result: a client
+    fetching it meanwhile gets a cut-off image (seen under load). Files are copied in atomically."""
+    path = _scratch_dir() / "detections.jpg"
+    Image.fromarray(rgb).save(path, quality=92)
+    return str(path)
+
+
 def detect_video(path: str | None, model: str, conf: float, iou: float, blur: bool, track: bool = False,
                  progress=None):  # fmt: skip
     """Annotated WebM video (browsers play it), faces per class over time, totals, per-frame records.
