@@ -23,8 +23,6 @@ import argparse
 import sys
 from pathlib import Path
 
-import yaml
-
 from facemask.checkpoints import CheckpointError
 from facemask.data_yaml import DatasetError
 from facemask.training import DEFAULT_CONFIG, train
@@ -35,10 +33,6 @@ def run(**kwargs) -> Path:
     """Train; keyword arguments are the long flag names (img -> imgsz, batch_size -> batch also work)."""
     kwargs["imgsz"] = kwargs.pop("img", None) or kwargs.get("imgsz")
     kwargs["batch"] = kwargs.pop("batch_size", None) or kwargs.get("batch")
-    hyp_file = kwargs.pop("hyp", None)
-    if hyp_file:
-        config = yaml.safe_load(Path(kwargs.get("config") or DEFAULT_CONFIG).read_text(encoding="utf-8"))
-        kwargs["hyp"] = {**(config.get("hyp") or {}), **yaml.safe_load(Path(hyp_file).read_text(encoding="utf-8"))}
     kwargs["config"] = kwargs.get("config") or DEFAULT_CONFIG
     return train(**kwargs)
 

@@ -36,17 +36,21 @@ def train(
     config: str | Path = DEFAULT_CONFIG,
     resume: bool | str | Path = False,
     wandb: str | None = None,
+    hyp: str | Path | dict[str, Any] | None = None,
     callbacks: dict[str, Callable] | None = None,
     **overrides: Any,
 ) -> Path:
-    """Train with the options of `config` updated by `overrides` (None values are ignored);
-    returns the run folder (weights/best.pt, weights/last.pt, results.csv, plots)."""
+    """Train with the options of `config` updated by `overrides` (None values are ignored) and its
+    hyperparameters updated by `hyp` (a dict, or a yaml file as YOLOv5's --hyp); returns the run folder
+    (weights/best.pt, weights/last.pt, results.csv, plots)."""
     opts = load_config(config)
     given = {k: v for k, v in overrides.items() if v is not None}
     if given.get("cfg") and "weights" not in given:
         opts["weights"] = None  # YOLOv5: --cfg alone trains from scratch
     opts.update(given)
-    hyp = opts.pop("hyp", None) or {}
+    if isinstance(hyp, str | Path):
+        hyp = load_yaml(hyp, FileNotFoundError, "hyperparameter file")
+    hyp = {**(opts.pop("hyp", None) or {}), **(hyp or {})}
 
     if resume:
         last = Path(resume) if isinstance(resume, str | Path) else find_last_checkpoint(opts["project"])
