@@ -45,7 +45,7 @@ def run(
     blur_threshold: float | None = None,
     blur_scope: str = "image",
     dup_distance: int = 4,
-    group_distance: int = 12,
+    group_distance: int = 8,
     split: str = "85/10/5",
     seed: int = 0,
     rotate: bool = True,
@@ -142,7 +142,9 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--blur-scope", choices=BLUR_SCOPES, default="image", help="measure blur on the image or its faces")
     p.add_argument("--dup-distance", type=int, default=4, help="pHash bits within which two photos are duplicates")
-    p.add_argument("--group-distance", type=int, default=12, help="pHash bits within which photos share a split")
+    p.add_argument(
+        "--group-distance", type=int, default=8, help="pHash bits within which photos share a split (besides copies)"
+    )
     p.add_argument("--split", default="85/10/5", help="train/val/test proportions")
     p.add_argument("--seed", type=int, default=0, help="seed of the split")
     p.add_argument("--no-rotate", dest="rotate", action="store_false", help="no 90/180/270 degree training copies")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from facemask.download import reachable
+from facemask.errors import FacemaskError
 
 ASSET_HOST = "github.com"  # ultralytics release assets are served from GitHub
 OFFLINE_HINT = (
@@ -13,7 +14,7 @@ OFFLINE_HINT = (
 )
 
 
-class CheckpointError(FileNotFoundError):
+class CheckpointError(FacemaskError, FileNotFoundError):
     """A checkpoint that is neither on disk nor downloadable; the message names the alternatives."""
 
 

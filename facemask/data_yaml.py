@@ -7,6 +7,7 @@ from typing import Any
 
 import yaml
 
+from facemask.errors import FacemaskError
 from facemask.sources import IMAGE_SUFFIXES
 from facemask.split import SPLITS
 from facemask.yaml_io import load_yaml
@@ -36,7 +37,7 @@ def same_dataset(dest: Path, names: list[str], path: str | None) -> bool:
         return False
 
 
-class DatasetError(FileNotFoundError):
+class DatasetError(FacemaskError, FileNotFoundError):
     """A data yaml, or the dataset it names, that cannot be trained or validated on."""
 
 

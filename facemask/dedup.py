@@ -6,6 +6,8 @@ contain, and which this project itself makes) is recognised as the same photo.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import imagehash
 import numpy as np
 from PIL import Image
@@ -37,12 +39,15 @@ def min_distances(hashes: np.ndarray, i: int) -> np.ndarray:
     return np.bitwise_count(xor).min(axis=1)
 
 
-def near_duplicate_groups(hashes: np.ndarray, max_distance: int) -> np.ndarray:
-    """Group id per photo: photos within `max_distance` bits (in any rotation) share a group, and
-    so, transitively, do their near-duplicates."""
+def near_duplicate_groups(
+    hashes: np.ndarray, max_distance: int, extra_pairs: Iterable[tuple[int, int]] = ()
+) -> np.ndarray:
+    """Group id per photo: photos within `max_distance` bits (in any rotation) share a group, as do
+    `extra_pairs` (copies found otherwise), and so, transitively, do their near-duplicates."""
     hashes = np.asarray(hashes, dtype=np.uint64).reshape(-1, 4)
     n = len(hashes)
-    rows, cols = [], []
+    extra = list(extra_pairs)
+    rows, cols = [i for i, _ in extra], [j for _, j in extra]
     for i in range(n):
         close = np.nonzero(min_distances(hashes, i) <= max_distance)[0]
         close = close[close > i]

@@ -16,13 +16,14 @@ from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import urlparse
 
+from facemask.errors import FacemaskError
 from facemask.sources import SourceSpec
 
 KAGGLE_HOST = "www.kaggle.com"
 ROBOFLOW_HOST = "api.roboflow.com"
 
 
-class DownloadError(RuntimeError):
+class DownloadError(FacemaskError, RuntimeError):
     """A download that cannot start or finish; the message says what the user can do."""
 
 

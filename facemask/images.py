@@ -4,6 +4,7 @@ back as plain RGB JPEG/PNG files with safe names."""
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 import unicodedata
@@ -52,11 +53,21 @@ def load_image(path: Path) -> LoadedImage:
     fmt = im.format or "UNKNOWN"
     stored = im.size
     orientation = EXIF_TRANSPOSE.get(im.getexif().get(EXIF_ORIENTATION, 1))
-    is_plain = fmt in ("JPEG", "PNG") and im.mode == "RGB" and orientation is None
+    is_plain = fmt in ("JPEG", "PNG") and im.mode == "RGB" and orientation is None and _ends_cleanly(path, fmt)
     rgb = to_rgb(im)
     if orientation is not None:
         rgb = rgb.transpose(orientation)
     return LoadedImage(rgb, fmt, stored, orientation, is_plain)
+
+
+def _ends_cleanly(path: Path, fmt: str) -> bool:
+    """False for a JPEG with bytes after its end marker: ultralytics 'restores' such files in place,
+    which would edit the merged dataset during training, so they are re-encoded instead of copied."""
+    if fmt != "JPEG":
+        return True
+    with open(path, "rb") as f:
+        f.seek(-2, os.SEEK_END)
+        return f.read() == b"\xff\xd9"
 
 
 def to_rgb(im: Image.Image) -> Image.Image:

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from facemask.errors import FacemaskError
 from facemask.images import EXIF_ORIENTATION, to_rgb
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".gif"})
@@ -29,7 +30,7 @@ MAX_PIXELS = 1_000_000_000  # refuse only absurd images (Pillow's own limit is 1
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "8")
 
 
-class SourceError(ValueError):
+class SourceError(FacemaskError, ValueError):
     """A source that does not exist or cannot be opened at all."""
 
 

@@ -46,6 +46,25 @@ REASON_COLOURS = (
 )
 
 
+def group_stats(sources: list[str], groups: Any) -> dict[str, dict[str, int]]:
+    """Per source: kept photos, the groups they form, photos that have a copy, the largest group, and
+    groups shared with another source (sets re-publish each other's photos)."""
+    members: dict[int, list[str]] = defaultdict(list)
+    for source, g in zip(sources, groups, strict=True):
+        members[int(g)].append(source)
+    stats: dict[str, dict[str, int]] = {}
+    for source in dict.fromkeys(sources):
+        mine = [m for m in members.values() if source in m]
+        stats[source] = {
+            "photos": sum(m.count(source) for m in mine),
+            "groups": len(mine),
+            "photos_with_copies": sum(m.count(source) for m in mine if len(m) > 1),
+            "largest_group": max((len(m) for m in mine), default=0),
+            "groups_shared_with_other_sources": sum(len(set(m)) > 1 for m in mine),
+        }
+    return stats
+
+
 def _tally() -> dict[str, Any]:
     return {"read": 0, "kept": 0, "dropped": Counter()}
 
@@ -61,6 +80,7 @@ class MergeReport:
     )
     skipped: list[dict[str, str]] = field(default_factory=list)
     splits: dict[str, dict[str, Any]] = field(default_factory=dict)
+    groups: dict[str, dict[str, int]] = field(default_factory=dict)  # group_stats(): copies kept together
     wall_time_s: float | None = None
 
     def add_image(
@@ -103,6 +123,7 @@ class MergeReport:
                 for s in self.images
             },
             "splits": self.splits,
+            "groups": self.groups,
             "skipped": self.skipped,
             "wall_time_s": self.wall_time_s,
         }
@@ -156,6 +177,14 @@ class MergeReport:
                 t.add_row(s if i == 0 else "", what, str(tally["read"]), str(tally["kept"]), reasons)
             t.add_section()
         console.print(t)
+        if self.groups:
+            gt = Table(title="Groups of copies (each group lands in one split)", title_justify="left")
+            columns = next(iter(self.groups.values()))
+            for col in ("source", *columns):
+                gt.add_column(col.replace("_", " "), justify="left" if col == "source" else "right")
+            for source, stats in self.groups.items():
+                gt.add_row(source, *(str(v) for v in stats.values()))
+            console.print(gt)
         if self.splits:
             names = sorted({c for v in self.splits.values() for c in v["boxes"]})
             st = Table(title="Splits", title_justify="left")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from facemask.classes import CANONICAL
+from facemask.errors import FacemaskError
 from facemask.yaml_io import load_yaml
 
 #: Suffixes treated as images. The actual format is sniffed when the file is opened, because real
@@ -17,7 +18,7 @@ FORMATS = {"voc": ".xml", "yolo": ".txt"}
 DOWNLOAD_KINDS = ("kaggle", "roboflow", "url")
 
 
-class ConfigError(ValueError):
+class ConfigError(FacemaskError, ValueError):
     """A sources config that cannot be used as written."""
 
 

@@ -22,6 +22,7 @@ from facemask.annotate import Annotator
 from facemask.counting import class_counts, share_masked
 from facemask.data_yaml import PROJECT_ROOT
 from facemask.detector import Detector, DetectorSettings, Prediction
+from facemask.errors import FacemaskError
 from facemask.media import VIDEO_SUFFIXES, Frame, iter_video, read_image
 from facemask.outputs import detection_records
 from facemask.tracking import DEFAULT_FPS, ComplianceCounter
@@ -39,7 +40,7 @@ SCRATCH = Path(tempfile.gettempdir()) / "facemask-app"  # annotated videos, remo
 SCRATCH_TTL_S = 3600
 
 
-class UserError(ValueError):
+class UserError(FacemaskError, ValueError):
     """A problem with what the user sent; its message is shown to them as it is."""
 
 
