@@ -22,11 +22,13 @@ from pathlib import Path
 
 from facemask.classes import INCORRECT_POLICIES
 from facemask.data_yaml import same_dataset, write_data_yaml
-from facemask.download import DownloadError, download_sources
+from facemask.download import download_sources
+from facemask.errors import FacemaskError
 from facemask.merge import MergeOptions, merge
+from facemask.owned_dirs import check_output
 from facemask.quality import BLUR_SCOPES
 from facemask.report import DUPLICATE, INCORRECT_MASK, MergeReport
-from facemask.sources import ConfigError, load_sources
+from facemask.sources import load_sources
 from facemask.split import parse_fractions
 
 ROOT = Path(__file__).resolve().parent
@@ -57,8 +59,8 @@ def run(
     if (sources is None) == (not download):
         raise ValueError("give exactly one of --sources DIR or --download")
     out, data = Path(out), Path(data)
-    if out.exists() and not exist_ok:
-        raise FileExistsError(f"{out} already exists; pass --exist-ok to replace it")
+    protected = [Path(cache)] + ([Path(sources)] if sources is not None else [])
+    check_output(out, exist_ok, protected, replace=True)  # before any download
     opts = MergeOptions(
         incorrect=incorrect,
         min_box=min_box,
@@ -73,7 +75,7 @@ def run(
     )
     if download:
         sources = download_sources(load_sources(config), Path(cache))
-    report = merge(Path(sources), out, Path(config), opts, exist_ok=exist_ok, progress=progress)
+    report = merge(Path(sources), out, Path(config), opts, exist_ok=exist_ok, progress=progress, protected=[cache])
     report.print()
     _point_data_yaml(data, out, report, exist_ok)
     _print_summary(report, out)
@@ -99,6 +101,12 @@ def _point_data_yaml(data: Path, out: Path, report: MergeReport, exist_ok: bool)
 
 
 def _print_summary(report: MergeReport, out: Path) -> None:
+    for split, v in report.splits.items():
+        if not v["photos"]:
+            print(
+                f"WARNING: the {split} split is empty: too few groups of photos for --split "
+                f"{'/'.join(f'{f:g}' for f in report.options['split'])}; merge more photos or change --split"
+            )
     problems = [s for s in report.skipped if s["reason"] not in POLICY_DROPS]
     for s in problems[:20]:
         print(f"skipped {s['source']}/{s['file']}: {s['reason']}" + (f" ({s['detail']})" if s["detail"] else ""))
@@ -156,7 +164,7 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
 def main(opt: argparse.Namespace) -> None:
     try:
         run(**vars(opt))
-    except (ConfigError, DownloadError, FileExistsError, FileNotFoundError, ValueError) as e:
+    except FacemaskError as e:
         sys.exit(f"prepare_data.py: error: {e}")
     except KeyboardInterrupt:
         sys.exit("prepare_data.py: interrupted; nothing was written")

@@ -26,10 +26,12 @@ from tqdm import tqdm
 from facemask.classes import INCORRECT, NO_MASK, output_names
 from facemask.data_yaml import write_data_yaml
 from facemask.dedup import near_duplicate_groups, rotation_hashes
+from facemask.errors import FacemaskError
 from facemask.geometry import ROTATIONS, as_boxes, big_enough, clamp_boxes, to_yolo, transpose_boxes, transposed_size
 from facemask.images import UnreadableImage, load_image, output_suffix, safe_name, save_rgb, write_image
 from facemask.labels import LabelError, read_label
 from facemask.near_copies import Fingerprint, copy_pairs, fingerprint
+from facemask.owned_dirs import check_output, is_ours, mark
 from facemask.quality import sharpness
 from facemask.report import (
     BLURRY,
@@ -46,6 +48,13 @@ from facemask.report import (
 )
 from facemask.sources import Sample, SourceSpec, iter_samples, load_sources
 from facemask.split import SPLITS, assign_splits
+
+DATASET = "dataset"  # the kind of output folder the merge makes (owned_dirs)
+ULTRALYTICS_CACHES = ["labels/*.cache"]  # written by ultralytics' loader beside our label folders
+
+
+class MergeError(FacemaskError, FileNotFoundError):
+    """Nothing to merge: no source found where the config says."""
 
 
 @dataclass
@@ -247,24 +256,27 @@ def merge(
     exist_ok: bool = False,
     progress: bool = True,
     log: Callable[[str], Any] = print,
+    protected: Iterable[Path] = (),
 ) -> MergeReport:
-    """Build the merged dataset at `out`; returns its report (also saved as out/report.json)."""
+    """Build the merged dataset at `out`; returns its report (also saved as out/report.json).
+    An existing `out` is replaced only with `exist_ok` and only when the project made it; `out` may not
+    overlap the sources or `protected` folders (a download cache)."""
     t0 = time.perf_counter()
     opts = opts or MergeOptions()
     names = output_names(opts.incorrect)
     specs = {s.name: s for s in load_sources(config)}
     out = Path(out)
-    if out.exists() and not exist_ok:
-        raise FileExistsError(f"{out} already exists; pass --exist-ok to replace it")
+    check_output(out, exist_ok, [Path(sources_dir), *protected], replace=True)
     samples = list(_discover(sources_dir, specs.values(), log))
     if not samples:
-        raise FileNotFoundError(f"no images found for any source of {config} under {sources_dir}")
+        raise MergeError(f"no images found for any source of {config} under {sources_dir}")
 
     out.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_partials(out)
     tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
     report = MergeReport(options={**asdict(opts), "sources_dir": str(sources_dir), "config": str(config)})
     try:
+        mark(tmp, DATASET)  # no file list yet: a half-built dataset is never taken for a finished one
         stage = tmp / "staging"
         stage.mkdir(parents=True)
         judge = functools.partial(judge_sample, specs=specs, opts=opts, stage_dir=stage)
@@ -293,6 +305,7 @@ def merge(
         report.wall_time_s = round(time.perf_counter() - t0, 1)
         report.save(tmp / "report.json")
         report.plot(tmp / "report.png")
+        mark(tmp, DATASET, _files(tmp), patterns=ULTRALYTICS_CACHES)
         _move_into_place(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -307,6 +320,10 @@ def _discover(sources_dir: Path, specs: Iterable[SourceSpec], log: Callable[[str
             log(f"WARNING: source {spec.name!r} not found at {root}; skipped")
             continue
         yield from iter_samples(spec, root)
+
+
+def _files(root: Path) -> list[str]:
+    return [Path(d, f).relative_to(root).as_posix() for d, _, files in os.walk(root) for f in files]
 
 
 def _split_stats(jobs: list[WriteJob], written: list[int], names: list[str]) -> dict[str, Any]:
@@ -334,7 +351,7 @@ def _remove_stale_partials(out: Path) -> None:
     """Remove half-built datasets left by runs that were killed outright (no cleanup ran)."""
     for p in out.parent.glob(f".{out.name}.partial-*"):
         pid = p.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not _alive(int(pid)) and is_ours(p):
             shutil.rmtree(p, ignore_errors=True)
 
 

@@ -8,6 +8,7 @@ nothing is touched.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 from collections.abc import Iterable
@@ -32,9 +33,13 @@ def overlaps(a: Path, b: Path) -> bool:
     return a == b or a.is_relative_to(b) or b.is_relative_to(a)
 
 
-def check_output(path: Path, exist_ok: bool, protected: Iterable[Path] = (), flag: str = "--out") -> None:
+def check_output(
+    path: Path, exist_ok: bool, protected: Iterable[Path] = (), flag: str = "--out", replace: bool = False
+) -> None:
     """Raise OutputDirError unless `path` may be (re)written: it does not exist, or `exist_ok` is given
-    and it is an empty folder or one this project made; and it overlaps none of `protected` (inputs)."""
+    and it is an empty folder or one this project made; and it overlaps none of `protected` (inputs).
+    With `replace` (the whole folder will be swapped for a new one), every file in it must also be one
+    the project wrote, as listed by its marker."""
     path = Path(path)
     for p in protected:
         if overlaps(path, p):
@@ -49,13 +54,37 @@ def check_output(path: Path, exist_ok: bool, protected: Iterable[Path] = (), fla
         raise OutputDirError(
             f"{path} holds files this project did not write (no {MARKER}); it is left as it is: choose another {flag}"
         )
+    foreign = foreign_files(path) if replace and is_ours(path) else []
+    if foreign:
+        raise OutputDirError(
+            f"{path} holds {len(foreign)} file(s) this project did not write (e.g. {foreign[0]}); "
+            f"move them out or choose another {flag}"
+        )
 
 
-def mark(path: Path, kind: str) -> Path:
-    """Create `path` if needed and record that this project made it (`kind`: dataset, detect, val, ...)."""
+def foreign_files(path: Path) -> list[str]:
+    """Files under `path` that its marker does not list (nor match its patterns), sorted. A folder
+    marked without a list (still being written, or a run folder) counts every file as foreign."""
+    info = json.loads((Path(path) / MARKER).read_text())
+    listed = set(info.get("files", []))
+    patterns = info.get("patterns", [])
+    found = []
+    for root, _, files in os.walk(path):
+        for f in files:
+            rel = Path(root, f).relative_to(path).as_posix()
+            if rel != MARKER and rel not in listed and not any(fnmatch.fnmatch(rel, p) for p in patterns):
+                found.append(rel)
+    return sorted(found)
+
+
+def mark(path: Path, kind: str, files: Iterable[str] | None = None, patterns: Iterable[str] = ()) -> Path:
+    """Create `path` if needed and record that this project made it (`kind`: dataset, detect, val, ...).
+    `files` (relative paths) and `patterns` (globs, e.g. caches other tools write for us) list its
+    content when it is complete; a folder marked without them is replaced by nobody."""
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
-    marker = path / MARKER
-    if not marker.exists():
-        marker.write_text(json.dumps({"made_by": "facemask", "kind": kind, "pid": os.getpid()}) + "\n")
+    info = {"made_by": "facemask", "kind": kind, "pid": os.getpid()}
+    if files is not None:
+        info.update(files=sorted(files), patterns=list(patterns))
+    (path / MARKER).write_text(json.dumps(info, indent=0) + "\n")
     return path

@@ -2,23 +2,33 @@
 
 from __future__ import annotations
 
+import math
 import random
 from collections import defaultdict
 from collections.abc import Sequence
 
+from facemask.errors import FacemaskError
+
 SPLITS = ("train", "val", "test")
 
 
+class SplitError(FacemaskError, ValueError):
+    """A --split that is not three shares adding up to 1 (or 100)."""
+
+
 def parse_fractions(text: str | Sequence[float]) -> tuple[float, float, float]:
-    """'85/10/5', '0.85,0.1,0.05' or a sequence -> fractions summing to 1."""
-    if isinstance(text, str):
-        parts = [p for p in text.replace(",", "/").split("/") if p.strip()]
-        values = [float(p) for p in parts]
-    else:
-        values = [float(v) for v in text]
-    if len(values) != 3 or min(values) < 0 or sum(values) <= 0:
-        raise ValueError(f"--split needs three non-negative numbers (train/val/test), got {text!r}")
+    """'85/10/5', '0.85,0.1,0.05' or a sequence -> fractions summing to 1. Shares that add up to
+    neither 1 nor 100 are refused rather than rescaled: '0.5,0.6,0.1' is a typo, not a request."""
+    try:
+        parts = [p for p in text.replace(",", "/").split("/") if p.strip()] if isinstance(text, str) else text
+        values = [float(v) for v in parts]
+    except (TypeError, ValueError):
+        values = []
+    if len(values) != 3 or min(values) < 0 or not all(math.isfinite(v) for v in values):
+        raise SplitError(f"--split needs three non-negative shares train/val/test such as 85/10/5, got {text!r}")
     total = sum(values)
+    if not (math.isclose(total, 1, abs_tol=1e-3) or math.isclose(total, 100, abs_tol=0.1)):
+        raise SplitError(f"--split shares must add up to 1 or 100, got {text!r} (sum {total:g})")
     return tuple(v / total for v in values)  # type: ignore[return-value]
 
 

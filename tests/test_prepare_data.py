@@ -147,7 +147,7 @@ def test_near_duplicates_never_straddle_splits(sources: Sources, tmp_path: Path)
     stems = list(hashes)
     h = np.stack([hashes[s] for s in stems])
     for i, stem in enumerate(stems):
-        for j in np.nonzero(min_distances(h, i) <= 12)[0]:
+        for j in np.nonzero(min_distances(h, i) <= merge_module.MergeOptions().group_distance)[0]:
             assert where[stems[j]] == where[stem], (stem, stems[j])
     assert len(set(where.values())) == 3
 
@@ -170,15 +170,59 @@ def test_incorrect_mask_policies(sources: Sources, tmp_path: Path, policy: str, 
     assert [r[0] for r in kept] == incorrect_ids  # the photo is kept once (its copy is a duplicate)
 
 
-def test_existing_output_is_not_overwritten_without_exist_ok(sources: Sources, tmp_path: Path) -> None:
+def tree(root: Path) -> dict[str, bytes]:
+    """Every file under root with its bytes: what must survive a refused run."""
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_exist_ok_replaces_only_a_dataset_the_merge_made(sources: Sources, tmp_path: Path) -> None:
     out = tmp_path / "merged"
     out.mkdir()
     (out / "keep.txt").write_text("precious")
     with pytest.raises(FileExistsError, match="--exist-ok"):
         run(sources, out)
-    assert (out / "keep.txt").read_text() == "precious"
-    run(sources, out, exist_ok=True, rotate=False)
-    assert not (out / "keep.txt").exists() and (out / "report.json").exists()
+    with pytest.raises(FileExistsError, match="did not write"):  # a user's folder, even with --exist-ok
+        run(sources, out, exist_ok=True, rotate=False)
+    assert tree(out) == {"keep.txt": b"precious"}
+
+    ours = tmp_path / "ours"
+    run(sources, ours, rotate=False)
+    (ours / "labels" / "train.cache").write_bytes(b"ultralytics writes this")  # an expected visitor
+    run(sources, ours, exist_ok=True, rotate=False, seed=1)  # our own dataset is replaced
+    assert json.loads((ours / "report.json").read_text())["options"]["seed"] == 1
+    (ours / "images" / "notes.txt").write_text("mine")  # a user's file inside our dataset
+    before = tree(ours)
+    with pytest.raises(FileExistsError, match="notes.txt"):
+        run(sources, ours, exist_ok=True, rotate=False)
+    assert tree(ours) == before
+
+
+def test_out_that_is_a_file_or_overlaps_the_sources_is_refused(sources: Sources, tmp_path: Path) -> None:
+    before = tree(sources.root)
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("not a folder")
+    for out, match in [
+        (a_file, "is a file"),
+        (sources.root, "overlaps"),
+        (sources.root / "voc-set", "overlaps"),
+        (sources.root / "new-inside", "overlaps"),
+        (tmp_path, "overlaps"),
+    ]:
+        with pytest.raises(FileExistsError, match=match):
+            run(sources, out, exist_ok=True)
+    assert tree(sources.root) == before and a_file.read_text() == "not a folder"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "prepare_data.py"), "--sources", str(sources.root), "--config", str(sources.config),
+         "--out", str(sources.root), "--exist-ok"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 1 and result.stderr.count("\n") == 1 and "overlaps the input" in result.stderr
+    assert tree(sources.root) == before
+
+
+def test_split_that_leaves_test_empty_is_reported(sources: Sources, tmp_path: Path, capsys) -> None:
+    run(sources, tmp_path / "merged", rotate=False, split="0.99/0.01/0")
+    assert "WARNING: the test split is empty" in capsys.readouterr().out
 
 
 def test_interrupted_run_leaves_nothing_behind(sources: Sources, tmp_path: Path, monkeypatch) -> None:

@@ -7,9 +7,10 @@ from facemask.split import assign_splits, parse_fractions
 
 def test_fractions_parse() -> None:
     assert parse_fractions("85/10/5") == pytest.approx((0.85, 0.10, 0.05))
-    assert parse_fractions("8,1,1") == pytest.approx((0.8, 0.1, 0.1))
-    with pytest.raises(ValueError):
-        parse_fractions("90/10")
+    assert parse_fractions("0.8,0.1,0.1") == pytest.approx((0.8, 0.1, 0.1))
+    for bad in ("90/10", "0.5,0.6,0.1", "8,1,1", "85/-5/20", "a/b/c", "nan/0/0"):
+        with pytest.raises(ValueError, match="--split"):
+            parse_fractions(bad)
 
 
 def test_groups_stay_together_and_proportions_hold_per_source() -> None:
