@@ -1,0 +1,71 @@
+"""Augmented copies of real photos are found, and different photos are not taken for copies."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image, ImageEnhance, ImageOps
+
+from facemask.near_copies import candidate_pairs, copy_pairs, fingerprint
+from tests.conftest import SHARED_DATASETS
+
+pytestmark = pytest.mark.skipif(not SHARED_DATASETS.is_dir(), reason="../shared/datasets not present")
+
+
+def real_photos(n: int) -> list[Image.Image]:
+    """n different real photos from two of the sets (their first files, sorted)."""
+    folders = [
+        SHARED_DATASETS / "andrewmvd-face-mask-detection" / "images",
+        SHARED_DATASETS / "aditya276-face-mask-dataset-yolo-format" / "images" / "train",
+    ]
+    files = [f for d in folders for f in sorted(d.glob("*.jpg"))[: n // 2]]
+    return [Image.open(f).convert("RGB") for f in files]
+
+
+def skew(im: Image.Image, shear: float) -> Image.Image:
+    a = np.asarray(im)
+    h, w = a.shape[:2]
+    m = np.float32([[1, shear, -shear * h / 2], [0, 1, 0]])
+    return Image.fromarray(cv2.warpAffine(a, m, (w, h), borderMode=cv2.BORDER_REFLECT))
+
+
+def augmented_copies(im: Image.Image) -> list[Image.Image]:
+    """What sergiovirahonda did to its photos: rotated a few degrees, skewed, stretched, cropped,
+    mirrored, darkened (and combinations)."""
+    w, h = im.size
+    return [
+        im.rotate(6, resample=Image.Resampling.BILINEAR),
+        skew(im, 0.15),
+        im.resize((int(w * 1.3), int(h * 0.85))),
+        im.crop((int(w * 0.08), int(h * 0.1), int(w * 0.95), int(h * 0.9))),
+        ImageOps.mirror(im),
+        ImageEnhance.Brightness(im).enhance(0.45),
+        ImageEnhance.Brightness(ImageOps.mirror(im).rotate(-4)).enhance(0.6),
+    ]
+
+
+def test_copies_are_grouped_with_their_photo_and_nothing_else() -> None:
+    photos = real_photos(10)
+    images = [*photos]
+    owner = list(range(len(photos)))
+    for i, im in enumerate(photos):
+        copies = augmented_copies(im)
+        images += copies
+        owner += [i] * len(copies)
+    prints = [fingerprint(im) for im in images]
+    found = copy_pairs(prints, workers=2)
+    assert all(owner[a] == owner[b] for a, b in found), "different photos taken for copies"
+    for i in range(len(photos)):  # every copy linked to its photo, directly or through another copy
+        members = {k for k, o in enumerate(owner) if o == i}
+        linked = {i}
+        for _ in members:
+            linked |= {b for a, b in found if a in linked} | {a for a, b in found if b in linked}
+        assert linked == members, f"photo {i}: copies {sorted(members - linked)} not found"
+
+
+def test_candidates_are_unique_pairs_in_order() -> None:
+    prints = [fingerprint(im) for im in real_photos(6)]
+    pairs = list(candidate_pairs(prints, k=3))
+    assert len(pairs) == len(set(pairs)) and all(a < b for a, b in pairs)
+    assert {a for p in pairs for a in p} == set(range(6))
