@@ -1,0 +1,155 @@
+"""Which faces a model misses: recall by face size, by class and by source, at a working confidence.
+
+mAP ranks a model; a venue counting people needs to know what it misses: small faces, unmasked ones,
+one source's photos. At detect.py's confidence (0.25) a labelled face counts as found when a detection
+of its class overlaps it at IoU >= 0.5, each detection finding at most one face (greedy by confidence,
+as COCO matching does). Face size is the square root of the box area in the photo's own pixels.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import supervision as sv
+from tqdm import tqdm
+
+from facemask.sources import IMAGE_SUFFIXES
+
+SIZE_EDGES = (16, 32, 64, 128)  # px: under 16, 16-32, 32-64, 64-128, 128 and over
+SIZE_NAMES = ("<16", "16-32", "32-64", "64-128", ">=128")
+MATCH_IOU = 0.5
+
+
+@dataclass(frozen=True)
+class Face:
+    """One labelled face and whether the model found it."""
+
+    source: str
+    cls: str
+    size: float
+    found: bool
+
+
+def size_bin(size: float) -> str:
+    return SIZE_NAMES[int(np.searchsorted(SIZE_EDGES, size, side="right"))]
+
+
+def found_faces(labels: sv.Detections, detections: sv.Detections, iou: float = MATCH_IOU) -> np.ndarray:
+    """For each label box, whether a detection of the same class matches it (one detection, one face)."""
+    found = np.zeros(len(labels), bool)
+    if not len(labels) or not len(detections):
+        return found
+    overlap = sv.box_iou_batch(detections.xyxy, labels.xyxy)  # (detections, labels)
+    same = detections.class_id[:, None] == labels.class_id[None, :]
+    order = np.argsort(-detections.confidence) if detections.confidence is not None else range(len(detections))
+    for d in order:
+        candidates = np.where(same[d] & ~found & (overlap[d] >= iou), overlap[d], -1.0)
+        best = int(candidates.argmax())
+        if candidates[best] >= iou:
+            found[best] = True
+    return found
+
+
+def source_of(stem: str, sources: Sequence[str]) -> str:
+    """The source a merged file came from (prepare_data names files '<source>_<stem>_<hash>')."""
+    return next((s for s in sorted(sources, key=len, reverse=True) if stem.startswith(f"{s}_")), "other")
+
+
+def read_yolo_labels(path: Path, width: int, height: int) -> sv.Detections:
+    rows = [line.split() for line in path.read_text().splitlines() if line.strip()] if path.is_file() else []
+    if not rows:
+        return sv.Detections.empty()
+    a = np.array(rows, float)
+    cx, cy, w, h = a[:, 1] * width, a[:, 2] * height, a[:, 3] * width, a[:, 4] * height
+    xyxy = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1)
+    return sv.Detections(xyxy=xyxy, class_id=a[:, 0].astype(int))
+
+
+def collect(
+    images: Iterable[Path],
+    labels_dir: Path,
+    detect: Callable[[np.ndarray], sv.Detections],
+    names: Sequence[str],
+    sources: Sequence[str],
+    progress: bool = True,
+) -> list[Face]:
+    """Run `detect` (a BGR image -> Detections) over the images and judge every labelled face."""
+    from facemask.media import read_image
+
+    faces: list[Face] = []
+    for image in tqdm(list(images), desc="Recall by face", unit="img", disable=not progress):
+        frame = read_image(str(image))
+        if frame.image is None:
+            continue
+        height, width = frame.image.shape[:2]
+        labels = read_yolo_labels(labels_dir / f"{image.stem}.txt", width, height)
+        found = found_faces(labels, detect(frame.image))
+        source = source_of(image.stem, sources)
+        for box, cls, hit in zip(labels.xyxy, labels.class_id, found, strict=True):
+            side = float(np.sqrt(max(box[2] - box[0], 0) * max(box[3] - box[1], 0))) / frame.scale
+            faces.append(Face(source, names[int(cls)], side, bool(hit)))
+    return faces
+
+
+def split_images(images_dir: Path) -> list[Path]:
+    return sorted(p for p in images_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def _tally(faces: Sequence[Face], group: Callable[[Face], str], order: Sequence[str] = ()) -> dict[str, dict[str, Any]]:
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for f in faces:
+        counts[group(f)][0] += 1
+        counts[group(f)][1] += f.found
+    keys = [k for k in order if k in counts] + sorted(k for k in counts if k not in order)
+    return {k: {"faces": counts[k][0], "found": counts[k][1], "recall": round(counts[k][1] / counts[k][0], 4)}
+            for k in keys}  # fmt: skip
+
+
+def summarise(faces: Sequence[Face]) -> dict[str, Any]:
+    """Faces, found and recall: overall, by size, class, source, and by size within each class."""
+    by_size = lambda f: size_bin(f.size)  # noqa: E731
+    return {
+        "all": _tally(faces, lambda f: "all").get("all", {"faces": 0, "found": 0, "recall": None}),
+        "by_size": _tally(faces, by_size, SIZE_NAMES),
+        "by_class": _tally(faces, lambda f: f.cls),
+        "by_source": _tally(faces, lambda f: f.source),
+        "by_class_and_size": {
+            c: _tally([f for f in faces if f.cls == c], by_size, SIZE_NAMES)
+            for c in dict.fromkeys(f.cls for f in faces)
+        },
+    }
+
+
+def save(result: dict[str, Any], folder: Path) -> tuple[Path, Path]:
+    """recall.json and recall.png (bars of recall by size, class and source, with face counts)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder.mkdir(parents=True, exist_ok=True)
+    json_path, png_path = folder / "recall.json", folder / "recall.png"
+    json_path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    panels = [("face size (px)", result["by_size"]), ("class", result["by_class"]), ("source", result["by_source"])]
+    fig, axes = plt.subplots(1, 3, figsize=(14, 3.8), gridspec_kw={"width_ratios": [5, 2, 3]})
+    for ax, (title, groups) in zip(axes, panels, strict=True):
+        keys = list(groups)
+        bars = ax.bar(keys, [groups[k]["recall"] for k in keys], color="tab:green")
+        for bar, k in zip(bars, keys, strict=True):
+            ax.annotate(f"{groups[k]['recall']:.2f}\n{groups[k]['faces']} faces", (bar.get_x() + bar.get_width() / 2,
+                        bar.get_height()), ha="center", va="bottom", fontsize=8)  # fmt: skip
+        ax.set_ylim(0, 1.25)
+        ax.set_title(f"recall by {title}")
+        ax.tick_params(axis="x", labelsize=8)
+    fig.suptitle(f"Faces found at confidence {result.get('conf', 0.25)}, IoU {MATCH_IOU}: "
+                 f"{result['all']['found']} of {result['all']['faces']}")  # fmt: skip
+    fig.tight_layout()
+    fig.savefig(png_path, dpi=100)
+    plt.close(fig)
+    return json_path, png_path
