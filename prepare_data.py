@@ -7,6 +7,7 @@ Usage:
     python prepare_data.py --download                              # fetch them (Kaggle API, ...)
     python prepare_data.py --sources DIR --incorrect no-mask       # count incorrect masks as No Mask
     python prepare_data.py --sources DIR --blur-threshold 60 --no-rotate --out datasets/plain --exist-ok
+    python prepare_data.py --sources DIR --negatives photos_without_faces/ --negatives-share 0.1
 
 Python:
     from prepare_data import run
@@ -51,6 +52,8 @@ def run(
     split: str = "85/10/5",
     seed: int = 0,
     rotate: bool = True,
+    negatives: str | Path | None = None,
+    negatives_share: float = 0.1,
     workers: int | None = None,
     exist_ok: bool = False,
     progress: bool = True,
@@ -71,6 +74,8 @@ def run(
         split=parse_fractions(split),
         seed=seed,
         rotate=rotate,
+        negatives=str(negatives) if negatives else None,
+        negatives_share=negatives_share,
         workers=workers or os.cpu_count() or 1,
     )
     if download:
@@ -156,6 +161,8 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--split", default="85/10/5", help="train/val/test proportions")
     p.add_argument("--seed", type=int, default=0, help="seed of the split")
     p.add_argument("--no-rotate", dest="rotate", action="store_false", help="no 90/180/270 degree training copies")
+    p.add_argument("--negatives", type=Path, help="folder of photos without faces, kept as background images")
+    p.add_argument("--negatives-share", type=float, default=0.1, help="at most this share of photos are negatives")
     p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
     p.add_argument("--exist-ok", action="store_true", help="replace an existing --out and --data")
     return p.parse_args(argv)

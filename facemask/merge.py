@@ -10,6 +10,7 @@ built in a hidden folder beside the output and moved into place only when comple
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import shutil
 import time
@@ -28,7 +29,7 @@ from facemask.data_yaml import write_data_yaml
 from facemask.dedup import near_duplicate_groups, rotation_hashes
 from facemask.errors import FacemaskError
 from facemask.geometry import ROTATIONS, as_boxes, big_enough, clamp_boxes, to_yolo, transpose_boxes, transposed_size
-from facemask.images import UnreadableImage, load_image, output_suffix, safe_name, save_rgb, write_image
+from facemask.images import LoadedImage, UnreadableImage, load_image, output_suffix, safe_name, save_rgb, write_image
 from facemask.labels import LabelError, read_label
 from facemask.near_copies import Fingerprint, copy_pairs, fingerprint
 from facemask.owned_dirs import check_output, is_ours, mark
@@ -41,14 +42,16 @@ from facemask.report import (
     INVALID_BOX,
     MALFORMED_LABEL,
     MISSING_LABEL,
+    OVER_NEGATIVES_CAP,
     UNKNOWN_CLASS,
     UNREADABLE,
     MergeReport,
     group_stats,
 )
-from facemask.sources import Sample, SourceSpec, iter_samples, load_sources
+from facemask.sources import IMAGE_SUFFIXES, Sample, SourceSpec, iter_samples, load_sources
 from facemask.split import SPLITS, assign_splits
 
+NEGATIVES = "negatives"  # the source name of --negatives photos in the report and file names
 DATASET = "dataset"  # the kind of output folder the merge makes (owned_dirs)
 ULTRALYTICS_CACHES = ["labels/*.cache"]  # written by ultralytics' loader beside our label folders
 
@@ -72,6 +75,8 @@ class MergeOptions:
     split: tuple[float, float, float] = (0.85, 0.10, 0.05)
     seed: int = 0
     rotate: bool = True
+    negatives: str | None = None  # a folder of photos without faces, kept as background images
+    negatives_share: float = 0.1  # at most this share of the merged photos are negatives
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
 
 
@@ -100,8 +105,10 @@ class Judged:
 
 def judge_sample(sample: Sample, specs: dict[str, SourceSpec], opts: MergeOptions, stage_dir: Path) -> Judged:
     """Read, check and normalise one image and its label; a kept image is staged as a plain file."""
-    spec = specs[sample.source]
     out = Judged(sample.source, sample.rel, safe_name(sample.source, sample.rel))
+    if sample.label is None:  # a negative: a photo known to show no face
+        return _judge_negative(out, sample, opts, stage_dir)
+    spec = specs[sample.source]
     if not sample.label.is_file():
         return out.drop(MISSING_LABEL, f"no {sample.label.name}")
     try:
@@ -152,6 +159,21 @@ def judge_sample(sample: Sample, specs: dict[str, SourceSpec], opts: MergeOption
         score = sharpness(loaded.image, out.boxes if opts.blur_scope == "faces" else None)
         if score < opts.blur_threshold:
             return out.drop(BLURRY, f"{opts.blur_scope} sharpness {score:.0f} < {opts.blur_threshold:g}")
+    return _stage(out, loaded, sample, stage_dir)
+
+
+def _judge_negative(out: Judged, sample: Sample, opts: MergeOptions, stage_dir: Path) -> Judged:
+    try:
+        loaded = load_image(sample.image)
+    except UnreadableImage as e:
+        return out.drop(UNREADABLE, str(e))
+    out.hashes = rotation_hashes(loaded.image)  # a negative that is a copy of a face photo must not stay one
+    out.fingerprint = fingerprint(loaded.image)
+    out.size = loaded.image.size
+    return _stage(out, loaded, sample, stage_dir)
+
+
+def _stage(out: Judged, loaded: LoadedImage, sample: Sample, stage_dir: Path) -> Judged:
     staged = stage_dir / f"{out.name}{output_suffix(loaded)}"
     write_image(loaded, sample.image, staged)
     out.staged = str(staged)
@@ -219,7 +241,7 @@ def _drop_duplicates(judged: list[Judged], max_distance: int) -> None:
         sets.setdefault(int(g), []).append(j)
     for members in sets.values():
         incorrect = next((j for j in members if j.reason == INCORRECT_MASK), None)
-        best = max(members, key=lambda j: (j.size[0] * j.size[1], len(j.classes)))
+        best = max(members, key=lambda j: (bool(j.classes), j.size[0] * j.size[1], len(j.classes)))
         for j in members:
             if j.reason is not None or (incorrect is None and j is best):
                 continue
@@ -237,6 +259,9 @@ def _group_copies(judged: list[Judged], opts: MergeOptions, progress: bool) -> t
     pairs = copy_pairs([j.fingerprint for j in pool], workers=opts.workers, progress=progress)
     for a, b in pairs:
         for j, other in ((pool[a], pool[b]), (pool[b], pool[a])):
+            if j.reason is None and j.source == NEGATIVES and other.classes:
+                j.drop(DUPLICATE, f"copy of {other.source}/{other.rel}, which shows faces")
+                Path(j.staged).unlink()
             # other.detail is empty for a photo that shows the mask itself, not for one dropped as its copy
             if j.reason is None and other.reason == INCORRECT_MASK and not other.detail:
                 j.drop(INCORRECT_MASK, f"augmented copy of {other.source}/{other.rel}, which shows one")
@@ -246,6 +271,21 @@ def _group_copies(judged: list[Judged], opts: MergeOptions, progress: bool) -> t
     at = {index[id(j)]: k for k, j in enumerate(kept)}
     kept_pairs = [(at[a], at[b]) for a, b in pairs if a in at and b in at]
     return kept, near_duplicate_groups(_hashes(kept), opts.group_distance, kept_pairs)
+
+
+def _cap_negatives(kept: list[Judged], groups: np.ndarray, opts: MergeOptions) -> tuple[list[Judged], np.ndarray]:
+    """Keep at most `negatives_share` of the merged photos as negatives, chosen by the seed."""
+    negatives = [j for j in kept if j.source == NEGATIVES]
+    faces = len(kept) - len(negatives)
+    cap = int(opts.negatives_share / (1 - opts.negatives_share) * faces) if opts.negatives_share < 1 else len(kept)
+    if len(negatives) <= cap:
+        return kept, groups
+    order = sorted(negatives, key=lambda j: hashlib.sha1(f"{opts.seed}:{j.name}".encode()).hexdigest())
+    for j in order[cap:]:
+        j.drop(OVER_NEGATIVES_CAP, f"--negatives-share {opts.negatives_share:g} allows {cap}")
+        Path(j.staged).unlink()
+    keep = np.array([j.reason is None for j in kept])
+    return [j for j in kept if j.reason is None], groups[keep]
 
 
 def merge(
@@ -266,8 +306,11 @@ def merge(
     names = output_names(opts.incorrect)
     specs = {s.name: s for s in load_sources(config)}
     out = Path(out)
-    check_output(out, exist_ok, [Path(sources_dir), *protected], replace=True)
+    inputs = [Path(sources_dir), *protected] + ([Path(opts.negatives)] if opts.negatives else [])
+    check_output(out, exist_ok, inputs, replace=True)
     samples = list(_discover(sources_dir, specs.values(), log))
+    if opts.negatives:
+        samples += _negatives(Path(opts.negatives))
     if not samples:
         raise MergeError(f"no images found for any source of {config} under {sources_dir}")
 
@@ -284,6 +327,7 @@ def merge(
 
         _drop_duplicates(judged, opts.dup_distance)
         kept, groups = _group_copies(judged, opts, progress)
+        kept, groups = _cap_negatives(kept, groups, opts)
         report.groups = group_stats([j.source for j in kept], groups)
         splits = assign_splits([j.name for j in kept], groups, [j.source for j in kept], opts.split, opts.seed)
 
@@ -324,6 +368,13 @@ def _discover(sources_dir: Path, specs: Iterable[SourceSpec], log: Callable[[str
 
 def _files(root: Path) -> list[str]:
     return [Path(d, f).relative_to(root).as_posix() for d, _, files in os.walk(root) for f in files]
+
+
+def _negatives(folder: Path) -> list[Sample]:
+    if not folder.is_dir():
+        raise MergeError(f"--negatives {folder}: no such folder")
+    images = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    return [Sample(NEGATIVES, p, None, p.relative_to(folder).as_posix()) for p in images]
 
 
 def _split_stats(jobs: list[WriteJob], written: list[int], names: list[str]) -> dict[str, Any]:

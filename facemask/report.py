@@ -21,6 +21,7 @@ UNKNOWN_CLASS = "unknown class"
 INCORRECT_MASK = "incorrect mask"
 DUPLICATE = "duplicate"
 BLURRY = "blurry"
+OVER_NEGATIVES_CAP = "over negatives cap"
 REASONS = (
     UNREADABLE,
     MISSING_LABEL,
@@ -31,6 +32,7 @@ REASONS = (
     INCORRECT_MASK,
     DUPLICATE,
     BLURRY,
+    OVER_NEGATIVES_CAP,
 )
 #: Bar colours of the drop reasons in report.png, in REASONS order; green is for images kept.
 REASON_COLOURS = (
@@ -43,6 +45,7 @@ REASON_COLOURS = (
     "tab:red",
     "tab:blue",
     "tab:cyan",
+    "tab:olive",
 )
 
 

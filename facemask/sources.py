@@ -46,7 +46,7 @@ class Sample:
 
     source: str
     image: Path
-    label: Path
+    label: Path | None  # None: a negative, a photo known to show no face (prepare_data.py --negatives)
     rel: str  # path of the image relative to the source folder, for messages and reports
 
 

@@ -16,7 +16,7 @@ from PIL import Image
 import prepare_data
 from facemask import merge as merge_module
 from facemask.dedup import min_distances, rotation_hashes
-from tests.conftest import MASK_RGB, NO_MASK_RGB, SHARED_DATASETS, Sources
+from tests.conftest import MASK_RGB, NO_MASK_RGB, SHARED_DATASETS, Sources, background
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -300,3 +300,21 @@ def test_merge_of_the_real_sources(tmp_path: Path) -> None:
     assert abs(photos["train"] / total - 0.85) < 0.02 and abs(photos["test"] / total - 0.05) < 0.02
     assert report.splits["train"]["rotated"] == 3 * photos["train"]
     assert not list((out / "images" / "val").glob("*_rot*")) and not list((out / "images" / "test").glob("*_rot*"))
+
+
+def test_negatives_are_added_with_empty_labels_and_capped(sources: Sources, tmp_path: Path) -> None:
+    negatives = tmp_path / "no_faces"
+    negatives.mkdir()
+    for i in range(12):
+        background(100 + i, (200, 150)).save(negatives / f"street {i}.jpg")
+    face_photo = sources.root / "voc-set" / "images" / "maks1.jpg"
+    (negatives / "copy_of_a_face_photo.jpg").write_bytes(face_photo.read_bytes())  # not a negative at all
+    out = tmp_path / "merged"
+    report = run(sources, out, rotate=False, negatives=negatives, negatives_share=0.1)
+    tally = report.images["negatives"]
+    assert tally["read"] == 13 and tally["dropped"]["duplicate"] == 1
+    # 40 face photos: 10% negatives means 4 of 44.
+    assert tally["kept"] == 4 and tally["dropped"]["over negatives cap"] == 8
+    written = [p for p in (out / "labels").rglob("negatives_*.txt")]
+    assert len(written) == 4 and all(p.read_text() == "" for p in written)
+    assert json.loads((out / "report.json").read_text())["sources"]["negatives"]["images"]["kept"] == 4
