@@ -53,14 +53,14 @@ def load_image(path: Path) -> LoadedImage:
     fmt = im.format or "UNKNOWN"
     stored = im.size
     orientation = EXIF_TRANSPOSE.get(im.getexif().get(EXIF_ORIENTATION, 1))
-    is_plain = fmt in ("JPEG", "PNG") and im.mode == "RGB" and orientation is None and _ends_cleanly(path, fmt)
+    is_plain = fmt in ("JPEG", "PNG") and im.mode == "RGB" and orientation is None and ends_cleanly(path, fmt)
     rgb = to_rgb(im)
     if orientation is not None:
         rgb = rgb.transpose(orientation)
     return LoadedImage(rgb, fmt, stored, orientation, is_plain)
 
 
-def _ends_cleanly(path: Path, fmt: str) -> bool:
+def ends_cleanly(path: Path, fmt: str) -> bool:
     """False for a JPEG with bytes after its end marker: ultralytics 'restores' such files in place,
     which would edit the merged dataset during training, so they are re-encoded instead of copied."""
     if fmt != "JPEG":
@@ -70,9 +70,35 @@ def _ends_cleanly(path: Path, fmt: str) -> bool:
         return f.read() == b"\xff\xd9"
 
 
+def to_8bit(im: Image.Image) -> Image.Image:
+    """Images of more than 8 bits a sample (16-bit grayscale PNG/TIFF: mode I;16 or I; 32-bit float:
+    F) as 8-bit grayscale (L), scaled; other modes as they are. Pillow's own conversion clips every
+    value above 255 instead, so such a photo turns white.
+
+    A 16-bit image maps its full range linearly onto 8 bits (v / 257, rounded): what browsers and
+    viewers show, and exact for an 8-bit photo saved as 16-bit. Its own min..max is not stretched
+    instead: that would change the exposure the photographer chose, brighten a dark scene's noise,
+    and make the result depend on a single stray pixel. Modes I and F say nothing of their range, so
+    they take the smallest usual range that holds their values (0..1, 0..255, 0..65535), and only
+    values beyond all of them their own min..max."""
+    if im.mode.startswith("I;16"):
+        im, lo, hi = im.convert("I"), 0, 65535
+    elif im.mode in ("I", "F"):
+        lo, hi = im.getextrema()
+        top = next((t for t in (1, 255, 65535) if lo >= 0 and hi <= t), None)
+        lo, hi = (0, top) if top else (lo, hi)
+    else:
+        return im
+    scale = 255 / (hi - lo) if hi > lo else 0.0
+    # point() maps I and F images linearly in C; +0.5 rounds, as converting to L truncates
+    return im.point(lambda v: v * scale + (0.5 - lo * scale)).convert("L")
+
+
 def to_rgb(im: Image.Image) -> Image.Image:
     """RGB, with transparency composited on white (plain `convert('RGB')` shows whatever colour hides
-    under transparent pixels, often black)."""
+    under transparent pixels, often black); grayscale, CMYK and 16-bit or float images (see to_8bit)
+    become plain RGB too."""
+    im = to_8bit(im)
     if im.mode == "RGB":
         return im
     if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):

@@ -32,7 +32,7 @@ from facemask.geometry import ROTATIONS, as_boxes, big_enough, clamp_boxes, to_y
 from facemask.images import LoadedImage, UnreadableImage, load_image, output_suffix, safe_name, save_rgb, write_image
 from facemask.labels import LabelError, read_label
 from facemask.near_copies import Fingerprint, copy_pairs, fingerprint
-from facemask.owned_dirs import check_output, is_ours, mark
+from facemask.owned_dirs import check_output, is_ours, mark, publish
 from facemask.quality import sharpness
 from facemask.report import (
     BLURRY,
@@ -349,8 +349,7 @@ def merge(
         report.wall_time_s = round(time.perf_counter() - t0, 1)
         report.save(tmp / "report.json")
         report.plot(tmp / "report.png")
-        mark(tmp, DATASET, _files(tmp), patterns=ULTRALYTICS_CACHES)
-        _move_into_place(tmp, out)
+        publish(tmp, out, DATASET, ULTRALYTICS_CACHES)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -364,10 +363,6 @@ def _discover(sources_dir: Path, specs: Iterable[SourceSpec], log: Callable[[str
             log(f"WARNING: source {spec.name!r} not found at {root}; skipped")
             continue
         yield from iter_samples(spec, root)
-
-
-def _files(root: Path) -> list[str]:
-    return [Path(d, f).relative_to(root).as_posix() for d, _, files in os.walk(root) for f in files]
 
 
 def _negatives(folder: Path) -> list[Sample]:
@@ -387,15 +382,6 @@ def _split_stats(jobs: list[WriteJob], written: list[int], names: list[str]) -> 
         for c in job.class_ids:
             s["boxes"][names[c]] += n
     return stats
-
-
-def _move_into_place(tmp: Path, out: Path) -> None:
-    """Swap the finished dataset in; an old one (only there with --exist-ok) is removed last."""
-    old = out.parent / f".{out.name}.old-{os.getpid()}"
-    if out.exists():
-        os.replace(out, old)
-    os.replace(tmp, out)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def _remove_stale_partials(out: Path) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
+import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -88,3 +89,15 @@ def mark(path: Path, kind: str, files: Iterable[str] | None = None, patterns: It
         info.update(files=sorted(files), patterns=list(patterns))
     (path / MARKER).write_text(json.dumps(info, indent=0) + "\n")
     return path
+
+
+def publish(tmp: Path, out: Path, kind: str, patterns: Iterable[str] = ()) -> None:
+    """Finish a folder built at `tmp`: list its files in the marker, then swap it in for `out`. An old
+    `out` (which check_output allowed) is removed only after the new one is in place."""
+    files = [Path(d, f).relative_to(tmp).as_posix() for d, _, fs in os.walk(tmp) for f in fs if f != MARKER]
+    mark(tmp, kind, files, patterns)
+    old = out.parent / f".{out.name}.old-{os.getpid()}"
+    if out.exists():
+        os.replace(out, old)
+    os.replace(tmp, out)
+    shutil.rmtree(old, ignore_errors=True)

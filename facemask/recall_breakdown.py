@@ -19,7 +19,7 @@ import numpy as np
 import supervision as sv
 from tqdm import tqdm
 
-from facemask.sources import IMAGE_SUFFIXES
+from facemask.dataset_files import load_labels, source_of
 
 SIZE_EDGES = (16, 32, 64, 128)  # px: under 16, 16-32, 32-64, 64-128, 128 and over
 SIZE_NAMES = ("<16", "16-32", "32-64", "64-128", ">=128")
@@ -56,24 +56,8 @@ def found_faces(labels: sv.Detections, detections: sv.Detections, iou: float = M
     return found
 
 
-def source_of(stem: str, sources: Sequence[str]) -> str:
-    """The source a merged file came from (prepare_data names files '<source>_<stem>_<hash>')."""
-    return next((s for s in sorted(sources, key=len, reverse=True) if stem.startswith(f"{s}_")), "other")
-
-
-def read_yolo_labels(path: Path, width: int, height: int) -> sv.Detections:
-    rows = [line.split() for line in path.read_text().splitlines() if line.strip()] if path.is_file() else []
-    if not rows:
-        return sv.Detections.empty()
-    a = np.array(rows, float)
-    cx, cy, w, h = a[:, 1] * width, a[:, 2] * height, a[:, 3] * width, a[:, 4] * height
-    xyxy = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1)
-    return sv.Detections(xyxy=xyxy, class_id=a[:, 0].astype(int))
-
-
 def collect(
     images: Iterable[Path],
-    labels_dir: Path,
     detect: Callable[[np.ndarray], sv.Detections],
     names: Sequence[str],
     sources: Sequence[str],
@@ -88,17 +72,13 @@ def collect(
         if frame.image is None:
             continue
         height, width = frame.image.shape[:2]
-        labels = read_yolo_labels(labels_dir / f"{image.stem}.txt", width, height)
+        labels = load_labels(image, width, height)
         found = found_faces(labels, detect(frame.image))
-        source = source_of(image.stem, sources)
+        source = source_of(image.name, sources)
         for box, cls, hit in zip(labels.xyxy, labels.class_id, found, strict=True):
             side = float(np.sqrt(max(box[2] - box[0], 0) * max(box[3] - box[1], 0))) / frame.scale
             faces.append(Face(source, names[int(cls)], side, bool(hit)))
     return faces
-
-
-def split_images(images_dir: Path) -> list[Path]:
-    return sorted(p for p in images_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
 
 
 def _tally(faces: Sequence[Face], group: Callable[[Face], str], order: Sequence[str] = ()) -> dict[str, dict[str, Any]]:

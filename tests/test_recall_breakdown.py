@@ -7,7 +7,7 @@ import json
 import numpy as np
 import supervision as sv
 
-from facemask.recall_breakdown import Face, found_faces, save, size_bin, source_of, summarise
+from facemask.recall_breakdown import Face, found_faces, save, size_bin, summarise
 
 
 def dets(boxes, classes, conf=None) -> sv.Detections:
@@ -29,10 +29,8 @@ def test_a_face_is_found_only_by_a_detection_of_its_class_and_each_detection_fin
     assert not found_faces(labels, sv.Detections.empty()).any()
 
 
-def test_size_bins_and_sources() -> None:
+def test_size_bins() -> None:
     assert [size_bin(s) for s in (5, 16, 31.9, 32, 100, 500)] == ["<16", "16-32", "16-32", "32-64", "64-128", ">=128"]
-    assert source_of("sergiovirahonda_12_ab12cd34", ["andrewmvd", "sergiovirahonda"]) == "sergiovirahonda"
-    assert source_of("photo", ["andrewmvd"]) == "other"
 
 
 def test_summary_by_size_class_and_source(tmp_path) -> None:

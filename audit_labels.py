@@ -1,0 +1,164 @@
+"""Audit a dataset's labels with a model: faces without a box, boxes of the wrong class, stray boxes.
+
+Writes to runs/audit/exp*: candidates.csv (image,kind,cls,conf,cx,cy,w,h; box normalised), a review
+gallery (gallery/index.html, pages of crops boxed by kind, and gallery/overview.png) and summary.json
+(candidates per source, also printed as a table).
+    missing      a confident detection that no label box overlaps (IoU < 0.3 with every box)
+    wrong_class  a label box the model confidently calls another class (IoU >= 0.5), never its own
+    unfound      a label box no detection overlaps (IoU >= 0.3) even at confidence 0.05
+
+Usage:
+    python audit_labels.py --data data/face_masks.yaml --weights weights/face_masks.pt    # train, val, test
+    python audit_labels.py --split test --conf-thres 0.6 --imgsz 416
+    python audit_labels.py --split train --folds 5 --fold-epochs 3 --device 0   # photos the model trained on
+    python audit_labels.py --apply missing=add --out datasets/face_masks_fixed        # + a corrected copy
+    python audit_labels.py --apply missing=ignore --out datasets/face_masks_greyed    # grey out missing faces
+
+--apply changes training images only (val and test labels stay as they are) and never the input:
+missing=add adds the missing faces as boxes of the predicted class, missing=ignore fills them with
+grey (114, the letterbox padding) so training stops learning them as background, missing=none copies
+unchanged (hard links).
+
+Python:
+    from audit_labels import run
+    result = run(data="data/face_masks.yaml", split=["test"])
+    result.summary["total"]["missing"]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from facemask import audit
+from facemask.audit_apply import APPLY_MODES, parse_apply, write_corrected
+from facemask.audit_folds import fold_detectors, start_point
+from facemask.audit_gallery import write_gallery
+from facemask.checkpoints import run_dir
+from facemask.dataset_files import known_sources, load_dataset, split_images
+from facemask.detector import Detector
+from facemask.errors import FacemaskError
+from facemask.evaluation import DEFAULT_DATA, DEFAULT_WEIGHTS
+from facemask.owned_dirs import check_output
+from facemask.split import SPLITS
+from facemask.training import DEFAULT_CONFIG
+
+ROOT = Path(__file__).resolve().parent
+
+
+def run(
+    weights: str | Path = DEFAULT_WEIGHTS,
+    data: str | Path = DEFAULT_DATA,
+    split: list[str] | None = None,
+    imgsz: int = 640,
+    conf_thres: float = 0.5,
+    iou_thres: float = 0.45,
+    device: str | None = None,
+    project: str | Path = ROOT / "runs" / "audit",
+    name: str = "exp",
+    exist_ok: bool = False,
+    apply: str | None = None,
+    out: str | Path | None = None,
+    folds: int = 0,
+    fold_epochs: int = 3,
+    fold_weights: str | Path | None = None,
+    fold_batch: int = 16,
+    fold_config: str | Path = DEFAULT_CONFIG,
+) -> audit.AuditResult:
+    """Audit the splits, write candidates.csv, the gallery and summary.json, and with `apply` the
+    corrected copy at `out`; returns the run's folder, candidates and summary."""
+    mode = parse_apply(apply) if apply else None
+    root, content = load_dataset(data)
+    splits = audit.audited_splits(content, split)
+    if mode:  # checked before any inference, so a bad --out costs nothing
+        if "train" not in splits or out is None:
+            raise audit.AuditError("--apply changes training images: audit the train split, and give --out")
+        check_output(Path(out), exist_ok, [root], replace=True)
+    images = [p for s in splits for p in split_images(root, content, s)]
+    settings = audit.detector_settings(imgsz, conf_thres, iou_thres, device)
+    detector = Detector(weights, settings)
+    train_args = audit.checkpoint_train_args(detector)
+    seen = _seen(images, train_args, weights, bool(folds))
+    save_dir = run_dir(project, name, exist_ok)
+    save_dir.mkdir(parents=True, exist_ok=True)
+
+    held = set(seen) if folds else set()
+    groups = [(detector, [p for p in images if p not in held])]
+    if held:
+        start = start_point(train_args, fold_weights)
+        groups += fold_detectors(sorted(held), folds, start, content["names"], settings, save_dir / "folds",
+                                 fold_epochs, fold_batch, fold_config)  # fmt: skip
+    order = {p.relative_to(root).as_posix(): i for i, p in enumerate(images)}
+    audits = sorted((a for det, group in groups for a in audit.audit_images(det, group, root, conf_thres)),
+                    key=lambda a: order[a.image])  # fmt: skip
+    candidates = [c for a in audits for c in a.candidates]
+    audit.write_csv(candidates, save_dir / "candidates.csv")
+    gallery = write_gallery(candidates, root, detector.names, save_dir / "gallery")
+    per_source = audit.summarise(audits, known_sources(root))
+    summary = {
+        "weights": str(weights), "data": str(data), "splits": splits, "imgsz": imgsz, "conf_thres": conf_thres,
+        "seen_in_training": len(seen), "folds": folds or None, "audited_by_fold_models": len(held),
+        "sources": per_source,
+    }  # fmt: skip
+    if mode:
+        summary["apply"] = write_corrected(root, content, candidates, mode, Path(out), exist_ok)
+    (save_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    audit.print_summary(per_source, f"Label audit of {data} ({', '.join(splits)}) by {weights}")
+    if mode:
+        a = summary["apply"]
+        print(f"Corrected copy (missing={mode}: {a['boxes']} faces in {a['images_changed']} training images; "
+              f"val and test unchanged): {a['data']}")  # fmt: skip
+    print(f"Candidates, gallery ({gallery}) and summary saved to {save_dir}")
+    return audit.AuditResult(save_dir, candidates, summary)
+
+
+def _seen(images: list[Path], train_args: dict, weights: str | Path, folds: bool) -> list[Path]:
+    """The audited photos the model was trained on, with the warning or note that goes with them;
+    when that cannot be told, all of them count as seen for --folds."""
+    trained = audit.training_names(train_args)
+    if trained is None:
+        why = f"its training data {train_args['data']} is not on this machine" if train_args.get("data") else (
+            "it records no training data (an export?)")  # fmt: skip
+        print(f"NOTE: cannot tell whether {weights} was trained on these photos: {why}", file=sys.stderr)
+        return list(images) if folds else []
+    seen = [p for p in images if p.name in trained]
+    if folds and not seen:
+        print(f"NOTE: {weights} was not trained on these photos; --folds is not needed, none are folded")
+    if seen and not folds:
+        print(audit.bias_warning(weights, len(seen), len(images), train_args["data"]), file=sys.stderr)
+    return seen
+
+
+def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS, help="model (.pt or an export)")
+    p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="dataset yaml")
+    p.add_argument("--split", nargs="+", choices=SPLITS, help="splits to audit (default: all the yaml has)")
+    p.add_argument("--imgsz", "--img", "--img-size", dest="imgsz", type=int, default=640, help="inference size")
+    p.add_argument("--conf-thres", type=float, default=0.5, help="confidence of a 'confident' detection")
+    p.add_argument("--iou-thres", type=float, default=0.45, help="NMS IoU threshold")
+    p.add_argument("--device", help="cpu, 0, ...")
+    p.add_argument("--project", default=str(ROOT / "runs" / "audit"), help="save to project/name")
+    p.add_argument("--name", default="exp", help="save to project/name")
+    p.add_argument("--exist-ok", action="store_true", help="reuse project/name (and replace --out if ours)")
+    p.add_argument("--apply", help=f"write a corrected copy: missing={'|'.join(APPLY_MODES)} (needs --out)")
+    p.add_argument("--out", type=Path, help="folder of the corrected copy (a new one, or one this project made)")
+    p.add_argument("--folds", type=int, default=0, help="audit photos the model trained on with K fold models")
+    p.add_argument("--fold-epochs", type=int, default=3, help="epochs of each fold model")
+    p.add_argument("--fold-weights", help="what fold models start from (default: what the model started from)")
+    p.add_argument("--fold-batch", type=int, default=16, help="batch size of fold training")
+    p.add_argument("--fold-config", type=Path, default=DEFAULT_CONFIG, help="training config of fold models")
+    return p.parse_args(argv)
+
+
+def main(opt: argparse.Namespace) -> None:
+    try:
+        run(**vars(opt))
+    except (FacemaskError, FileNotFoundError, ValueError) as e:
+        sys.exit(f"audit_labels.py: error: {e}")
+
+
+if __name__ == "__main__":
+    main(parse_opt())

@@ -1,0 +1,135 @@
+"""`--apply missing=...`: a corrected copy of an audited dataset, in a new folder with its own data.yaml.
+
+Only training images change: val and test keep their labels, so that scores stay comparable with
+earlier runs. Everything unchanged is hard-linked (copied where links are impossible); a changed file
+is always written as a new file, never through a link, so the input dataset is never edited.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections import defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import yaml
+from ultralytics.data.utils import img2label_paths
+
+from facemask.audit import AuditError, Candidate
+from facemask.dataset_files import load_labels, split_images
+from facemask.images import JPEG_QUALITY, ends_cleanly
+from facemask.merge import DATASET, ULTRALYTICS_CACHES
+from facemask.owned_dirs import check_output, mark, publish
+from facemask.split import SPLITS
+
+APPLY_MODES = ("add", "ignore", "none")
+GREY = (114, 114, 114)  # the padding grey of ultralytics' letterbox: what the model sees as 'nothing'
+HEADER = "# A copy of {src} corrected by audit_labels.py --apply missing={mode} (training images only).\n"
+
+
+def parse_apply(text: str) -> str:
+    """'missing=add' -> 'add'."""
+    key, _, mode = text.partition("=")
+    if key != "missing" or mode not in APPLY_MODES:
+        raise AuditError(f"--apply takes missing={'|'.join(APPLY_MODES)}, not {text!r}")
+    return mode
+
+
+def link_or_copy(src: Path, dst: Path) -> None:
+    """A hard link, except for a JPEG with bytes after its end, which ultralytics would 'restore' in
+    place: through a link, that would edit the input."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if src.suffix.lower() in (".jpg", ".jpeg") and not ends_cleanly(src, "JPEG"):
+        shutil.copy2(src, dst)
+        return
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def grey_out(image: np.ndarray, boxes: Iterable[np.ndarray], keep: Iterable[np.ndarray]) -> np.ndarray:
+    """`image` with `boxes` filled grey, except where they overlap `keep` (labelled faces stay seen)."""
+    mask = np.zeros(image.shape[:2], bool)
+    for value, group in ((True, boxes), (False, keep)):
+        for x1, y1, x2, y2 in (np.round(b).astype(int).clip(0) for b in group):
+            mask[y1:y2, x1:x2] = value
+    out = image.copy()
+    out[mask] = GREY
+    return out
+
+
+def yolo_lines(candidates: Iterable[Candidate]) -> str:
+    return "".join(f"{c.cls} {c.cx:.6f} {c.cy:.6f} {c.w:.6f} {c.h:.6f}\n" for c in candidates)
+
+
+def write_image(image: np.ndarray, dst: Path) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if not cv2.imwrite(str(dst), image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]):
+        raise OSError(f"could not write {dst}")
+
+
+def copy_image(image: Path, dst: Path, label: Path, dst_label: Path, found: list[Candidate], mode: str) -> None:
+    """One image and its label, changed by `found` (missing candidates) as `mode` says."""
+    if found and mode == "ignore":
+        pixels = cv2.imread(str(image))
+        height, width = pixels.shape[:2]
+        labelled = load_labels(image, width, height).xyxy
+        write_image(grey_out(pixels, [c.xyxy(width, height) for c in found], labelled), dst)
+    else:
+        link_or_copy(image, dst)
+    if found and mode == "add":
+        text = label.read_text(encoding="utf-8") if label.is_file() else ""
+        dst_label.parent.mkdir(parents=True, exist_ok=True)
+        dst_label.write_text(text + ("\n" if text and not text.endswith("\n") else "") + yolo_lines(found))
+    elif label.is_file():
+        link_or_copy(label, dst_label)
+
+
+def copy_split(
+    root: Path, content: dict[str, Any], split: str, dest: Path, missing: dict[str, list], mode: str
+) -> tuple[int, int]:
+    """Copy a split into dest/images/<split> and dest/labels/<split>; returns the images and boxes
+    changed."""
+    folder = root / str(content[split])
+    changed = boxes = 0
+    for image in split_images(root, content, split):
+        rel = image.relative_to(folder)
+        found = missing.get(image.relative_to(root).as_posix(), []) if split == "train" and mode != "none" else []
+        label = Path(img2label_paths([str(image)])[0])
+        dst_label = dest / "labels" / split / rel.with_suffix(".txt")
+        copy_image(image, dest / "images" / split / rel, label, dst_label, found, mode)
+        changed += bool(found)
+        boxes += len(found)
+    return changed, boxes
+
+
+def write_corrected(
+    root: Path, content: dict[str, Any], candidates: list[Candidate], mode: str, out: Path, exist_ok: bool = False
+) -> dict[str, Any]:
+    """Build the corrected dataset beside `out` and move it into place when complete; an existing `out`
+    is replaced only with `exist_ok` and only when this project made it."""
+    out = Path(out)
+    check_output(out, exist_ok, [root], replace=True)
+    missing: dict[str, list[Candidate]] = defaultdict(list)
+    for c in candidates:
+        if c.kind == "missing":
+            missing[c.image].append(c)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
+    try:
+        mark(tmp, DATASET)
+        splits = [s for s in SPLITS if content.get(s)]
+        changed = {s: copy_split(root, content, s, tmp, missing, mode) for s in splits}
+        data = {**{s: f"images/{s}" for s in splits}, "names": content["names"]}
+        (tmp / "data.yaml").write_text(HEADER.format(src=root, mode=mode) + yaml.safe_dump(data, sort_keys=False))
+        publish(tmp, out, DATASET, ULTRALYTICS_CACHES)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    images, boxes = changed.get("train", (0, 0))
+    return {"out": str(out), "data": str(out / "data.yaml"), "mode": mode, "images_changed": images, "boxes": boxes}

@@ -1,0 +1,65 @@
+"""A merged dataset on disk: its data yaml, the images of a split, their YOLO labels as Detections,
+and the source each file came from (prepare_data.py names files '<source>_<stem>_<hash>')."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import supervision as sv
+from ultralytics.data.utils import img2label_paths
+
+from facemask.data_yaml import PROJECT_ROOT, DatasetError, dataset_root
+from facemask.labels import read_yolo
+from facemask.sources import IMAGE_SUFFIXES, load_sources
+from facemask.yaml_io import load_yaml
+
+SOURCES_CONFIG = PROJECT_ROOT / "configs" / "datasets.yaml"
+OTHER_SOURCE = "all"  # the source of a file name the merge did not write
+
+
+def load_labels(image: Path, width: int, height: int) -> sv.Detections:
+    """An image's YOLO label boxes in pixels; no label file means no faces."""
+    path = Path(img2label_paths([str(image)])[0])
+    if not path.is_file():
+        return sv.Detections.empty()
+    label = read_yolo(path)
+    if not label.boxes:
+        return sv.Detections.empty()
+    xyxy = np.array(label.boxes, dtype=float) * [width, height, width, height]
+    return sv.Detections(xyxy=xyxy, class_id=np.array([int(k) for k in label.keys]))
+
+
+def split_images(root: Path, content: dict[str, Any], split: str) -> list[Path]:
+    """The images of a split folder, sorted (a split given as a list or .txt file is not supported)."""
+    entry = content.get(split)
+    folder = root / str(entry)
+    if not isinstance(entry, str) or not folder.is_dir():
+        raise DatasetError(f"the {split} split must be a folder of images under {root}, not {entry!r}")
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def load_dataset(data: str | Path) -> tuple[Path, dict[str, Any]]:
+    """A data yaml's dataset folder and content."""
+    content = load_yaml(data, DatasetError, "data yaml", " (run prepare_data.py, or pass --data)")
+    if not content.get("names"):
+        raise DatasetError(f"{data}: needs a 'names' entry")
+    return dataset_root(Path(data), content), content
+
+
+def known_sources(root: Path) -> list[str]:
+    """Source names the merge prefixes file names with: from the dataset's report.json, else the
+    project's sources config; longest first, so that no name is taken for a prefix of another."""
+    report = root / "report.json"
+    try:
+        names = list(json.loads(report.read_text(encoding="utf-8"))["sources"])
+    except (OSError, ValueError, KeyError, TypeError):
+        names = [s.name for s in load_sources(SOURCES_CONFIG)] if SOURCES_CONFIG.is_file() else []
+    return sorted(names, key=len, reverse=True)
+
+
+def source_of(image: str, sources: list[str]) -> str:
+    name = Path(image).name
+    return next((s for s in sources if name.startswith(f"{s}_")), OTHER_SOURCE)

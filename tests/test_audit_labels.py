@@ -1,0 +1,264 @@
+"""audit_labels.py: the matching rules on hand-made boxes; the whole run (CSV, gallery, summary per
+source, --apply) on a copy of the tiny dataset with planted label errors, seen by a stand-in model that
+finds the painted faces by colour, so every candidate is known; and --folds with real tiny models."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import supervision as sv
+import yaml
+
+import audit_labels
+from facemask import detector as detector_module
+from facemask.audit import AuditResult, Candidate, ImageAudit, find_candidates, summarise, training_names
+from facemask.audit_gallery import write_pages
+from facemask.checkpoints import load_model
+from facemask.dataset_files import source_of
+from facemask.detector import Prediction
+from facemask.owned_dirs import OutputDirError
+from tests.conftest import MASK_RGB, NO_MASK_RGB
+
+
+def dets(boxes, classes, conf=None) -> sv.Detections:
+    return sv.Detections(
+        xyxy=np.array(boxes, float).reshape(-1, 4), class_id=np.array(classes, int),
+        confidence=None if conf is None else np.array(conf, float),
+    )  # fmt: skip
+
+
+def test_matching_rules_on_hand_made_boxes() -> None:
+    labels = dets(
+        [[0, 0, 10, 10], [20, 0, 30, 10], [40, 0, 50, 10], [60, 0, 70, 10], [80, 0, 90, 10], [100, 0, 110, 10]],
+        [0, 1, 0, 0, 1, 0],
+    )
+    detections = dets(
+        [
+            [0, 0, 10, 10],  # label 0, same class: agrees
+            [20, 0, 30, 10],  # label 1, same class: agrees
+            [60, 0, 70, 10],  # label 3 called No Mask, confidently: wrong_class
+            [80, 0, 90, 10],  # label 4, other class ...
+            [80, 0, 90, 10],  # ... and its own class too: not wrong_class
+            [101, 0, 111, 10],  # label 5 at IoU 0.82, but only at 0.1: found, yet not confident
+            [40, 0, 50, 10],  # label 2 at 0.03, under the 0.05 floor: label 2 is unfound
+            [200, 0, 220, 20],  # no label near: missing (Mask) ...
+            [201, 0, 221, 20],  # ... and the same face as No Mask: one candidate only
+            [4, 0, 14, 10],  # IoU 0.43 with label 0: a labelled face, not missing
+            [300, 0, 310, 10],  # no label near, but not confident: nothing
+        ],
+        [0, 1, 1, 1, 0, 0, 0, 0, 1, 0, 1],
+        [0.9, 0.9, 0.8, 0.9, 0.7, 0.1, 0.03, 0.95, 0.6, 0.9, 0.3],
+    )
+    found = find_candidates(labels, detections, conf_thres=0.5)
+    assert found["missing"].xyxy.tolist() == [[200, 0, 220, 20]] and found["missing"].class_id.tolist() == [0]
+    assert found["wrong_class"].xyxy.tolist() == [[60, 0, 70, 10]]
+    assert found["wrong_class"].class_id.tolist() == [1] and found["wrong_class"].confidence.tolist() == [0.8]
+    assert found["unfound"].xyxy.tolist() == [[40, 0, 50, 10]] and found["unfound"].class_id.tolist() == [0]
+
+    assert len(find_candidates(labels, sv.Detections.empty(), 0.5)["unfound"]) == len(labels)
+    alone = find_candidates(sv.Detections.empty(), dets([[0, 0, 5, 5]], [1], [0.9]), 0.5)
+    assert len(alone["missing"]) == 1 and not len(alone["wrong_class"]) and not len(alone["unfound"])
+
+
+def test_sources_come_from_the_merge_prefixes() -> None:
+    sources = ["sergiovirahonda", "andrewmvd", "aditya276"]
+    assert source_of("images/train/aditya276_x_1a2b3c4d.jpg", sources) == "aditya276"
+    assert source_of("images/val/my_photo.jpg", sources) == "all"
+    audits = [
+        ImageAudit("a/andrewmvd_1_ab.jpg", 3, [Candidate("a/andrewmvd_1_ab.jpg", "missing", 0,
+                                                                          0.9, 0.5, 0.5, 0.1, 0.1)]),
+        ImageAudit("a/andrewmvd_2_cd.jpg", 2),
+        ImageAudit("a/other.jpg", 1),
+    ]  # fmt: skip
+    summary = summarise(audits, sources)
+    assert list(summary) == ["all", "andrewmvd", "total"]
+    assert summary["andrewmvd"] == {"images": 2, "labels": 5, "missing": 1, "wrong_class": 0, "unfound": 0}
+    assert summary["total"]["images"] == 3 and summary["total"]["labels"] == 6
+
+
+def test_gallery_pages_link_each_other(tmp_path: Path) -> None:
+    candidates = [Candidate(f"i{i}.jpg", ("missing", "unfound")[i % 2], 0, None, 0.5, 0.5, 0.2, 0.2) for i in range(5)]
+    assert write_pages(candidates, {0: "Mask"}, tmp_path, per_page=2) == 3
+    pages = [(tmp_path / n).read_text() for n in ("index.html", "page2.html", "page3.html")]
+    assert [p.count("<figure>") for p in pages] == [2, 2, 1]
+    assert 'href="page2.html"' in pages[0] and 'href="index.html"' in pages[1] and 'href="page3.html"' in pages[1]
+    assert pages[0].count("<b>missing</b>") == 2  # review order: every missing before any unfound
+
+
+# --- the whole run on planted errors -------------------------------------------------------------------
+
+
+def colour_faces(image: np.ndarray) -> sv.Detections:
+    """A perfect model for the tiny dataset: its faces are solid green (Mask) and red (No Mask)."""
+    boxes, classes = [], []
+    for cls, rgb in ((0, MASK_RGB), (1, NO_MASK_RGB)):
+        near = np.abs(image.astype(int) - rgb[::-1]).max(axis=2) < 50
+        _, _, stats, _ = cv2.connectedComponentsWithStats(near.astype(np.uint8))
+        for x, y, w, h, area in stats[1:]:
+            if area >= 30:
+                boxes.append([x, y, x + w, y + h])
+                classes.append(cls)
+    return dets(boxes, classes, [0.9] * len(classes))
+
+
+@pytest.fixture
+def colour_model(monkeypatch):
+    monkeypatch.setattr(detector_module.Detector, "__call__", lambda self, image: Prediction(colour_faces(image)))
+
+
+@pytest.fixture
+def weights(trained_run: Path) -> Path:
+    return trained_run / "weights" / "best.pt"
+
+
+@dataclass
+class Planted:
+    """A copy of the tiny dataset with three label errors planted, and where they are."""
+
+    data: Path
+    root: Path
+    missing: str  # image whose No Mask face lost its box ...
+    deleted: str  # ... that box's label line
+    wrong_class: str  # image whose Mask face is labelled No Mask
+    unfound: str  # val image with a box where there is no face
+
+
+def image_of(label: Path, root: Path) -> str:
+    split = label.parent.name
+    return next((root / "images" / split).glob(f"{label.stem}.*")).relative_to(root).as_posix()
+
+
+@pytest.fixture
+def planted(tiny_data: Path, tmp_path: Path) -> Planted:
+    root = tmp_path / "ds"
+    shutil.copytree(yaml.safe_load(tiny_data.read_text())["path"], root)
+    a, b = sorted((root / "labels" / "train").glob("*.txt"))[:2]
+    a_lines, b_lines = a.read_text().splitlines(), b.read_text().splitlines()
+    deleted = next(ln for ln in a_lines if ln.startswith("1 "))
+    a.write_text("".join(f"{ln}\n" for ln in a_lines if ln != deleted))
+    b.write_text("".join(f"1 {ln[2:]}\n" if ln.startswith("0 ") else f"{ln}\n" for ln in b_lines))
+    c = sorted((root / "labels" / "val").glob("*.txt"))[0]
+    c.write_text(c.read_text() + "0 0.900000 0.100000 0.100000 0.100000\n")  # the top-right corner is background
+    return Planted(root / "data.yaml", root, image_of(a, root), deleted, image_of(b, root), image_of(c, root))
+
+
+def tree(root: Path) -> dict[str, tuple[str, int]]:
+    """Every file's content hash and inode, to tell an edited or replaced file."""
+    return {
+        p.relative_to(root).as_posix(): (hashlib.sha1(p.read_bytes()).hexdigest(), p.stat().st_ino)
+        for p in root.rglob("*") if p.is_file() and not p.name.endswith(".cache")
+    }  # fmt: skip
+
+
+def audit(planted: Planted, weights: Path, tmp_path: Path, **kw) -> AuditResult:
+    return audit_labels.run(weights=weights, data=planted.data, imgsz=64, project=tmp_path / "runs", **kw)
+
+
+def test_audit_finds_the_planted_errors_and_writes_every_output(planted, weights, colour_model, tmp_path, capsys):
+    before = tree(planted.root)
+    result = audit(planted, weights, tmp_path, apply="missing=add", out=tmp_path / "fixed")
+
+    with (result.save_dir / "candidates.csv").open(newline="") as f:
+        assert f.readline().strip() == "image,kind,cls,conf,cx,cy,w,h"
+        f.seek(0)
+        rows = list(csv.DictReader(f))
+    assert {(r["image"], r["kind"], r["cls"]) for r in rows} == {
+        (planted.missing, "missing", "1"), (planted.wrong_class, "wrong_class", "0"), (planted.unfound, "unfound", "0")
+    }  # fmt: skip
+    missing = next(r for r in rows if r["kind"] == "missing")
+    found_box = [float(missing[k]) for k in ("cx", "cy", "w", "h")]
+    assert np.allclose(found_box, [float(v) for v in planted.deleted.split()[1:]], atol=0.02)
+    assert next(r for r in rows if r["kind"] == "unfound")["conf"] == ""
+
+    err = capsys.readouterr().err  # the tiny model was trained on these very photos (same names)
+    assert "WARNING: 32 of the 40 audited photos were in the training data" in err and "--folds" in err
+
+    summary = json.loads((result.save_dir / "summary.json").read_text())
+    assert set(summary["sources"]) == {"voc", "nextto", "split", "total"}
+    assert summary["sources"]["total"] == {"images": 40, "labels": 80, "missing": 1, "wrong_class": 1, "unfound": 1}
+    assert summary["seen_in_training"] == 32 and summary["apply"]["boxes"] == 1
+
+    gallery = result.save_dir / "gallery"
+    assert (gallery / "index.html").read_text().count("<figure>") == 3 and len(list((gallery / "crops").iterdir())) == 3
+    assert cv2.imread(str(gallery / "overview.png")).shape[1] == 8 * 160
+
+    fixed, copied = tmp_path / "fixed", tree(tmp_path / "fixed")
+    label = fixed / Path(planted.missing.replace("images/", "labels/", 1)).with_suffix(".txt")
+    cls, *box = label.read_text().splitlines()[-1].split()
+    assert cls == "1" and np.allclose([float(v) for v in box], found_box, atol=1e-5)
+    unfound_label = Path(planted.unfound.replace("images/", "labels/", 1)).with_suffix(".txt").as_posix()
+    assert copied[unfound_label] == before[unfound_label]  # val keeps its labels, stray box and all: a hard link
+    assert copied[planted.missing] == before[planted.missing]
+    assert yaml.safe_load((fixed / "data.yaml").read_text()) == {
+        "train": "images/train", "val": "images/val", "test": "images/test", "names": {0: "Mask", 1: "No Mask"}
+    }  # fmt: skip
+    assert tree(planted.root) == before  # the input is never edited
+
+
+def test_apply_ignore_greys_the_missing_face_and_none_links_everything(planted, weights, colour_model, tmp_path):
+    before = tree(planted.root)
+    audit(planted, weights, tmp_path, apply="missing=ignore", out=tmp_path / "grey")
+    image = cv2.imread(str(tmp_path / "grey" / planted.missing))
+    h, w = image.shape[:2]
+    cx, cy, bw, bh = (float(v) for v in planted.deleted.split()[1:])
+    face = image[int((cy - bh / 4) * h) : int((cy + bh / 4) * h), int((cx - bw / 4) * w) : int((cx + bw / 4) * w)]
+    assert np.abs(face.astype(int) - 114).max() < 12  # grey, give or take JPEG
+    assert len(colour_faces(image)) == 1  # the labelled Mask face is untouched
+    assert tree(planted.root) == before
+
+    audit(planted, weights, tmp_path, apply="missing=none", out=tmp_path / "same")
+    same = tree(tmp_path / "same")
+    assert all(same[k] == v for k, v in before.items() if k.startswith(("images/", "labels/")))
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("my own files")
+    with pytest.raises(OutputDirError):
+        audit(planted, weights, tmp_path, apply="missing=add", out=mine, name="refused", exist_ok=True)
+    assert not (tmp_path / "runs" / "refused").exists()  # refused before any inference
+    with pytest.raises(OutputDirError):
+        audit(planted, weights, tmp_path, apply="missing=add", out=tmp_path / "grey")  # ours, but no --exist-ok
+    audit(planted, weights, tmp_path, apply="missing=add", out=tmp_path / "grey", exist_ok=True)
+    assert len((tmp_path / "grey" / planted.missing.replace("images/", "labels/", 1)).with_suffix(".txt")
+               .read_text().splitlines()) == 2  # fmt: skip
+
+
+def test_training_data_is_found_from_the_checkpoint_record(tiny_data: Path, tmp_path: Path) -> None:
+    root = Path(yaml.safe_load(tiny_data.read_text())["path"])
+    names = {p.name for p in (root / "images" / "train").iterdir()}
+    assert training_names({"data": str(tiny_data)}) == names
+    gone = tmp_path / "ds.yaml"  # recorded as a yaml that is gone, beside a folder holding data.yaml
+    os.symlink(root, tmp_path / "ds")
+    assert training_names({"data": str(gone)}) == names
+    assert training_names({"data": str(tmp_path / "nowhere.yaml")}) is None and training_names({}) is None
+
+
+@pytest.mark.slow
+def test_folds_audit_each_photo_with_a_model_that_did_not_see_it(weights, tiny_data, tmp_path, capsys) -> None:
+    config = tmp_path / "tiny.yaml"
+    config.write_text(yaml.safe_dump({"workers": 0, "seed": 0}))
+    result = audit_labels.run(
+        weights=weights, data=tiny_data, split=["train"], imgsz=64, device="cpu", project=tmp_path / "runs",
+        folds=2, fold_epochs=1, fold_batch=8, fold_config=config,
+    )  # fmt: skip
+    assert "WARNING" not in capsys.readouterr().err
+    assert result.summary["seen_in_training"] == result.summary["audited_by_fold_models"] == 32
+    train = {p.name for p in (Path(yaml.safe_load(tiny_data.read_text())["path"]) / "images" / "train").iterdir()}
+    held_out = []
+    for k in (1, 2):
+        fold = result.save_dir / "folds" / f"fold{k}"
+        seen = training_names(load_model(fold / "weights" / "last.pt").ckpt["train_args"])
+        held = {p.name for p in (result.save_dir / "folds" / "data" / f"fold{k}" / "images" / "val").iterdir()}
+        assert seen and held and not seen & held and seen | held == train
+        held_out.append(held)
+    assert not held_out[0] & held_out[1]
+    assert (result.save_dir / "candidates.csv").read_text().startswith("image,kind,cls,conf,cx,cy,w,h\n")
