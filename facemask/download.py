@@ -6,6 +6,7 @@ a machine without them gets one line saying what to do instead of a half-filled 
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import socket
@@ -57,6 +58,9 @@ def check_preconditions(specs: Iterable[SourceSpec]) -> None:
             )
         if kind == "roboflow" and not os.environ.get("ROBOFLOW_API_KEY"):
             raise DownloadError(f"source {spec.name!r} needs ROBOFLOW_API_KEY to be set, {hint}")
+        if kind == "roboflow" and importlib.util.find_spec("roboflow") is None:
+            # optional: roboflow pins opencv-python-headless, a second cv2 beside the one ultralytics needs
+            raise DownloadError(f"source {spec.name!r} is on Roboflow: pip install roboflow, {hint}")
         host = {"kaggle": KAGGLE_HOST, "roboflow": ROBOFLOW_HOST}.get(kind) or urlparse(spec.download["url"]).hostname
         if not reachable(host):
             raise DownloadError(f"cannot reach {host} (no network?): connect to the internet, {hint}")
