@@ -19,11 +19,14 @@ import os
 import gradio as gr
 import pandas as pd
 
+from facemask.cli import fail, port_number
+from facemask.errors import FacemaskError
 from facemask.webapp import (
     EXAMPLES_DIR,
     MAX_UPLOAD,
     UserError,
     available_models,
+    check_listen,
     detect_live,
     detect_rgb,
     image_file,
@@ -74,7 +77,8 @@ def headline(counts: dict) -> str:
     if not counts.get("faces"):
         return "### No faces found"
     parts = ", ".join(f"{counts[c]} {c}" for c in ("Mask", "No Mask", "Incorrect") if counts.get(c))
-    return f"### {counts['faces']} faces: {parts} · {counts['share masked']:.0%} masked"
+    faces = "1 face" if counts["faces"] == 1 else f"{counts['faces']} faces"
+    return f"### {faces}: {parts} · {counts['share masked']:.0%} masked"
 
 
 @_user_errors
@@ -170,12 +174,16 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     # Hugging Face Spaces sets GRADIO_SERVER_NAME/PORT; elsewhere the app stays on this machine unless told.
     p.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), help="0.0.0.0 in containers")
-    p.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
+    p.add_argument("--port", type=port_number, default=os.environ.get("GRADIO_SERVER_PORT", "7860"), help="1-65535")
     p.add_argument("--share", action="store_true", help="create a public gradio.live link")
     return p.parse_args(argv)
 
 
 def main(opt: argparse.Namespace) -> None:
+    try:
+        check_listen(opt.host, opt.port)
+    except FacemaskError as e:
+        fail("app.py", e)
     demo.launch(server_name=opt.host, server_port=opt.port, share=opt.share, max_file_size=MAX_UPLOAD,
                 footer_links=["api", "gradio"])  # fmt: skip
 

@@ -37,16 +37,20 @@ import cv2
 from tqdm import tqdm
 
 from facemask.annotate import Annotator
-from facemask.checkpoints import CheckpointError, run_dir
+from facemask.checkpoints import run_dir
+from facemask.cli import checked, fail, image_size, int_range, positive_float, positive_int, unit_float
 from facemask.counting import RunSummary, class_counts, format_counts
 from facemask.detector import Detector, DetectorSettings
-from facemask.media import Frame, SourceError, iter_frames
+from facemask.errors import FacemaskError
+from facemask.files import shown
+from facemask.media import Frame, SourceError, iter_frames, resolve_source
 from facemask.outputs import OutputWriter
-from facemask.tracking import TRACKERS, ComplianceCounter, Zone
+from facemask.tracking import TRACKERS, ComplianceCounter, Zone, check_tracker
 
 ROOT = Path(__file__).resolve().parent
 DEFAULT_WEIGHTS = ROOT / "weights" / "face_masks.pt"
 DEFAULT_SOURCE = ROOT / "examples"
+MAX_WARNINGS = 20  # skipped files named one by one; a folder of 10,000 bad files would bury the results
 
 
 def run(
@@ -82,14 +86,15 @@ def run(
     """Detect, print a line per image, save what was asked; returns the run's totals. With `track`,
     faces in videos and streams are followed and counted as people (see facemask.tracking)."""
     counting_zone = Zone.parse(zone) if zone else None
-    frames = iter_frames(source, vid_stride)
+    resolved = resolve_source(source)
+    frames = iter_frames(resolved, vid_stride)
     first = next(frames, None)  # raises SourceError now, before a model is loaded or a folder made
     if first is None:
-        raise SourceError(f"nothing to read in {source}")
+        raise SourceError(f"nothing to read in {shown(str(source))}")
     settings = DetectorSettings(imgsz, conf_thres, iou_thres, max_det, device, classes, half)
     detector = Detector(weights, settings)
-    save_dir = run_dir(project, name, exist_ok)
-    save_dir.mkdir(parents=True, exist_ok=True)
+    inputs = [*resolved.items, source] if resolved.kind == "files" else []  # never written into
+    save_dir = run_dir(project, name, exist_ok, kind="detect", protected=[*inputs, weights])
     annotate = Annotator(detector.names, line_thickness, hide_labels, hide_conf, blur_faces)
     writer = OutputWriter(save_dir, detector.names, not nosave, save_txt, save_conf, save_json, save_crop, blur_faces)
     summary, bar, people, people_source = RunSummary(), None, None, None
@@ -97,7 +102,11 @@ def run(
         for frame in _chain(first, frames):
             if frame.error:
                 summary.skipped[frame.error.split(" (")[0]] += 1
-                print(f"WARNING: skipped {frame.source}: {frame.error}", file=sys.stderr)
+                skipped = sum(summary.skipped.values())
+                if skipped <= MAX_WARNINGS:
+                    print(f"WARNING: skipped {shown(frame.source)}: {frame.error}", file=sys.stderr)
+                elif skipped == MAX_WARNINGS + 1:
+                    print("WARNING: more files skipped; the summary counts them by reason", file=sys.stderr)
                 continue
             prediction = detector(frame.image)
             detections = prediction.detections
@@ -123,7 +132,8 @@ def run(
             else:
                 bar = _progress(bar, None, vid_stride)
                 h, w = frame.image.shape[:2]
-                print(f"{frame.source}: {w}x{h} {format_counts(counts)}, {sum(prediction.speed_ms.values()):.0f} ms")
+                ms = sum(prediction.speed_ms.values())
+                print(f"{shown(frame.source)}: {w}x{h} {format_counts(counts)}, {ms:.0f} ms")
     except KeyboardInterrupt:
         print("\nInterrupted; what was seen so far is saved.", file=sys.stderr)
     finally:
@@ -143,7 +153,7 @@ def _finish(people: ComplianceCounter | None, source: str | None) -> None:
         return
     s = people.close()
     rate = "n/a" if s["compliance_rate"] is None else f"{s['compliance_rate']:.0%}"
-    print(f"{source}: {s['people']} people, {s['masked']} masked ({rate}), {s['unmasked']} unmasked; "
+    print(f"{shown(str(source))}: {s['people']} people, {s['masked']} masked ({rate}), {s['unmasked']} unmasked; "
           f"{s['ignored_tracks']} short or out-of-zone tracks ignored")  # fmt: skip
 
 
@@ -154,20 +164,20 @@ def _chain(first: Frame, rest):
 
 def _progress(bar: tqdm | None, frame: Frame | None, vid_stride: int) -> tqdm | None:
     """One bar per video or stream (a frame rate where the length is unknown); none for images."""
-    if frame is None or (bar is not None and bar.desc != frame.source):
+    if frame is None or (bar is not None and bar.desc != shown(frame.source)):
         if bar is not None:
             bar.close()
         bar = None
     if frame is not None and bar is None:
         total = -(-frame.total // vid_stride) if frame.total else None
-        bar = tqdm(total=total, desc=frame.source, unit="frame", file=sys.stdout)
+        bar = tqdm(total=total, desc=shown(frame.source), unit="frame", file=sys.stdout)
     return bar
 
 
 def _show(title: str, image) -> bool:
     """Show a frame; on a machine without a display, say so once and stop trying."""
     try:
-        cv2.imshow(title, image)
+        cv2.imshow(shown(title), image)  # OpenCV crashes on a title that is not UTF-8
         cv2.waitKey(1)
         return True
     except cv2.error:
@@ -175,26 +185,20 @@ def _show(title: str, image) -> bool:
         return False
 
 
-def positive(kind: type):
-    """An argparse type: a number above zero (0 would divide by zero or never advance)."""
-
-    def parse(text: str):
-        value = kind(text)
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"must be more than 0, not {text}")
-        return value
-
-    return parse
+def _zone(spec: str) -> str:
+    """--zone checked when parsed (run() parses it again: it takes the text, as YOLOv5 users pass it)."""
+    Zone.parse(spec)
+    return spec
 
 
 def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS, help="model: .pt or an export (.onnx, ...)")
     p.add_argument("--source", default=str(DEFAULT_SOURCE), help="file, folder, glob, list.txt, video, 0, URL")
-    p.add_argument("--imgsz", "--img", "--img-size", dest="imgsz", type=int, default=640, help="inference size")
-    p.add_argument("--conf-thres", type=float, default=0.25, help="confidence threshold")
-    p.add_argument("--iou-thres", type=float, default=0.45, help="NMS IoU threshold")
-    p.add_argument("--max-det", type=int, default=1000, help="maximum faces per image")
+    p.add_argument("--imgsz", "--img", "--img-size", dest="imgsz", type=image_size, default=640, help="input size")
+    p.add_argument("--conf-thres", type=unit_float, default=0.25, help="confidence threshold (0-1)")
+    p.add_argument("--iou-thres", type=unit_float, default=0.45, help="NMS IoU threshold (0-1)")
+    p.add_argument("--max-det", type=positive_int(), default=1000, help="maximum faces per image")
     p.add_argument("--device", help="cpu, 0, ...")
     p.add_argument("--view-img", action="store_true", help="show results in a window")
     p.add_argument("--save-txt", action="store_true", help="YOLO labels in labels/<stem>.txt")
@@ -202,30 +206,31 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--save-json", action="store_true", help="every detection in predictions.json")
     p.add_argument("--save-crop", action="store_true", help="face crops in crops/<class>/")
     p.add_argument("--nosave", action="store_true", help="do not save annotated images or videos")
-    p.add_argument("--classes", nargs="+", type=int, help="keep only these class ids (0 Mask, 1 No Mask)")
+    p.add_argument("--classes", nargs="+", type=int_range(0), help="keep only these class ids (0 Mask, 1 No Mask)")
     p.add_argument("--project", default=str(ROOT / "runs" / "detect"), help="save to project/name")
     p.add_argument("--name", default="exp", help="save to project/name")
     p.add_argument("--exist-ok", action="store_true", help="reuse project/name instead of name2, ...")
-    p.add_argument("--line-thickness", type=int, default=2, help="box thickness (pixels)")
+    p.add_argument("--line-thickness", type=positive_int(), default=2, help="box thickness (pixels)")
     p.add_argument("--hide-labels", action="store_true")
     p.add_argument("--hide-conf", action="store_true")
     p.add_argument("--half", action="store_true", help="FP16 inference (GPU)")
-    p.add_argument("--vid-stride", type=positive(int), default=1, help="use every n-th video frame")
+    p.add_argument("--vid-stride", type=positive_int(), default=1, help="use every n-th video frame")
     p.add_argument("--blur-faces", action="store_true", help="blur every detected face in saved images and videos")
     p.add_argument("--track", action="store_true", help="videos/streams: follow faces, count people, one verdict each")
-    p.add_argument("--tracker", default="bytetrack.yaml", help=f"{' or '.join(TRACKERS)} (or a tracker yaml)")
-    p.add_argument("--min-track-frames", type=positive(int), default=5, help="frames a face must be seen to count")
-    p.add_argument("--zone", help="count only people entering this polygon (x1,y1,x2,y2,x3,y3,...) or crossing this "
-                                  "line (x1,y1,x2,y2); pixels, or fractions of the frame if all <= 1")  # fmt: skip
-    p.add_argument("--interval", type=positive(float), default=60.0, help="seconds per row of the compliance CSV")
+    p.add_argument("--tracker", type=checked(check_tracker), default=TRACKERS[0], help=f"{', '.join(TRACKERS)}, a yaml")
+    p.add_argument("--min-track-frames", type=positive_int(), default=5, help="frames a face must be seen to count")
+    p.add_argument("--zone", type=checked(_zone),
+                   help="count only people entering this polygon (x1,y1,x2,y2,x3,y3,...) or crossing this "
+                        "line (x1,y1,x2,y2); pixels, or fractions of the frame if all <= 1")  # fmt: skip
+    p.add_argument("--interval", type=positive_float(), default=60.0, help="seconds per row of the compliance CSV")
     return p.parse_args(argv)
 
 
 def main(opt: argparse.Namespace) -> None:
     try:
         run(**vars(opt))
-    except (SourceError, CheckpointError, FileNotFoundError, ValueError) as e:
-        sys.exit(f"detect.py: error: {e}")
+    except FacemaskError as e:
+        fail("detect.py", e)
 
 
 if __name__ == "__main__":

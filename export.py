@@ -15,11 +15,12 @@ Python:
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-from facemask.checkpoints import CheckpointError, load_model, precision_args
-from facemask.data_yaml import PROJECT_ROOT, DatasetError, check_data
+from facemask.checkpoints import PT_HINT, DeviceError, check_device, load_model, precision_args
+from facemask.cli import fail, float_range, image_size, positive_int
+from facemask.data_yaml import PROJECT_ROOT, check_data
+from facemask.errors import FacemaskError
 
 FORMATS = ("torchscript", "onnx", "openvino", "engine", "coreml", "saved_model", "tflite", "ncnn")
 DEFAULT_WEIGHTS = PROJECT_ROOT / "weights" / "face_masks.pt"
@@ -43,11 +44,18 @@ def run(
     unknown = [f for f in include if f not in FORMATS]
     if unknown:
         raise ValueError(f"unknown format {unknown[0]!r}; choose from {', '.join(FORMATS)}")
+    if "engine" in include:
+        import torch
+
+        if not torch.cuda.is_available():  # ultralytics would pick GPU 0 and fail with a traceback
+            raise DeviceError("--include engine (TensorRT) needs a CUDA GPU and this machine has none; "
+                              "choose another format, e.g. --include onnx openvino")  # fmt: skip
     extra = {}
     if int8:  # calibration images: the training split of the dataset (a `fraction` of it)
         data_path, _ = check_data(data, split="train")
         extra = {"data": str(data_path), "fraction": fraction}
-    model = load_model(weights)
+    check_device(device)
+    model = load_model(weights, hint=PT_HINT, pytorch_only=True)
     out = {}
     for fmt in include:
         path = model.export(format=fmt, imgsz=imgsz, dynamic=dynamic, simplify=simplify, batch=batch, device=device,
@@ -61,14 +69,15 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
     p.add_argument("--include", nargs="+", default=["onnx"], choices=FORMATS, help="formats to export")
-    p.add_argument("--imgsz", "--img", "--img-size", dest="imgsz", type=int, default=640)
+    p.add_argument("--imgsz", "--img", "--img-size", dest="imgsz", type=image_size, default=640)
     p.add_argument("--half", action="store_true", help="FP16 (GPU formats)")
     p.add_argument("--int8", action="store_true", help="int8 quantisation (OpenVINO, TFLite, TensorRT)")
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="dataset yaml: int8 calibration images")
-    p.add_argument("--fraction", type=float, default=1.0, help="share of training images used to calibrate")
+    p.add_argument("--fraction", type=float_range(0, 1, lo_open=True), default=1.0,
+                   help="share of training images used to calibrate")  # fmt: skip
     p.add_argument("--dynamic", action="store_true", help="dynamic input shapes (ONNX, TensorRT)")
     p.add_argument("--no-simplify", dest="simplify", action="store_false", help="skip ONNX simplification")
-    p.add_argument("--batch", type=int, default=1)
+    p.add_argument("--batch", type=positive_int(), default=1)
     p.add_argument("--device", help="cpu, 0, ...")
     return p.parse_args(argv)
 
@@ -76,8 +85,8 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
 def main(opt: argparse.Namespace) -> None:
     try:
         run(**vars(opt))
-    except (CheckpointError, DatasetError, FileNotFoundError, ValueError) as e:
-        sys.exit(f"export.py: error: {e}")
+    except FacemaskError as e:
+        fail("export.py", e)
 
 
 if __name__ == "__main__":

@@ -20,11 +20,10 @@ Python:
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-from facemask.checkpoints import CheckpointError
-from facemask.data_yaml import DatasetError
+from facemask.cli import fail, image_size, int_range, positive_int
+from facemask.errors import FacemaskError
 from facemask.training import DEFAULT_CONFIG, train
 from facemask.wandb_logging import WANDB_MODES
 
@@ -44,13 +43,13 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--cfg", help="model yaml, e.g. yolov5s.yaml: train from scratch (with --weights: transfer)")
     p.add_argument("--data", help="dataset yaml (data/face_masks.yaml)")
     p.add_argument("--hyp", type=Path, help="yaml of hyperparameters overriding the config's 'hyp'")
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--batch-size", "--batch", dest="batch", type=int, help="total batch size (-1: auto)")
-    p.add_argument("--img", "--imgsz", "--img-size", dest="imgsz", type=int, help="train/val image size (pixels)")
+    p.add_argument("--epochs", type=positive_int())
+    p.add_argument("--batch-size", "--batch", dest="batch", type=int_range(1, also=(-1,)), help="total (-1: auto)")
+    p.add_argument("--img", "--imgsz", "--img-size", dest="imgsz", type=image_size, help="train/val size (pixels)")
     p.add_argument("--device", help="cpu, 0, or 0,1,2,3 for multi-GPU")
-    p.add_argument("--workers", type=int, help="dataloader workers")
-    p.add_argument("--patience", type=int, help="epochs without improvement before stopping")
-    p.add_argument("--seed", type=int)
+    p.add_argument("--workers", type=int_range(0), help="dataloader workers")
+    p.add_argument("--patience", type=int_range(0), help="epochs without improvement before stopping (0: never)")
+    p.add_argument("--seed", type=int_range(0, 2**32 - 1))
     p.add_argument("--cache", nargs="?", const="ram", choices=["ram", "disk"], help="cache images in ram or on disk")
     p.add_argument("--project", help="save to project/name")
     p.add_argument("--name", help="save to project/name")
@@ -65,8 +64,8 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
 def main(opt: argparse.Namespace) -> None:
     try:
         run_dir = run(**vars(opt))
-    except (CheckpointError, DatasetError, FileNotFoundError, ValueError) as e:
-        sys.exit(f"train.py: error: {e}")
+    except FacemaskError as e:
+        fail("train.py", e)
     print(f"Results saved to {run_dir} (best weights: {run_dir / 'weights' / 'best.pt'})")
 
 

@@ -16,12 +16,11 @@ Python:
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
-from facemask.checkpoints import CheckpointError
-from facemask.data_yaml import DatasetError
+from facemask.cli import fail, image_size, positive_int, unit_float
+from facemask.errors import FacemaskError
 from facemask.evaluation import DEFAULT_DATA, DEFAULT_WEIGHTS, evaluate, print_table
 
 
@@ -40,10 +39,10 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS, help="model (.pt or an export)")
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="dataset yaml")
     p.add_argument("--task", choices=("val", "test"), default="val", help="split to evaluate")
-    p.add_argument("--img", "--imgsz", "--img-size", dest="imgsz", type=int, default=640, help="image size (pixels)")
-    p.add_argument("--batch-size", "--batch", dest="batch", type=int, default=32)
-    p.add_argument("--conf-thres", type=float, default=0.001, help="confidence threshold")
-    p.add_argument("--iou-thres", type=float, default=0.6, help="NMS IoU threshold")
+    p.add_argument("--img", "--imgsz", "--img-size", dest="imgsz", type=image_size, default=640, help="pixels")
+    p.add_argument("--batch-size", "--batch", dest="batch", type=positive_int(), default=32)
+    p.add_argument("--conf-thres", type=unit_float, default=0.001, help="confidence threshold (0-1)")
+    p.add_argument("--iou-thres", type=unit_float, default=0.6, help="NMS IoU threshold (0-1)")
     p.add_argument("--device", help="cpu, 0, ...")
     p.add_argument("--half", action="store_true", help="FP16 inference (GPU)")
     p.add_argument("--save-json", action="store_true", help="also write COCO-format predictions.json")
@@ -56,8 +55,8 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
 def main(opt: argparse.Namespace) -> None:
     try:
         run(**vars(opt))
-    except (CheckpointError, DatasetError, FileNotFoundError, ValueError) as e:
-        sys.exit(f"val.py: error: {e}")
+    except FacemaskError as e:
+        fail("val.py", e)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import supervision as sv
 
-from facemask.checkpoints import load_model, precision_args
+from facemask.checkpoints import LOAD_ERRORS, USE_HINT, check_device, load_error, load_model, precision_args
 
 
 @dataclass
@@ -32,10 +32,15 @@ class Prediction:
 
 
 class Detector:
-    def __init__(self, weights: str | Path, settings: DetectorSettings | None = None):
+    def __init__(self, weights: str | Path, settings: DetectorSettings | None = None, hint: str = USE_HINT):
+        """`hint`: what to pass instead of a model that cannot be loaded (the app has no --weights)."""
         self.settings = settings or DetectorSettings()
-        self.model = load_model(weights)
-        self.names: dict[int, str] = dict(self.model.names)
+        check_device(self.settings.device)
+        self.model = load_model(weights, hint=hint)
+        try:  # an export is loaded here, when its names are first asked for: a damaged one fails now
+            self.names: dict[int, str] = dict(self.model.names)
+        except LOAD_ERRORS as e:
+            raise load_error(weights, e, hint) from e
 
     def __call__(self, image_bgr: np.ndarray) -> Prediction:
         s = self.settings

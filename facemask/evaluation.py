@@ -10,7 +10,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from facemask.checkpoints import load_model, precision_args, run_dir
+from facemask.checkpoints import check_device, load_model, precision_args, run_dir
 from facemask.data_yaml import PROJECT_ROOT, check_data, dataset_root
 from facemask.sources import IMAGE_SUFFIXES
 
@@ -38,8 +38,9 @@ def evaluate(
 ) -> dict[str, Any]:
     """Validate `weights` on the `task` split; writes metrics.json in the run folder and returns it."""
     data_path, content = check_data(data, split=task)
+    check_device(device)
     model = load_model(weights)
-    save_dir = run_dir(project, name, exist_ok)
+    save_dir = run_dir(project, name, exist_ok, kind="val", protected=[dataset_root(data_path, content), weights])
     metrics = model.val(
         data=str(data_path), split=task, imgsz=imgsz, batch=batch, conf=conf_thres, iou=iou_thres, device=device,
         save_json=save_json, project=str(save_dir.parent), name=save_dir.name, exist_ok=True, plots=True,

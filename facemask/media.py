@@ -4,18 +4,22 @@ long videos and streams; a file that cannot be read becomes a Frame with an erro
 
 from __future__ import annotations
 
-import glob
 import os
+import sys
+import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from facemask.errors import FacemaskError
-from facemask.images import EXIF_ORIENTATION, to_rgb
+from facemask.files import folder_files, glob_files, has_magic, shown
+from facemask.images import EXIF_ORIENTATION, to_8bit, to_rgb
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".gif"})
 STREAM_SCHEMES = ("rtsp://", "rtmp://", "http://", "https://", "tcp://", "udp://")
@@ -23,11 +27,18 @@ STREAM_SCHEMES = ("rtsp://", "rtmp://", "http://", "https://", "tcp://", "udp://
 #: a 20000x20000 photo would otherwise take 1.2 GB and seconds per pass, for a 640 px network input.
 MAX_SIDE = 4096
 MAX_PIXELS = 1_000_000_000  # refuse only absurd images (Pillow's own limit is 179 Mpx)
+#: A stream is given up when it sends nothing for this long, opening or between frames: FFmpeg's own
+#: default is to wait forever (for a camera that accepts the connection and never answers).
+STREAM_TIMEOUT_MS = 10_000
+STREAM_TIMEOUTS = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, STREAM_TIMEOUT_MS, cv2.CAP_PROP_READ_TIMEOUT_MSEC, STREAM_TIMEOUT_MS]
 
 
 # FFmpeg prints its own errors (a refused stream, a broken file) to stderr, around ours; keep only fatal
-# ones unless the user asks for more (read by OpenCV whenever a capture opens).
+# ones unless the user asks for more (read by OpenCV whenever a capture opens). OpenCV's own warnings
+# ("Stream timeout triggered", "backend ... can't be used") likewise, unless OPENCV_LOG_LEVEL is set.
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "8")
+if "OPENCV_LOG_LEVEL" not in os.environ:
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
 
 
 class SourceError(FacemaskError, ValueError):
@@ -49,36 +60,64 @@ class Frame:
     error: str | None = None  # why this file was skipped
 
 
-def resolve_source(source: str | int | Path) -> tuple[str, list[str]]:
-    """('webcam' | 'stream' | 'files', items); raises SourceError for a path that does not exist."""
+class Source(NamedTuple):
+    """What a --source names: its kind ('webcam' | 'stream' | 'files') and items (paths, or one URL)."""
+
+    kind: str
+    items: list[str]
+
+
+def resolve_source(source: str | int | Path) -> Source:
+    """The kind and items of a source; raises SourceError for a path that does not exist or cannot be
+    read. Folders and globs are listed by facemask.files: link loops end, and each file comes once."""
     s = str(source)
     if s.isdigit():
-        return "webcam", [s]
+        return Source("webcam", [s])
     if s.lower().startswith(STREAM_SCHEMES):
-        return "stream", [s]
-    if not Path(s).exists() and any(ch in s for ch in "*?["):  # 'photo[1].jpg' is a file, not a pattern
-        files = sorted(f for f in glob.glob(s, recursive=True) if Path(f).is_file())
+        if shown(s) != s:  # OpenCV would crash on it
+            raise SourceError(f"the stream address {shown(s)} is not valid UTF-8")
+        return Source("stream", [s])
+    errors: list[OSError] = []
+    if not Path(s).exists() and has_magic(s):  # 'photo[1].jpg' is a file, not a pattern
+        files = glob_files(s, errors.append)
+        _report(errors, found=bool(files))
         if not files:
-            raise SourceError(f"no files match {s}")
-        return "files", files
+            raise SourceError(f"no files match {shown(s)}")
+        return Source("files", files)
     path = Path(s)
     if not path.exists():
-        raise SourceError(f"no such file or directory: {s}")
+        raise SourceError(f"no such file or directory: {shown(s)}")
     if path.is_dir():
-        files = sorted(str(f) for f in path.iterdir() if f.is_file() and not f.name.startswith("."))
+        files = folder_files(s, errors.append)
+        _report(errors, found=bool(files))
         if not files:
-            raise SourceError(f"no files in {s}")
-        return "files", files
+            raise SourceError(f"no files in {shown(s)}")
+        return Source("files", files)
     if path.suffix.lower() == ".txt":  # a list of paths, one per line, relative to the list's folder
-        lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-        return "files", [line if Path(line).is_absolute() else str(path.parent / line) for line in lines]
-    return "files", [s]
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise SourceError(f"{shown(s)} is not a list of paths (not UTF-8 text)") from None
+        except OSError as e:
+            raise SourceError(f"cannot read {shown(s)}: {e.strerror}") from None
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        return Source("files", [line if Path(line).is_absolute() else str(path.parent / line) for line in lines])
+    return Source("files", [s])
 
 
-def iter_frames(source: str | int | Path, vid_stride: int = 1) -> Iterator[Frame]:
+def _report(errors: list[OSError], found: bool) -> None:
+    """Folders that could not be searched: an error when nothing was found, else a warning each."""
+    if errors and not found:
+        raise SourceError(f"cannot read {shown(str(errors[0].filename))}: {errors[0].strerror}")
+    for e in errors:
+        print(f"WARNING: skipped {shown(str(e.filename))}: {e.strerror}", file=sys.stderr)
+
+
+def iter_frames(source: str | int | Path | Source, vid_stride: int = 1) -> Iterator[Frame]:
+    """Every frame of a source (or of what resolve_source made of one), one at a time."""
     if vid_stride < 1:
         raise ValueError(f"--vid-stride must be 1 or more, not {vid_stride}")
-    kind, items = resolve_source(source)
+    kind, items = source if isinstance(source, Source) else resolve_source(source)
     if kind == "webcam":
         yield from iter_video(int(items[0]), f"webcam{items[0]}", vid_stride, live=True)
     elif kind == "stream":
@@ -98,19 +137,24 @@ def read_image(path: str) -> Frame:
     try:
         Image.MAX_IMAGE_PIXELS = MAX_PIXELS
         with Image.open(path) as im:
-            turned = im.getexif().get(EXIF_ORIENTATION, 1) in (5, 6, 7, 8)
-            full = im.size[::-1] if turned else im.size  # upright size, before any decoding
+            orientation = im.getexif().get(EXIF_ORIENTATION, 1)
+            full = im.size[::-1] if orientation in (5, 6, 7, 8) else im.size  # upright size, before decoding
             if max(im.size) > MAX_SIDE:
                 im.draft("RGB", (im.width * MAX_SIDE // max(im.size), im.height * MAX_SIDE // max(im.size)))
             im.load()
-            upright = ImageOps.exif_transpose(im)
-            if max(upright.size) > MAX_SIDE:
-                upright.thumbnail((MAX_SIDE, MAX_SIDE))
-            rgb = to_rgb(upright)
+            upright = ImageOps.exif_transpose(im) if orientation != 1 else im  # it copies even when upright
+            image = to_8bit(upright)  # before shrinking: Pillow cannot shrink 16-bit images
+            if max(image.size) > MAX_SIDE:
+                if image.mode != "L":  # grayscale shrinks as it is, at a third of RGB's memory
+                    image = to_rgb(image)
+                image.thumbnail((MAX_SIDE, MAX_SIDE))
+            rgb = to_rgb(image)
         frame.scale = rgb.width / full[0]
         frame.image = cv2.cvtColor(np.asarray(rgb), cv2.COLOR_RGB2BGR)
     except FileNotFoundError:
         frame.error = "missing file"
+    except PermissionError:
+        frame.error = "permission denied"
     except UnidentifiedImageError:
         frame.error = "not an image or video"
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
@@ -124,11 +168,18 @@ def iter_video(target: str | int, name: str | None = None, vid_stride: int = 1, 
     """Frames of a video file, webcam index or stream URL; a file that is not a video, or has no
     frames, gives one Frame with an error. Only this, never a path list or a glob: the app uses it."""
     name = name or Path(str(target)).stem
-    cap = cv2.VideoCapture(target)
+    if live and isinstance(target, str):
+        cap = cv2.VideoCapture(target, cv2.CAP_ANY, STREAM_TIMEOUTS)
+    else:
+        with _openable(target) as path:
+            cap = cv2.VideoCapture(path)
     try:
         if not cap.isOpened():
+            if isinstance(target, int):
+                raise SourceError(f"cannot open webcam {target}")
             if live:
-                raise SourceError(f"cannot open {'webcam' if isinstance(target, int) else 'stream'} {target}")
+                why = f"refused, unreachable, or no answer within {STREAM_TIMEOUT_MS // 1000} s"
+                raise SourceError(f"cannot open stream {shown(target)} ({why})")
             yield Frame(source=str(target), name=name, is_video=True, error="unreadable video")
             return
         fps = cap.get(cv2.CAP_PROP_FPS)
@@ -146,3 +197,16 @@ def iter_video(target: str | int, name: str | None = None, vid_stride: int = 1, 
             yield Frame(source=str(target), name=name, is_video=True, error="video has no frames")
     finally:
         cap.release()
+
+
+@contextmanager
+def _openable(target: str | int) -> Iterator[str | int]:
+    """`target` as OpenCV can take it. A file name with bytes that are not UTF-8 makes OpenCV crash (a
+    segfault, not an exception), so such a file is opened through a link with a plain name."""
+    if not isinstance(target, str) or shown(target) == target:
+        yield target
+        return
+    with tempfile.TemporaryDirectory(prefix="facemask-") as tmp:
+        link = os.path.join(tmp, "video" + shown(Path(target).suffix))
+        os.symlink(os.path.abspath(target), link)
+        yield link

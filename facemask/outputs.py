@@ -4,6 +4,7 @@ face crops. Everything is written as it comes (the JSON too), so nothing accumul
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -56,12 +57,14 @@ class OutputWriter:
             self._first = True
 
     def stem(self, frame: Frame) -> str:
-        """The input's stem, made unique when two inputs share one (a glob over several folders)."""
+        """The input's stem, made unique when two inputs share one (a glob over several folders). Bytes
+        of the name that are not UTF-8 become U+FFFD: OpenCV crashes on a path it cannot encode."""
         if frame.source not in self._stems:
             taken = set(self._stems.values())
-            stem, n = frame.name, 2
+            name = os.fsencode(frame.name).decode("utf-8", "replace")
+            stem, n = name, 2
             while stem in taken:
-                stem, n = f"{frame.name}_{n}", n + 1
+                stem, n = f"{name}_{n}", n + 1
             self._stems[frame.source] = stem
         return self._stems[frame.source]
 

@@ -50,6 +50,13 @@ class _TrackerInput:
         return _TrackerInput(self.xyxy[index], self.conf[index], self.cls[index])
 
 
+def check_tracker(config: str) -> str:
+    """One of ultralytics' trackers by name, or a tracker yaml that exists; else ValueError."""
+    if Path(config).name not in TRACKERS and not Path(config).is_file():
+        raise ValueError(f"--tracker must be one of {', '.join(TRACKERS)} or a tracker yaml file, not {config}")
+    return config
+
+
 class FaceTracker:
     """An ultralytics tracker (from its yaml) that takes and returns supervision Detections."""
 
@@ -58,9 +65,7 @@ class FaceTracker:
         from ultralytics.utils import YAML, IterableSimpleNamespace
         from ultralytics.utils.checks import check_yaml
 
-        if Path(config).name not in TRACKERS and not Path(config).is_file():
-            raise ValueError(f"--tracker must be one of {', '.join(TRACKERS)} or a tracker yaml file")
-        cfg = IterableSimpleNamespace(**YAML.load(check_yaml(config)))
+        cfg = IterableSimpleNamespace(**YAML.load(check_yaml(check_tracker(config))))
         cfg.with_reid, cfg.device = False, "cpu"  # faces are matched by motion and overlap, not appearance
         # The yaml's track_buffer is in frames at 30 fps: keep lost tracks for the same time at this rate.
         cfg.track_buffer = self.lost_frames = max(1, round(cfg.track_buffer * frame_rate / 30.0))

@@ -10,8 +10,9 @@ from typing import Any
 
 import yaml
 
-from facemask.checkpoints import CheckpointError, load_model, run_dir
-from facemask.data_yaml import PROJECT_ROOT, check_data, dataset_root
+from facemask.checkpoints import RESUME_HINT, TRAIN_HINT, CheckpointError, check_device, load_model, run_dir
+from facemask.data_yaml import PROJECT_ROOT, DatasetError, check_data, dataset_root
+from facemask.sources import ConfigError
 from facemask.wandb_logging import WandbLogger, default_mode
 from facemask.yaml_io import load_yaml
 
@@ -21,7 +22,7 @@ OWN_KEYS = ("weights", "cfg", "hyp", "wandb", "wandb_project", "wandb_entity", "
 
 
 def load_config(path: str | Path = DEFAULT_CONFIG) -> dict[str, Any]:
-    return load_yaml(path, FileNotFoundError, "training config")
+    return load_yaml(path, ConfigError, "training config")
 
 
 def find_last_checkpoint(project: str | Path) -> Path:
@@ -49,21 +50,28 @@ def train(
         opts["weights"] = None  # YOLOv5: --cfg alone trains from scratch
     opts.update(given)
     if isinstance(hyp, str | Path):
-        hyp = load_yaml(hyp, FileNotFoundError, "hyperparameter file")
+        hyp = load_yaml(hyp, ConfigError, "hyperparameter file")
     hyp = {**(opts.pop("hyp", None) or {}), **(hyp or {})}
 
     if resume:
         last = Path(resume) if isinstance(resume, str | Path) else find_last_checkpoint(opts["project"])
         if not last.is_file():
-            raise CheckpointError(f"--resume: checkpoint not found: {last}")
-        model = load_model(weights=last)
+            raise CheckpointError(f"--resume: checkpoint not found: {last}; {RESUME_HINT}")
+        model = load_model(weights=last, hint=RESUME_HINT, pytorch_only=True)
+        if "data" not in (model.ckpt or {}).get("train_args", {}):
+            raise CheckpointError(f"--resume: {last} is not a training checkpoint (no train_args); {RESUME_HINT}")
         data_path = Path(model.ckpt["train_args"]["data"])
+        if not data_path.is_file():
+            raise DatasetError(f"--resume: {last} was trained on {data_path}, which is not on this machine")
         run_args: dict[str, Any] = {"resume": str(last)}
     else:
-        data_path, _ = check_data(opts["data"])
-        model = load_model(opts.get("weights"), opts.get("cfg"))
+        data_path, content = check_data(opts["data"])
+        check_device(opts.get("device"))
+        model = load_model(opts.get("weights"), opts.get("cfg"), hint=TRAIN_HINT, pytorch_only=True)
         run_args = {k: v for k, v in opts.items() if k not in OWN_KEYS}
-        save_dir = run_dir(opts["project"], opts.get("name") or "exp", bool(opts.get("exist_ok")))
+        inputs = [dataset_root(data_path, content), *([opts["weights"]] if opts.get("weights") else [])]
+        save_dir = run_dir(opts["project"], opts.get("name") or "exp", bool(opts.get("exist_ok")), kind="train",
+                           protected=inputs)  # fmt: skip
         run_args.update(hyp, data=str(data_path), project=str(save_dir.parent), name=save_dir.name, exist_ok=True)
 
     content = yaml.safe_load(data_path.read_text(encoding="utf-8")) if data_path.is_file() else {}

@@ -6,7 +6,9 @@ Errors meant for the person using the app are `UserError`s; app.py shows them as
 
 from __future__ import annotations
 
+import errno
 import shutil
+import socket
 import tempfile
 import threading
 import time
@@ -19,6 +21,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from facemask.annotate import Annotator
+from facemask.checkpoints import CheckpointError
 from facemask.counting import class_counts, share_masked
 from facemask.data_yaml import PROJECT_ROOT
 from facemask.detector import Detector, DetectorSettings, Prediction
@@ -38,14 +41,40 @@ VIDEO_BUCKET_S = 10.0  # compliance per 10 s of an uploaded video
 LIVE_FPS = 5.0  # the Live tab streams a frame every 0.2 s
 SCRATCH = Path(tempfile.gettempdir()) / "facemask-app"  # annotated videos, removed after SCRATCH_TTL_S
 SCRATCH_TTL_S = 3600
+APP_HINT = "choose another model, or have the server's weights/ folder hold a trained one"
 
 
 class UserError(FacemaskError, ValueError):
     """A problem with what the user sent; its message is shown to them as it is."""
 
 
-def available_models(folder: Path = WEIGHTS_DIR) -> list[str]:
-    """Model names offered in the app: the .pt files of weights/ and their exports beside them."""
+class ServeError(FacemaskError, OSError):
+    """The app cannot listen where it was told to."""
+
+
+def check_listen(host: str, port: int) -> None:
+    """Raise ServeError, in words, when the app could not listen on host:port (the port taken, or not
+    allowed; the host not this machine's), before gradio starts its server and fails with a traceback."""
+    try:
+        family, kind, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except (socket.gaierror, UnicodeError):
+        raise ServeError(f"--host {host}: not an address or host name this machine knows") from None
+    with socket.socket(family, kind) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn: a port in TIME_WAIT is free
+        try:
+            probe.bind(address)
+        except OSError as e:
+            reason = {
+                errno.EADDRINUSE: f"port {port} is taken by another program: stop it, or pass --port with a free one",
+                errno.EACCES: f"port {port} needs administrator rights: pass --port 1024 or above",
+                errno.EADDRNOTAVAIL: f"--host {host} is not an address of this machine: try 127.0.0.1 or 0.0.0.0",
+            }.get(e.errno, f"cannot listen on {host}:{port} ({e.strerror})")
+            raise ServeError(reason) from None
+
+
+def available_models(folder: Path | None = None) -> list[str]:
+    """Model names offered in the app: the .pt files of weights/ (or `folder`) and their exports beside them."""
+    folder = WEIGHTS_DIR if folder is None else folder
     if not folder.is_dir():
         return []
     found = [p for p in folder.iterdir() if p.suffix in (".pt", ".onnx", ".torchscript")]
@@ -55,7 +84,12 @@ def available_models(folder: Path = WEIGHTS_DIR) -> list[str]:
 
 @lru_cache(maxsize=4)
 def _load(name: str) -> tuple[Detector, threading.Lock]:
-    return Detector(WEIGHTS_DIR / name, DetectorSettings(imgsz=IMGSZ)), threading.Lock()
+    """A model of weights/, once; a damaged one is a message naming it, not the server's path."""
+    path = WEIGHTS_DIR / name
+    try:
+        return Detector(path, DetectorSettings(imgsz=IMGSZ), hint=APP_HINT), threading.Lock()
+    except CheckpointError as e:
+        raise UserError(f"The model {str(e).replace(str(path), name)}") from None
 
 
 def detector_for(name: str) -> tuple[Detector, threading.Lock]:

@@ -29,7 +29,7 @@ def test_every_tab_is_an_api_endpoint(client) -> None:
 def test_image_counts_and_detections_agree(client) -> None:
     annotated, headline, counts, detections = client.predict(handle_file(str(EXAMPLE)), *SETTINGS,
                                                              api_name="/detect_image")  # fmt: skip
-    assert headline.startswith(f"### {counts['faces']} faces") or headline == "### No faces found"
+    assert headline.startswith(f"### {counts['faces']} face") or headline == "### No faces found"
     assert Image.open(annotated).size == Image.open(EXAMPLE).size
     assert set(counts) == {"Mask", "No Mask", "faces", "share masked"}
     assert counts["faces"] == len(detections) == counts["Mask"] + counts["No Mask"]
@@ -134,3 +134,11 @@ def test_video_tab_reads_videos_only(client, tmp_path) -> None:
     fake.write_text("not a video")
     with pytest.raises(AppError, match="not a video this app can read"):
         client.predict(handle_file(str(fake)), *SETTINGS, False, api_name="/detect_video")
+
+
+def test_headline_says_face_or_faces() -> None:
+    from app import headline
+
+    assert headline({"Mask": 1, "No Mask": 0, "faces": 1, "share masked": 1.0}) == "### 1 face: 1 Mask · 100% masked"
+    assert headline({"Mask": 1, "No Mask": 1, "faces": 2, "share masked": 0.5}).startswith("### 2 faces: 1 Mask, 1 No")
+    assert headline({"Mask": 0, "No Mask": 0, "faces": 0, "share masked": None}) == "### No faces found"

@@ -144,7 +144,7 @@ def test_missing_or_unknown_sources_exit_with_one_line(weights, tmp_path, source
          "--project", str(tmp_path / "runs")],
         capture_output=True, text=True, cwd=tmp_path, timeout=120,
     )  # fmt: skip
-    assert result.returncode == 1
+    assert result.returncode == 2  # a user's mistake, as argparse says it
     assert result.stderr.strip().count("\n") == 0 and "detect.py: error:" in result.stderr
     assert not (tmp_path / "runs").exists()
 

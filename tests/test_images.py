@@ -1,9 +1,10 @@
 import io
 
+import numpy as np
 import pytest
 from PIL import Image
 
-from facemask.images import UnreadableImage, load_image, output_suffix, safe_name
+from facemask.images import UnreadableImage, load_image, output_suffix, safe_name, to_rgb
 
 
 def test_webp_named_jpg_is_read_and_becomes_jpeg(tmp_path) -> None:
@@ -60,3 +61,17 @@ def test_safe_names_are_ascii_and_unique() -> None:
     assert a != b
     assert c.startswith("aditya276_cafe_deja_vu_")
     assert all(n.replace("_", "").replace("-", "").isalnum() and n.isascii() for n in (a, b, c))
+
+
+def test_16_bit_float_cmyk_and_gray_images_become_8_bit_rgb() -> None:
+    """Pillow's own convert('RGB') clips 16-bit and float values above 255: the image turns white."""
+    ramp = np.arange(65536, dtype=np.uint16).reshape(256, 256)  # every 16-bit value
+    rgb = np.asarray(to_rgb(Image.fromarray(ramp)))  # mode I;16
+    assert rgb.dtype == np.uint8 and (rgb[..., 0].astype(int) == (ramp.astype(int) + 128) // 257).all()
+    assert (np.asarray(to_rgb(Image.fromarray(ramp).convert("I")))[..., 0] == rgb[..., 0]).all()
+    unit = np.asarray(to_rgb(Image.fromarray(np.linspace(0, 1, 100, dtype=np.float32).reshape(10, 10))))
+    assert (unit.min(), unit.max()) == (0, 255)  # floats in 0..1: the usual range of float images
+    wide = np.asarray(to_rgb(Image.fromarray(np.linspace(-5, 3e5, 100, dtype=np.float32).reshape(10, 10))))
+    assert (wide.min(), wide.max()) == (0, 255)  # beyond every usual range: its own min..max
+    assert to_rgb(Image.new("CMYK", (2, 2))).getpixel((0, 0)) == (255, 255, 255)
+    assert to_rgb(Image.new("L", (2, 2), 7)).getpixel((0, 0)) == (7, 7, 7)

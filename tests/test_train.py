@@ -65,7 +65,7 @@ def test_missing_data_yaml_is_a_one_line_error(tmp_path: Path) -> None:
         [sys.executable, str(ROOT / "train.py"), "--data", str(tmp_path / "nope.yaml"), "--cfg", "yolov5n.yaml"],
         capture_output=True, text=True,
     )  # fmt: skip
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "data yaml not found" in result.stderr
 
 

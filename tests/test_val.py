@@ -32,7 +32,7 @@ def test_val_writes_per_class_json_and_plots(trained_run: Path, tiny_data: Path,
 def test_val_missing_weights_is_a_one_line_error(tiny_data: Path, tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, str(ROOT / "val.py"), "--weights", str(tmp_path / "no.pt"),
                              "--data", str(tiny_data)], capture_output=True, text=True)  # fmt: skip
-    assert result.returncode == 1 and result.stderr.count("\n") == 1 and "no such checkpoint" in result.stderr
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "no such checkpoint" in result.stderr
 
 
 def test_val_missing_split_is_an_error(tiny_data: Path, trained_run: Path) -> None:

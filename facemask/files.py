@@ -1,0 +1,97 @@
+"""Listing the files of a folder or a glob without hanging on symlink loops.
+
+`glob.glob(recursive=True)` follows symlinked folders with no memory of where it has been, so a link
+back up the tree (`photos/loop -> photos`) makes `photos/**/*.jpg` run until the path is too long,
+listing the same photos thousands of times. Here symlinked folders are followed too (a linked
+folder of photos is a normal thing to point at), but a folder is searched at most once per pattern
+step, by its (device, inode), so every search ends; and each file is listed once, by its device
+and inode, however many links or patterns lead to it.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+from collections.abc import Callable
+
+ErrorHandler = Callable[[OSError], None]
+
+_MAGIC = re.compile(r"[*?[]")
+
+
+def has_magic(pattern: str) -> bool:
+    """Whether a path is a pattern, by glob's own test: it holds '*', '?' or '['."""
+    return _MAGIC.search(pattern) is not None
+
+
+def shown(path: str) -> str:
+    """A path as it can be printed: bytes that are not UTF-8 (kept by Python as lone surrogates,
+    which a UTF-8 terminal refuses with UnicodeEncodeError) shown as \\xNN."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def folder_files(folder: str, onerror: ErrorHandler | None = None) -> list[str]:
+    """The files directly in `folder` (not hidden ones: '.name'), sorted, each once."""
+    return _search(folder, ["*"], onerror)
+
+
+def glob_files(pattern: str, onerror: ErrorHandler | None = None) -> list[str]:
+    """The files `glob.glob(pattern, recursive=True)` would match ('**' for any depth; hidden names
+    only where the pattern spells the dot), sorted, each once; folders that cannot be read are passed
+    to `onerror` and skipped."""
+    parts = pattern.split(os.sep)
+    first = next((i for i, part in enumerate(parts) if has_magic(part)), len(parts))
+    steps = [p for p in parts[first:] if p]  # 'a//b' is 'a/b'
+    if not steps:  # no wildcard at all: the path itself
+        return [pattern] if os.path.isfile(pattern) else []
+    prefix = os.sep.join(parts[:first]) or (os.sep if pattern.startswith(os.sep) else "")
+    return _search(prefix, steps, onerror)
+
+
+def _search(prefix: str, steps: list[str], onerror: ErrorHandler | None) -> list[str]:
+    """Match `steps` (one glob pattern per path component) below the folder `prefix` ('' for the
+    working directory), spelling results from `prefix` as glob does. A folder is entered at most once
+    per step, so link loops end; of several paths to one file, a plain one is preferred to a link."""
+    found: dict[tuple[int, int], tuple[bool, str]] = {}  # (device, inode) -> (through a link?, path)
+    entered: set[tuple[int, int, int]] = set()  # (device, inode, step)
+    stack = [(prefix, 0)]
+    while stack:
+        folder, step = stack.pop()
+        try:
+            st = os.stat(folder or os.curdir)
+            if (st.st_dev, st.st_ino, step) in entered:
+                continue
+            entered.add((st.st_dev, st.st_ino, step))
+            with os.scandir(folder or os.curdir) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except (FileNotFoundError, NotADirectoryError):  # as for glob: nothing there to match
+            continue
+        except OSError as e:
+            if onerror is not None:
+                onerror(e)
+            continue
+        pattern, last = steps[step], step == len(steps) - 1
+        if pattern == "**":
+            if not last:
+                stack.append((folder, step + 1))  # '**' standing for no folder at all
+            matches = [e for e in entries if not e.name.startswith(".")]
+        else:
+            hidden_ok = pattern.startswith(".")
+            matches = [e for e in entries if fnmatch.fnmatchcase(e.name, pattern) and (hidden_ok or e.name[0] != ".")]
+        deeper = []
+        for entry in matches:
+            path = os.path.join(folder, entry.name) if folder else entry.name
+            try:
+                if last and entry.is_file():  # follows symlinks, as every call here
+                    st = entry.stat()
+                    link = entry.is_symlink()
+                    if (st.st_dev, st.st_ino) not in found or (found[st.st_dev, st.st_ino][0] and not link):
+                        found[st.st_dev, st.st_ino] = (link, path)
+                elif entry.is_dir() and (pattern == "**" or not last):
+                    deeper.append((path, step if pattern == "**" else step + 1))  # '**': one more folder
+            except OSError as e:  # a link to itself (ELOOP), a folder without search permission, ...
+                if onerror is not None:
+                    onerror(e)
+        stack.extend(reversed(deeper))  # popped in name order
+    return sorted(path for _, path in found.values())
