@@ -19,9 +19,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from facemask.classes import INCORRECT_POLICIES
+from facemask.cli import checked, fail, float_range, int_range, positive_int
 from facemask.data_yaml import same_dataset, write_data_yaml
 from facemask.download import download_sources
 from facemask.errors import FacemaskError
@@ -49,7 +51,7 @@ def run(
     blur_scope: str = "image",
     dup_distance: int = 4,
     group_distance: int = 8,
-    split: str = "85/10/5",
+    split: str | Sequence[float] = "85/10/5",
     seed: int = 0,
     rotate: bool = True,
     negatives: str | Path | None = None,
@@ -146,24 +148,26 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
         default="drop",
         help="images with incorrectly worn masks: drop them, count as No Mask, or keep class 2",
     )
-    p.add_argument("--min-box", type=float, default=2.0, help="drop boxes narrower or shorter than this (pixels)")
+    p.add_argument("--min-box", type=float_range(0), default=2.0, help="drop boxes narrower or shorter (pixels)")
     p.add_argument(
         "--blur-threshold",
-        type=float,
+        type=float_range(0),
         default=None,
         help="drop images whose variance of the Laplacian is below this (off by default; try 50-100)",
     )
     p.add_argument("--blur-scope", choices=BLUR_SCOPES, default="image", help="measure blur on the image or its faces")
-    p.add_argument("--dup-distance", type=int, default=4, help="pHash bits within which two photos are duplicates")
+    p.add_argument("--dup-distance", type=int_range(0, 64), default=4, help="pHash bits: at most this = duplicates")
     p.add_argument(
-        "--group-distance", type=int, default=8, help="pHash bits within which photos share a split (besides copies)"
+        "--group-distance", type=int_range(0, 64), default=8, help="pHash bits: at most this = one split (and copies)"
     )
-    p.add_argument("--split", default="85/10/5", help="train/val/test proportions")
+    p.add_argument("--split", type=checked(parse_fractions), default="85/10/5", help="train/val/test proportions")
     p.add_argument("--seed", type=int, default=0, help="seed of the split")
     p.add_argument("--no-rotate", dest="rotate", action="store_false", help="no 90/180/270 degree training copies")
     p.add_argument("--negatives", type=Path, help="folder of photos without faces, kept as background images")
-    p.add_argument("--negatives-share", type=float, default=0.1, help="at most this share of photos are negatives")
-    p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    p.add_argument(
+        "--negatives-share", type=float_range(0, 1, hi_open=True), default=0.1, help="at most this share are negatives"
+    )
+    p.add_argument("--workers", type=positive_int(), default=None, help="processes (default: all cores)")
     p.add_argument("--exist-ok", action="store_true", help="replace an existing --out and --data")
     return p.parse_args(argv)
 
@@ -172,7 +176,7 @@ def main(opt: argparse.Namespace) -> None:
     try:
         run(**vars(opt))
     except FacemaskError as e:
-        sys.exit(f"prepare_data.py: error: {e}")
+        fail("prepare_data.py", e)
     except KeyboardInterrupt:
         sys.exit("prepare_data.py: interrupted; nothing was written")
 

@@ -48,7 +48,7 @@ from facemask.report import (
     MergeReport,
     group_stats,
 )
-from facemask.sources import IMAGE_SUFFIXES, Sample, SourceSpec, iter_samples, load_sources
+from facemask.sources import Sample, SourceSpec, image_files, iter_samples, load_sources
 from facemask.split import SPLITS, assign_splits
 
 NEGATIVES = "negatives"  # the source name of --negatives photos in the report and file names
@@ -368,8 +368,7 @@ def _discover(sources_dir: Path, specs: Iterable[SourceSpec], log: Callable[[str
 def _negatives(folder: Path) -> list[Sample]:
     if not folder.is_dir():
         raise MergeError(f"--negatives {folder}: no such folder")
-    images = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
-    return [Sample(NEGATIVES, p, None, p.relative_to(folder).as_posix()) for p in images]
+    return [Sample(NEGATIVES, p, None, p.relative_to(folder).as_posix()) for p in image_files(folder)]
 
 
 def _split_stats(jobs: list[WriteJob], written: list[int], names: list[str]) -> dict[str, Any]:

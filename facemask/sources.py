@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 
 from facemask.classes import CANONICAL
 from facemask.errors import FacemaskError
+from facemask.files import glob_files
 from facemask.yaml_io import load_yaml
 
 #: Suffixes treated as images. The actual format is sniffed when the file is opened, because real
@@ -92,13 +94,18 @@ def _parse_source(path: Path, name: str, entry: Any) -> SourceSpec:
     )
 
 
+def image_files(folder: Path) -> list[Path]:
+    """Every image file under `folder`, at any depth, sorted; linked folders are followed once (never
+    round a loop) and a file reached by two paths is listed once."""
+    found = glob_files(os.path.join(folder, "**", "*"))
+    return sorted(Path(f) for f in found if Path(f).suffix.lower() in IMAGE_SUFFIXES)
+
+
 def iter_samples(spec: SourceSpec, root: Path) -> Iterator[Sample]:
     """Every image of a source under `root` (the source's own folder), sorted, with its label path."""
     images_dir = root / spec.images
     labels_dir = root / spec.labels
-    for image in sorted(p for p in images_dir.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES):
-        if not image.is_file():
-            continue
+    for image in image_files(images_dir):
         rel_in_images = image.relative_to(images_dir)
         yield Sample(
             source=spec.name,

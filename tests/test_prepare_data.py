@@ -192,7 +192,7 @@ def test_exist_ok_replaces_only_a_dataset_the_merge_made(sources: Sources, tmp_p
     assert json.loads((ours / "report.json").read_text())["options"]["seed"] == 1
     (ours / "images" / "notes.txt").write_text("mine")  # a user's file inside our dataset
     before = tree(ours)
-    with pytest.raises(FileExistsError, match="notes.txt"):
+    with pytest.raises(FileExistsError, match=r"notes\.txt"):
         run(sources, ours, exist_ok=True, rotate=False)
     assert tree(ours) == before
 
@@ -216,7 +216,7 @@ def test_out_that_is_a_file_or_overlaps_the_sources_is_refused(sources: Sources,
          "--out", str(sources.root), "--exist-ok"],
         capture_output=True, text=True,
     )  # fmt: skip
-    assert result.returncode == 1 and result.stderr.count("\n") == 1 and "overlaps the input" in result.stderr
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "overlaps the input" in result.stderr
     assert tree(sources.root) == before
 
 
@@ -281,9 +281,18 @@ def test_cli_errors_are_one_line(sources: Sources, tmp_path: Path) -> None:
          "--out", str(tmp_path / "o")],
         capture_output=True, text=True,
     )  # fmt: skip
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert result.stderr.count("\n") == 1
     assert "'without_mask'" in result.stderr and "bad.yaml" in result.stderr
+    for flag, value in [("--split", "0.5,0.6,0.1"), ("--dup-distance", "-1"), ("--negatives-share", "1"),
+                        ("--workers", "0"), ("--min-box", "nan")]:  # fmt: skip
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "prepare_data.py"), "--sources", str(sources.root), flag, value,
+             "--out", str(tmp_path / "o")],
+            capture_output=True, text=True,
+        )  # fmt: skip
+        assert result.returncode == 2 and flag in result.stderr.splitlines()[-1] and "Traceback" not in result.stderr
+    assert not (tmp_path / "o").exists()
 
 
 @pytest.mark.skipif(not SHARED_DATASETS.is_dir(), reason="../shared/datasets not present")
