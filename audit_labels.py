@@ -37,6 +37,7 @@ from facemask.audit_apply import APPLY_MODES, parse_apply, write_corrected
 from facemask.audit_folds import fold_detectors, start_point
 from facemask.audit_gallery import write_gallery
 from facemask.checkpoints import run_dir
+from facemask.cli import image_size
 from facemask.dataset_files import known_sources, load_dataset, split_images
 from facemask.detector import Detector
 from facemask.errors import FacemaskError
@@ -52,7 +53,7 @@ def run(
     weights: str | Path = DEFAULT_WEIGHTS,
     data: str | Path = DEFAULT_DATA,
     split: list[str] | None = None,
-    imgsz: int = 640,
+    imgsz: int | None = None,
     conf_thres: float = 0.5,
     iou_thres: float = 0.45,
     device: str | None = None,
@@ -79,9 +80,10 @@ def run(
     images = [p for s in splits for p in split_images(root, content, s)]
     settings = audit.detector_settings(imgsz, conf_thres, iou_thres, device)
     detector = Detector(weights, settings)
+    print(f"Auditing with {weights} at {detector.size_note}")
     train_args = audit.checkpoint_train_args(detector)
     seen = _seen(images, train_args, weights, bool(folds))
-    save_dir = run_dir(project, name, exist_ok)
+    save_dir = run_dir(project, name, exist_ok, kind="audit", protected=[root, weights])
     save_dir.mkdir(parents=True, exist_ok=True)
 
     held = set(seen) if folds else set()
@@ -98,7 +100,8 @@ def run(
     gallery = write_gallery(candidates, root, detector.names, save_dir / "gallery")
     per_source = audit.summarise(audits, known_sources(root))
     summary = {
-        "weights": str(weights), "data": str(data), "splits": splits, "imgsz": imgsz, "conf_thres": conf_thres,
+        "weights": str(weights), "data": str(data), "splits": splits, "imgsz": detector.input_size.imgsz,
+        "conf_thres": conf_thres,
         "seen_in_training": len(seen), "folds": folds or None, "audited_by_fold_models": len(held),
         "sources": per_source,
     }  # fmt: skip
@@ -136,7 +139,8 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS, help="model (.pt or an export)")
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="dataset yaml")
     p.add_argument("--split", nargs="+", choices=SPLITS, help="splits to audit (default: all the yaml has)")
-    p.add_argument("--imgsz", "--img", "--img-size", dest="imgsz", type=int, default=640, help="inference size")
+    p.add_argument("--imgsz", "--img", "--img-size", dest="imgsz", type=image_size, default=None,
+                   help="inference size (default: the size the model was trained at)")  # fmt: skip
     p.add_argument("--conf-thres", type=float, default=0.5, help="confidence of a 'confident' detection")
     p.add_argument("--iou-thres", type=float, default=0.45, help="NMS IoU threshold")
     p.add_argument("--device", help="cpu, 0, ...")

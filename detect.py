@@ -56,7 +56,7 @@ MAX_WARNINGS = 20  # skipped files named one by one; a folder of 10,000 bad file
 def run(
     weights: str | Path = DEFAULT_WEIGHTS,
     source: str | Path = DEFAULT_SOURCE,
-    imgsz: int = 640,
+    imgsz: int | None = None,
     conf_thres: float = 0.25,
     iou_thres: float = 0.45,
     max_det: int = 1000,
@@ -93,6 +93,7 @@ def run(
         raise SourceError(f"nothing to read in {shown(str(source))}")
     settings = DetectorSettings(imgsz, conf_thres, iou_thres, max_det, device, classes, half)
     detector = Detector(weights, settings)
+    print(f"Running {shown(str(weights))} at {detector.size_note}")
     inputs = [*resolved.items, source] if resolved.kind == "files" else []  # never written into
     save_dir = run_dir(project, name, exist_ok, kind="detect", protected=[*inputs, weights])
     annotate = Annotator(detector.names, line_thickness, hide_labels, hide_conf, blur_faces)
@@ -195,7 +196,8 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS, help="model: .pt or an export (.onnx, ...)")
     p.add_argument("--source", default=str(DEFAULT_SOURCE), help="file, folder, glob, list.txt, video, 0, URL")
-    p.add_argument("--imgsz", "--img", "--img-size", dest="imgsz", type=image_size, default=640, help="input size")
+    p.add_argument("--imgsz", "--img", "--img-size", dest="imgsz", type=image_size, default=None,
+                   help="input size (default: the size the model was trained or exported at)")  # fmt: skip
     p.add_argument("--conf-thres", type=unit_float, default=0.25, help="confidence threshold (0-1)")
     p.add_argument("--iou-thres", type=unit_float, default=0.45, help="NMS IoU threshold (0-1)")
     p.add_argument("--max-det", type=positive_int(), default=1000, help="maximum faces per image")

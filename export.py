@@ -21,6 +21,7 @@ from facemask.checkpoints import PT_HINT, DeviceError, check_device, load_model,
 from facemask.cli import fail, float_range, image_size, positive_int
 from facemask.data_yaml import PROJECT_ROOT, check_data
 from facemask.errors import FacemaskError
+from facemask.input_size import resolve
 
 FORMATS = ("torchscript", "onnx", "openvino", "engine", "coreml", "saved_model", "tflite", "ncnn")
 DEFAULT_WEIGHTS = PROJECT_ROOT / "weights" / "face_masks.pt"
@@ -30,7 +31,7 @@ DEFAULT_DATA = PROJECT_ROOT / "data" / "face_masks.yaml"
 def run(
     weights: str | Path = DEFAULT_WEIGHTS,
     include: list[str] | tuple[str, ...] = ("onnx",),
-    imgsz: int = 640,
+    imgsz: int | None = None,
     half: bool = False,
     int8: bool = False,
     data: str | Path = DEFAULT_DATA,
@@ -56,6 +57,9 @@ def run(
         extra = {"data": str(data_path), "fraction": fraction}
     check_device(device)
     model = load_model(weights, hint=PT_HINT, pytorch_only=True)
+    size = resolve(imgsz, model, weights)
+    print(f"Exporting {weights} at {size.describe(weights)}")
+    imgsz = size.imgsz
     out = {}
     for fmt in include:
         path = model.export(format=fmt, imgsz=imgsz, dynamic=dynamic, simplify=simplify, batch=batch, device=device,
@@ -69,7 +73,8 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
     p.add_argument("--include", nargs="+", default=["onnx"], choices=FORMATS, help="formats to export")
-    p.add_argument("--imgsz", "--img", "--img-size", dest="imgsz", type=image_size, default=640)
+    p.add_argument("--imgsz", "--img", "--img-size", dest="imgsz", type=image_size, default=None,
+                   help="export size (default: the size the model was trained at)")  # fmt: skip
     p.add_argument("--half", action="store_true", help="FP16 (GPU formats)")
     p.add_argument("--int8", action="store_true", help="int8 quantisation (OpenVINO, TFLite, TensorRT)")
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="dataset yaml: int8 calibration images")

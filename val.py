@@ -1,16 +1,19 @@
-"""Evaluate a face-mask model: per-class precision, recall, mAP@0.5 and mAP@0.5:0.95, with curves.
+"""Evaluate a face-mask model: per-class precision, recall, mAP@0.5 and mAP@0.5:0.95, with curves, and
+which faces it misses: recall by face size, class and source at detect.py's confidence.
 
 Usage:
     python val.py --weights weights/face_masks.pt --task test           # the model card's figures
     python val.py --weights runs/train/exp/weights/best.pt --data data/face_masks.yaml --img 640
     python val.py --weights weights/face_masks.pt --task test --save-json   # + COCO-format predictions
 
-Writes to runs/val/exp*: metrics.json, PR/F1/P/R curves, confusion matrices (and predictions.json).
+Writes to runs/val/exp*: metrics.json, recall.json and recall.png, PR/F1/P/R curves, confusion
+matrices (and predictions.json). The image size is the model's own (trained or exported at) unless
+--img is given; the run says which.
 
 Python:
     from val import run
     metrics = run(weights="weights/face_masks.pt", task="test")
-    metrics["all"]["mAP50"]
+    metrics["all"]["mAP50"], metrics["recall_by_face"]["by_size"]["16-32"]["recall"]
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from facemask import recall_breakdown
 from facemask.cli import fail, image_size, positive_int, unit_float
 from facemask.errors import FacemaskError
 from facemask.evaluation import DEFAULT_DATA, DEFAULT_WEIGHTS, evaluate, print_table
@@ -27,10 +31,11 @@ from facemask.evaluation import DEFAULT_DATA, DEFAULT_WEIGHTS, evaluate, print_t
 def run(**kwargs: Any) -> dict[str, Any]:
     """Evaluate and print the per-class table; returns what metrics.json holds. Keyword arguments are
     the long flag names (weights, data, task, imgsz, batch, conf_thres, iou_thres, device, half,
-    save_json, project, name, exist_ok), with facemask.evaluation.evaluate's defaults."""
+    save_json, project, name, exist_ok, recall_conf), with facemask.evaluation.evaluate's defaults."""
     result = evaluate(**kwargs)
     print_table(result)
-    print(f"Metrics, curves and confusion matrices saved to {result['save_dir']}")
+    recall_breakdown.print_table(result["recall_by_face"])
+    print(f"Metrics, recall by face (recall.json, recall.png), curves and confusion matrices: {result['save_dir']}")
     return result
 
 
@@ -39,10 +44,12 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS, help="model (.pt or an export)")
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="dataset yaml")
     p.add_argument("--task", choices=("val", "test"), default="val", help="split to evaluate")
-    p.add_argument("--img", "--imgsz", "--img-size", dest="imgsz", type=image_size, default=640, help="pixels")
+    p.add_argument("--img", "--imgsz", "--img-size", dest="imgsz", type=image_size, default=None,
+                   help="pixels (default: the size the model was trained or exported at)")  # fmt: skip
     p.add_argument("--batch-size", "--batch", dest="batch", type=positive_int(), default=32)
     p.add_argument("--conf-thres", type=unit_float, default=0.001, help="confidence threshold (0-1)")
     p.add_argument("--iou-thres", type=unit_float, default=0.6, help="NMS IoU threshold (0-1)")
+    p.add_argument("--recall-conf", type=unit_float, default=0.25, help="confidence of the recall-by-face breakdown")
     p.add_argument("--device", help="cpu, 0, ...")
     p.add_argument("--half", action="store_true", help="FP16 inference (GPU)")
     p.add_argument("--save-json", action="store_true", help="also write COCO-format predictions.json")

@@ -112,7 +112,7 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--split", default="test")
     p.add_argument("--delete", type=float, default=0.33, help="share of the label boxes to delete")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--imgsz", type=int, default=640)
+    p.add_argument("--imgsz", type=int, default=None, help="default: the model's own size")
     p.add_argument("--conf-thres", type=float, default=0.5)
     p.add_argument("--device")
     return p.parse_args(argv)

@@ -10,8 +10,12 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from facemask import recall_breakdown
 from facemask.checkpoints import check_device, load_model, precision_args, run_dir
 from facemask.data_yaml import PROJECT_ROOT, check_data, dataset_root
+from facemask.dataset_files import known_sources, split_images
+from facemask.detector import Detector, DetectorSettings
+from facemask.input_size import resolve
 from facemask.sources import IMAGE_SUFFIXES
 
 METRIC_KEYS = ("precision", "recall", "mAP50", "mAP50-95")
@@ -25,7 +29,7 @@ def evaluate(
     weights: str | Path = DEFAULT_WEIGHTS,
     data: str | Path = DEFAULT_DATA,
     task: str = "val",
-    imgsz: int = 640,
+    imgsz: int | None = None,
     batch: int = 32,
     conf_thres: float = 0.001,
     iou_thres: float = 0.6,
@@ -35,11 +39,17 @@ def evaluate(
     project: str | Path = "runs/val",
     name: str = "exp",
     exist_ok: bool = False,
+    recall_conf: float = 0.25,
 ) -> dict[str, Any]:
-    """Validate `weights` on the `task` split; writes metrics.json in the run folder and returns it."""
+    """Validate `weights` on the `task` split; writes metrics.json in the run folder and returns it,
+    with recall by face size, class and source at `recall_conf` (detect.py's default confidence) also
+    in recall.json and recall.png."""
     data_path, content = check_data(data, split=task)
     check_device(device)
     model = load_model(weights)
+    size = resolve(imgsz, model, weights)
+    print(f"Evaluating {weights} at {size.describe(weights)}")
+    imgsz = size.imgsz
     save_dir = run_dir(project, name, exist_ok, kind="val", protected=[dataset_root(data_path, content), weights])
     metrics = model.val(
         data=str(data_path), split=task, imgsz=imgsz, batch=batch, conf=conf_thres, iou=iou_thres, device=device,
@@ -51,8 +61,32 @@ def evaluate(
     result.update(weights=str(weights), data=str(data), task=task, imgsz=imgsz, conf=conf_thres, iou=iou_thres)
     save_dir = Path(metrics.save_dir)
     result["save_dir"] = str(save_dir)
+    result["recall_by_face"] = face_recall(weights, data_path, content, task, imgsz, recall_conf, iou_thres, device)
+    result["recall_by_face"]["conf"] = recall_conf
+    recall_breakdown.save(result["recall_by_face"], save_dir)
     (save_dir / "metrics.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     return result
+
+
+def face_recall(
+    weights: str | Path,
+    data_path: Path,
+    content: dict[str, Any],
+    task: str,
+    imgsz: int,
+    conf: float,
+    iou: float,
+    device: str | None,
+) -> dict[str, Any]:
+    """Which faces of the split the model finds at a working confidence (recall_breakdown)."""
+    detector = Detector(weights, DetectorSettings(imgsz=imgsz, conf=conf, iou=iou, device=device))
+    root = dataset_root(data_path, content)
+    names = content["names"]
+    names = [names[i] for i in sorted(names)] if isinstance(names, dict) else list(names)
+    faces = recall_breakdown.collect(
+        split_images(root, content, task), lambda im: detector(im).detections, names, known_sources(root)
+    )
+    return recall_breakdown.summarise(faces)
 
 
 def metrics_dict(metrics, images: int) -> dict[str, Any]:

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 import supervision as sv
+from rich.console import Console
+from rich.table import Table
 from tqdm import tqdm
 
 from facemask.dataset_files import load_labels, source_of
@@ -104,6 +106,19 @@ def summarise(faces: Sequence[Face]) -> dict[str, Any]:
             for c in dict.fromkeys(f.cls for f in faces)
         },
     }
+
+
+def print_table(result: dict[str, Any], console: Console | None = None) -> None:
+    """Recall by size, class and source, one row per group."""
+    table = Table(title=f"Faces found at confidence {result.get('conf', 0.25)} (IoU {MATCH_IOU})")
+    for col in ("by", "group", "faces", "found", "recall"):
+        table.add_column(col, justify="left" if col in ("by", "group") else "right")
+    table.add_row("all", "", str(result["all"]["faces"]), str(result["all"]["found"]), f"{result['all']['recall']:.3f}")
+    for by in ("by_size", "by_class", "by_source"):
+        for i, (group, t) in enumerate(result[by].items()):
+            table.add_row(by[3:] if i == 0 else "", group, str(t["faces"]), str(t["found"]), f"{t['recall']:.3f}")
+        table.add_section()
+    (console or Console()).print(table)
 
 
 def save(result: dict[str, Any], folder: Path) -> tuple[Path, Path]:

@@ -36,7 +36,6 @@ MAX_UPLOAD = "25mb"  # per file, enforced by gradio before our code runs
 MAX_PIXELS = 40_000_000  # per image or webcam frame: more would take seconds and GBs
 MAX_VIDEO_PIXELS = 3840 * 2160  # per video frame (4K)
 MAX_VIDEO_FRAMES = 1800  # frames analysed per video (a minute at 30 fps); longer videos are cut
-IMGSZ = 640
 VIDEO_BUCKET_S = 10.0  # compliance per 10 s of an uploaded video
 LIVE_FPS = 5.0  # the Live tab streams a frame every 0.2 s
 SCRATCH = Path(tempfile.gettempdir()) / "facemask-app"  # annotated videos, removed after SCRATCH_TTL_S
@@ -87,7 +86,7 @@ def _load(name: str) -> tuple[Detector, threading.Lock]:
     """A model of weights/, once; a damaged one is a message naming it, not the server's path."""
     path = WEIGHTS_DIR / name
     try:
-        return Detector(path, DetectorSettings(imgsz=IMGSZ), hint=APP_HINT), threading.Lock()
+        return Detector(path, DetectorSettings(), hint=APP_HINT), threading.Lock()  # at the model's own size
     except CheckpointError as e:
         raise UserError(f"The model {str(e).replace(str(path), name)}") from None
 
@@ -143,7 +142,8 @@ def detect_rgb(rgb: np.ndarray, model: str, conf: float, iou: float, blur: bool)
     detector, prediction = _predict(model, bgr, conf, iou)
     annotated = Annotator(detector.names, blur_faces=blur)(bgr, prediction.detections)
     counts = class_counts(prediction.detections, detector.names)
-    return annotated[:, :, ::-1], summary(counts), detection_records(prediction.detections, detector.names)
+    counts_json = {**summary(counts), "imgsz": detector.input_size.imgsz}  # the size it ran at
+    return annotated[:, :, ::-1], counts_json, detection_records(prediction.detections, detector.names)
 
 
 def detect_live(rgb: np.ndarray, model: str, conf: float, iou: float, blur: bool, track: bool,

@@ -26,12 +26,20 @@ def test_every_tab_is_an_api_endpoint(client) -> None:
     assert {"/detect_image", "/detect_video", "/detect_frame"} <= set(endpoints)
 
 
+def trained_size() -> int:
+    import torch
+
+    ckpt = torch.load(ROOT / "weights" / "face_masks.pt", map_location="cpu", weights_only=False)
+    return ckpt["train_args"]["imgsz"]
+
+
 def test_image_counts_and_detections_agree(client) -> None:
     annotated, headline, counts, detections = client.predict(handle_file(str(EXAMPLE)), *SETTINGS,
                                                              api_name="/detect_image")  # fmt: skip
     assert headline.startswith(f"### {counts['faces']} face") or headline == "### No faces found"
     assert Image.open(annotated).size == Image.open(EXAMPLE).size
-    assert set(counts) == {"Mask", "No Mask", "faces", "share masked"}
+    assert set(counts) == {"Mask", "No Mask", "faces", "share masked", "imgsz"}
+    assert counts["imgsz"] == trained_size()  # the shipped model runs at the size it was trained at
     assert counts["faces"] == len(detections) == counts["Mask"] + counts["No Mask"]
     assert counts["Mask"] == sum(d["class"] == "Mask" for d in detections)
     if counts["faces"]:

@@ -25,7 +25,10 @@ def test_val_writes_per_class_json_and_plots(trained_run: Path, tiny_data: Path,
     assert set(saved["classes"]) <= {"Mask", "No Mask"}
     assert saved["all"]["images"] == 3 and saved["all"]["instances"] == 6
     assert {"task", "weights", "imgsz", "speed_ms_per_image"} <= set(saved)
-    for plot in ("BoxPR_curve.png", "BoxF1_curve.png", "confusion_matrix.png", "predictions.json"):
+    recall = json.loads((tmp_path / "v" / "recall.json").read_text())  # which faces it misses
+    assert recall == saved["recall_by_face"] and recall["all"]["faces"] == 6 and recall["conf"] == 0.25
+    assert sum(g["faces"] for g in recall["by_size"].values()) == 6
+    for plot in ("recall.png", "BoxPR_curve.png", "BoxF1_curve.png", "confusion_matrix.png", "predictions.json"):
         assert (tmp_path / "v" / plot).is_file(), plot
 
 

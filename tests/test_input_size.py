@@ -1,0 +1,44 @@
+"""Models run at the size they were trained or exported at, unless --imgsz says otherwise."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from facemask.checkpoints import CheckpointError, load_model
+from facemask.input_size import native_size, resolve
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED_INT8 = ROOT / "weights" / "face_masks_int8_openvino_model"
+
+
+def test_a_checkpoint_runs_at_its_training_size_unless_asked(trained_run: Path) -> None:
+    weights = trained_run / "weights" / "best.pt"
+    model = load_model(weights)
+    trained = model.ckpt["train_args"]["imgsz"]
+    assert native_size(model, weights) == (trained, False)
+    size = resolve(None, model, weights)
+    assert size.imgsz == trained and "trained at" in size.describe(weights)
+    assert resolve(320, model, weights).imgsz == 320  # a .pt runs at any size
+
+
+def test_a_fixed_export_refuses_another_size() -> None:
+    size, fixed = native_size(object(), SHIPPED_INT8)
+    assert fixed and size == 640
+    assert resolve(None, object(), SHIPPED_INT8).why == "exported at"
+    assert resolve(640, object(), SHIPPED_INT8).imgsz == 640
+    with pytest.raises(CheckpointError, match="fixed 640 px export"):
+        resolve(320, object(), SHIPPED_INT8)
+
+
+@pytest.mark.slow
+def test_onnx_exports_know_their_size(trained_run: Path, tmp_path: Path) -> None:
+    import export
+
+    weights = tmp_path / "m.pt"
+    weights.write_bytes((trained_run / "weights" / "best.pt").read_bytes())
+    fixed = export.run(weights=weights, include=["onnx"], imgsz=96)["onnx"]
+    assert native_size(object(), fixed) == (96, True)
+    dynamic = export.run(weights=weights, include=["onnx"], imgsz=96, dynamic=True)["onnx"]
+    assert native_size(object(), dynamic)[1] is False and resolve(128, object(), dynamic).imgsz == 128
