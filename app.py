@@ -14,6 +14,7 @@ API (every tab is an endpoint; see the README for gradio_client examples):
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 
 import gradio as gr
@@ -62,13 +63,13 @@ def lenient(component: gr.Image) -> gr.Image:
 def _user_errors(fn):
     """Show UserErrors as a message in the UI (and a clean error to API clients), never a trace."""
 
+    @functools.wraps(fn)  # gradio reads the parameter names (and gradio_client's view_api shows them)
     def wrapped(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
         except UserError as e:
             raise gr.Error(str(e), print_exception=False) from None
 
-    wrapped.__name__, wrapped.__doc__ = fn.__name__, fn.__doc__
     return wrapped
 
 
@@ -82,9 +83,11 @@ def headline(counts: dict) -> str:
 
 
 @_user_errors
-def detect_image(image: str | None, model: str, conf: float, iou: float, blur: bool):
-    """Detect faces in an image file: annotated image, a headline, counts and detections."""
-    annotated, counts, detections = detect_rgb(read_upload(image), model, conf, iou, blur)
+def detect_image(image: str | None, model: str, conf: float, iou: float, blur: bool, tile: bool = False,
+                 augment: bool = False):  # fmt: skip
+    """Detect faces in an image file: annotated image, a headline, counts and detections. `tile` (sliced
+    inference) and `augment` (test-time augmentation) find more small faces, several times slower."""
+    annotated, counts, detections = detect_rgb(read_upload(image), model, conf, iou, blur, tile, augment)
     return image_file(annotated), headline(counts), counts, detections
 
 
@@ -125,6 +128,9 @@ with gr.Blocks(title="Face mask detector", delete_cache=(1800, 3600)) as demo:  
             image_in = lenient(gr.Image(type="filepath", sources=["upload", "clipboard", "webcam"], label="Photo"))
             image_out = gr.Image(label="Detections", elem_id="annotated")
         image_controls = controls()
+        with gr.Row():
+            tile = gr.Checkbox(False, label="Small faces: tiles (sliced inference, several times slower)")
+            augment = gr.Checkbox(False, label="Test-time augmentation (flips and scales, ~2x slower)")
         image_button = gr.Button("Detect", variant="primary", elem_id="detect-image")
         image_headline = gr.Markdown(elem_id="headline")
         with gr.Row():
@@ -134,8 +140,8 @@ with gr.Blocks(title="Face mask detector", delete_cache=(1800, 3600)) as demo:  
         if examples:
             gr.Examples(examples, inputs=image_in, label="Examples (click one, then Detect)")
         image_outputs = [image_out, image_headline, image_counts, image_json]
-        image_button.click(detect_image, [image_in, *image_controls], image_outputs, api_name="detect_image",
-                           **INFERENCE)  # fmt: skip
+        image_inputs = [image_in, *image_controls, tile, augment]
+        image_button.click(detect_image, image_inputs, image_outputs, api_name="detect_image", **INFERENCE)
     with gr.Tab("Video"):
         with gr.Row():
             video_in = gr.Video(sources=["upload"], label="Video")

@@ -16,6 +16,10 @@ Usage - outputs (to runs/detect/exp, exp2, ...):
     python detect.py --source clip.mp4 --blur-faces --vid-stride 2
     python detect.py --weights face_masks.onnx --source photos/ --imgsz 640 --conf-thres 0.4
 
+Usage - small faces (crowds, wide shots):
+    python detect.py --source crowd.jpg --tile        # overlapping tiles at the model's size (sahi)
+    python detect.py --source crowd.jpg --augment     # test-time augmentation (flips and scales)
+
 Usage - people over time (videos and streams):
     python detect.py --source entrance.mp4 --track                       # one verdict per person
     python detect.py --source rtsp://cam/1 --track --interval 60 --zone 0.1,0.5,0.9,0.5   # line crossers only
@@ -38,7 +42,16 @@ from tqdm import tqdm
 
 from facemask.annotate import Annotator
 from facemask.checkpoints import run_dir
-from facemask.cli import checked, fail, image_size, int_range, positive_float, positive_int, unit_float
+from facemask.cli import (
+    checked,
+    fail,
+    float_range,
+    image_size,
+    int_range,
+    positive_float,
+    positive_int,
+    unit_float,
+)
 from facemask.counting import RunSummary, class_counts, format_counts
 from facemask.detector import Detector, DetectorSettings
 from facemask.errors import FacemaskError
@@ -75,6 +88,9 @@ def run(
     hide_labels: bool = False,
     hide_conf: bool = False,
     half: bool = False,
+    augment: bool = False,
+    tile: bool = False,
+    tile_overlap: float = 0.2,
     vid_stride: int = 1,
     blur_faces: bool = False,
     track: bool = False,
@@ -92,6 +108,7 @@ def run(
     if first is None:
         raise SourceError(f"nothing to read in {shown(str(source))}")
     settings = DetectorSettings(imgsz, conf_thres, iou_thres, max_det, device, classes, half)
+    settings.augment, settings.tile, settings.tile_overlap = augment, tile, tile_overlap
     detector = Detector(weights, settings)
     print(f"Running {shown(str(weights))} at {detector.size_note}")
     inputs = [*resolved.items, source] if resolved.kind == "files" else []  # never written into
@@ -216,6 +233,9 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--hide-labels", action="store_true")
     p.add_argument("--hide-conf", action="store_true")
     p.add_argument("--half", action="store_true", help="FP16 inference (GPU)")
+    p.add_argument("--augment", action="store_true", help="test-time augmentation (flips, scales): ~2x slower")
+    p.add_argument("--tile", action="store_true", help="small faces: sliced inference over tiles of the model's size")
+    p.add_argument("--tile-overlap", type=float_range(0, 0.9), default=0.2, help="overlap of neighbouring tiles")
     p.add_argument("--vid-stride", type=positive_int(), default=1, help="use every n-th video frame")
     p.add_argument("--blur-faces", action="store_true", help="blur every detected face in saved images and videos")
     p.add_argument("--track", action="store_true", help="videos/streams: follow faces, count people, one verdict each")

@@ -98,12 +98,14 @@ def detector_for(name: str) -> tuple[Detector, threading.Lock]:
     return _load(name)
 
 
-def _predict(model: str, bgr: np.ndarray, conf: float, iou: float) -> tuple[Detector, Prediction]:
+def _predict(model: str, bgr: np.ndarray, conf: float, iou: float, tile: bool = False,
+             augment: bool = False) -> tuple[Detector, Prediction]:  # fmt: skip
     if not (0 <= conf <= 1 and 0 <= iou <= 1):
         raise UserError("Confidence and IoU thresholds must be between 0 and 1")
     detector, lock = detector_for(model)
     with lock:  # one inference per model at a time: an ultralytics model is not thread-safe
-        detector.settings.conf, detector.settings.iou = conf, iou
+        s = detector.settings
+        s.conf, s.iou, s.tile, s.augment = conf, iou, tile, augment
         return detector, detector(bgr)
 
 
@@ -135,11 +137,12 @@ def summary(counts: dict[str, int]) -> dict[str, Any]:
     return {**counts, "faces": sum(counts.values()), "share masked": None if share is None else round(share, 3)}
 
 
-def detect_rgb(rgb: np.ndarray, model: str, conf: float, iou: float, blur: bool) -> tuple[np.ndarray, dict, list]:
+def detect_rgb(rgb: np.ndarray, model: str, conf: float, iou: float, blur: bool, tile: bool = False,
+               augment: bool = False) -> tuple[np.ndarray, dict, list]:  # fmt: skip
     """Annotated RGB image, counts (per class and share masked) and detections, for one RGB image."""
     _check_pixels(rgb.shape[1], rgb.shape[0])
     bgr = np.ascontiguousarray(rgb[:, :, ::-1])
-    detector, prediction = _predict(model, bgr, conf, iou)
+    detector, prediction = _predict(model, bgr, conf, iou, tile, augment)
     annotated = Annotator(detector.names, blur_faces=blur)(bgr, prediction.detections)
     counts = class_counts(prediction.detections, detector.names)
     counts_json = {**summary(counts), "imgsz": detector.input_size.imgsz}  # the size it ran at

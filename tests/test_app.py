@@ -150,3 +150,31 @@ def test_headline_says_face_or_faces() -> None:
     assert headline({"Mask": 1, "No Mask": 0, "faces": 1, "share masked": 1.0}) == "### 1 face: 1 Mask · 100% masked"
     assert headline({"Mask": 1, "No Mask": 1, "faces": 2, "share masked": 0.5}).startswith("### 2 faces: 1 Mask, 1 No")
     assert headline({"Mask": 0, "No Mask": 0, "faces": 0, "share masked": None}) == "### No faces found"
+
+
+def test_every_endpoint_lists_named_parameters(client) -> None:
+    api = client.view_api(print_info=False, return_format="dict")
+    for name in ("/detect_image", "/detect_video", "/detect_frame"):
+        params = [p["parameter_name"] for p in api["named_endpoints"][name]["parameters"]]
+        assert params and not any(p.startswith("param_") for p in params), (name, params)
+    image_params = [p["parameter_name"] for p in api["named_endpoints"]["/detect_image"]["parameters"]]
+    assert image_params == ["image", "model", "conf", "iou", "blur", "tile", "augment"]
+
+
+def test_tiles_and_tta_find_the_faces_of_a_plain_pass(client) -> None:
+    _, _, plain, plain_boxes = client.predict(handle_file(str(EXAMPLE)), *SETTINGS, api_name="/detect_image")
+    for tile, augment in ((True, False), (False, True)):
+        _, _, counts, boxes = client.predict(handle_file(str(EXAMPLE)), *SETTINGS, tile, augment,
+                                             api_name="/detect_image")  # fmt: skip
+        assert counts["faces"] >= 1 and counts["faces"] == len(boxes)
+        # every face of the plain pass is found again (the extra passes add faces, they do not lose them)
+        for box in plain_boxes:
+            assert any(iou(box["xyxy"], other["xyxy"]) > 0.5 for other in boxes), (tile, augment, box)
+    assert plain["faces"] == len(plain_boxes)
+
+
+def iou(a: list[float], b: list[float]) -> float:
+    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = w * h
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)

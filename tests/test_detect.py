@@ -152,3 +152,19 @@ def test_missing_or_unknown_sources_exit_with_one_line(weights, tmp_path, source
 def test_a_file_name_with_brackets_is_a_file_not_a_pattern(weights, photos, tmp_path) -> None:
     (photos / "p0.jpg").rename(photos / "party [2021].jpg")
     assert run(weights, photos / "party [2021].jpg", tmp_path).images == 1
+
+
+def test_tiles_find_small_faces_a_plain_pass_misses(tmp_path) -> None:
+    """A crowd photo shrunk into a wide, empty frame: its faces become a few pixels at the model's size,
+    but full-size again in the tile that holds them."""
+    crowd = next((ROOT.parent / "shared" / "datasets").glob("aditya276*/images/test/phplpE73q.jpg"), None)
+    if crowd is None:
+        pytest.skip("../shared/datasets not present")
+    photo = cv2.imread(str(crowd))
+    wide = np.full((photo.shape[0] * 3, photo.shape[1] * 3, 3), 114, np.uint8)
+    wide[photo.shape[0] : 2 * photo.shape[0], photo.shape[1] : 2 * photo.shape[1]] = photo
+    cv2.imwrite(str(tmp_path / "wide.jpg"), wide)
+    kw = {"weights": ROOT / "weights" / "face_masks.pt", "source": tmp_path / "wide.jpg", "nosave": True}
+    plain = detect.run(**kw, project=tmp_path, name="plain")
+    tiled = detect.run(**kw, tile=True, project=tmp_path, name="tiled")
+    assert sum(tiled.faces.values()) >= 2 * max(1, sum(plain.faces.values()))
