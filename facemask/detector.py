@@ -3,8 +3,9 @@ TorchScript, ...) in, supervision `Detections` out, one image at a time."""
 
 from __future__ import annotations
 
+import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -14,20 +15,40 @@ from facemask.checkpoints import LOAD_ERRORS, USE_HINT, check_device, load_error
 from facemask.input_size import resolve
 
 
-@dataclass
-class DetectorSettings:
-    """The knobs YOLOv5's detect.py users know."""
+@dataclass(frozen=True)
+class PredictOptions:
+    """What may change from one call to the next (the app's sliders and switches). Passed with each call
+    and never stored, so callers sharing one Detector (the app's visitors) cannot change each other's results."""
 
-    imgsz: int | None = None  # None: the size the model was trained or exported at (input_size)
     conf: float = 0.25
     iou: float = 0.45
     max_det: int = 1000
-    device: str | None = None
-    classes: list[int] | None = None
-    half: bool = False
+    classes: tuple[int, ...] | None = None
     augment: bool = False  # test-time augmentation: flips and scales (ultralytics' augment=True)
     tile: bool = False  # sliced inference (sahi): overlapping tiles at the model's size, plus the whole image
     tile_overlap: float = 0.2  # share of a tile its neighbour overlaps
+
+
+@dataclass
+class DetectorSettings:
+    """The knobs YOLOv5's detect.py users know: how the model is loaded (imgsz, device, half) and the
+    PredictOptions its calls use unless they pass their own."""
+
+    imgsz: int | None = None  # None: the size the model was trained or exported at (input_size)
+    conf: float = PredictOptions.conf
+    iou: float = PredictOptions.iou
+    max_det: int = PredictOptions.max_det
+    device: str | None = None
+    classes: list[int] | None = None
+    half: bool = False
+    augment: bool = PredictOptions.augment
+    tile: bool = PredictOptions.tile
+    tile_overlap: float = PredictOptions.tile_overlap
+
+    def options(self) -> PredictOptions:
+        """These settings' per-call knobs, frozen."""
+        values = {f.name: getattr(self, f.name) for f in fields(PredictOptions)}
+        return PredictOptions(**{**values, "classes": None if self.classes is None else tuple(self.classes)})
 
 
 @dataclass
@@ -50,18 +71,24 @@ class Detector:
         self.size_note = self.input_size.describe(weights)  # what front ends print: the size and why
 
         self._slicer = None  # the sahi model around self.model, made when tiles are first asked for
+        self._lock = threading.Lock()
 
-    def __call__(self, image_bgr: np.ndarray) -> Prediction:
-        if self.settings.tile:
-            return self._sliced(image_bgr)
-        s = self.settings
-        result = self.model.predict(
-            image_bgr, imgsz=self.input_size.imgsz, conf=s.conf, iou=s.iou, max_det=s.max_det, device=s.device,
-            classes=s.classes, augment=s.augment, verbose=False, **precision_args(s.half),
-        )[0]  # fmt: skip
+    def __call__(self, image_bgr: np.ndarray, options: PredictOptions | None = None) -> Prediction:
+        """Faces in one BGR image, found with `options` (by default those of the settings). Safe from several
+        threads: calls take turns, as an ultralytics model is not thread-safe (its predictor keeps each
+        call's arguments and batch on itself)."""
+        o = options or self.settings.options()
+        with self._lock:
+            if o.tile:
+                return self._sliced(image_bgr, o)
+            result = self.model.predict(
+                image_bgr, imgsz=self.input_size.imgsz, conf=o.conf, iou=o.iou, max_det=o.max_det,
+                device=self.settings.device, classes=None if o.classes is None else list(o.classes),
+                augment=o.augment, verbose=False, **precision_args(self.settings.half),
+            )[0]  # fmt: skip
         return Prediction(sv.Detections.from_ultralytics(result), dict(result.speed))
 
-    def _sliced(self, image_bgr: np.ndarray) -> Prediction:
+    def _sliced(self, image_bgr: np.ndarray, o: PredictOptions) -> Prediction:
         """Small faces: the image cut into overlapping tiles of the model's own size, each detected at full
         resolution, plus one pass over the whole image for large faces, merged by sahi. A face cut by a tile's
         edge gives a box inside the whole face's box: sahi's greedy merge by intersection over the smaller
@@ -69,21 +96,21 @@ class Detector:
         from sahi import AutoDetectionModel
         from sahi.predict import get_sliced_prediction
 
-        s, side = self.settings, self.input_size.imgsz
+        side = self.input_size.imgsz
         if self._slicer is None:
             self._slicer = AutoDetectionModel.from_pretrained(
-                model_type="ultralytics", model=self.model, confidence_threshold=s.conf, image_size=side,
-                device=s.device or "cpu",
+                model_type="ultralytics", model=self.model, confidence_threshold=o.conf, image_size=side,
+                device=self.settings.device or "cpu",
             )  # fmt: skip
-        self._slicer.confidence_threshold = s.conf  # the app changes thresholds between calls
+        self._slicer.confidence_threshold = o.conf  # this call's own (under the lock)
         start = time.perf_counter()
         result = get_sliced_prediction(
             np.ascontiguousarray(image_bgr[:, :, ::-1]), self._slicer, slice_height=side, slice_width=side,
-            overlap_height_ratio=s.tile_overlap, overlap_width_ratio=s.tile_overlap, perform_standard_pred=True,
+            overlap_height_ratio=o.tile_overlap, overlap_width_ratio=o.tile_overlap, perform_standard_pred=True,
             postprocess_type="GREEDYNMM", postprocess_match_metric="IOS", postprocess_match_threshold=0.5, verbose=0,
         )  # fmt: skip
-        found = [p for p in result.object_prediction_list if s.classes is None or p.category.id in s.classes]
-        found = sorted(found, key=lambda p: -p.score.value)[: s.max_det]
+        found = [p for p in result.object_prediction_list if o.classes is None or p.category.id in o.classes]
+        found = sorted(found, key=lambda p: -p.score.value)[: o.max_det]
         detections = sv.Detections(
             xyxy=np.array([p.bbox.to_xyxy() for p in found], dtype=float).reshape(-1, 4),
             confidence=np.array([p.score.value for p in found], dtype=float),

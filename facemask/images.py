@@ -1,5 +1,6 @@
-"""Reading images the way real downloads come (mislabelled formats, alpha, EXIF) and writing them
-back as plain RGB JPEG/PNG files with safe names."""
+"""Reading images the way real downloads come (mislabelled formats, alpha, EXIF, 16-bit, huge) and
+writing them back as plain RGB JPEG/PNG files with safe names. `load_image` is the one reader: the merge
+takes images whole, detect.py and the app reduce huge ones and allow their own number of pixels."""
 
 from __future__ import annotations
 
@@ -7,24 +8,39 @@ import hashlib
 import os
 import re
 import shutil
+import struct
 import unicodedata
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import pi_heif
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageFile, UnidentifiedImageError
 
-from facemask.geometry import EXIF_TRANSPOSE
+from facemask.geometry import EXIF_TRANSPOSE, transposed_size
 
 pi_heif.register_heif_opener()  # HEIC/HEIF photos (phones) open like any other image
 
 EXIF_ORIENTATION = 0x0112
 JPEG_QUALITY = 95
+#: Pillow's own limit (89 Mpx), read once: the merge refuses larger photos as likely decompression bombs.
+PILLOW_MAX_PIXELS = Image.MAX_IMAGE_PIXELS
 
 
 class UnreadableImage(ValueError):
-    """A file that does not decode to a complete image."""
+    """A file that does not decode to a complete image (raised from the OSError when it cannot be opened)."""
+
+
+class NotAnImage(UnreadableImage):
+    """Bytes that no Pillow plugin takes for an image."""
+
+
+class ImageTooLarge(UnreadableImage):
+    """More pixels than the caller allows, found from the header before anything is decoded."""
+
+    def __init__(self, size: tuple[int, int], limit: int):
+        super().__init__(f"too large: {size[0]}x{size[1]} pixels; the limit is {limit / 1e6:g} megapixels")
+        self.size = size
 
 
 @dataclass
@@ -36,31 +52,68 @@ class LoadedImage:
     stored_size: tuple[int, int]  # width, height as stored, before EXIF orientation
     orientation: Image.Transpose | None  # transpose applied to show it upright
     is_plain: bool  # already an RGB JPEG/PNG needing no change: its bytes can be copied as they are
+    scale: float = 1.0  # decoded pixels per original pixel (< 1 when read reduced to max_side)
 
 
-def load_image(path: Path) -> LoadedImage:
-    """Decode fully (so truncated files fail here, not in training), apply EXIF orientation and flatten
-    alpha onto white."""
+def load_image(
+    path: str | Path, max_pixels: int | None = PILLOW_MAX_PIXELS, max_side: int | None = None
+) -> LoadedImage:
+    """Decode fully (so truncated files fail here, not in training), apply EXIF orientation, flatten alpha
+    onto white and scale 16-bit and float images to 8 bits. An image of more than `max_pixels` is refused
+    from its header (ImageTooLarge); one longer than `max_side` is decoded reduced to it (JPEGs cheaply,
+    with Pillow's draft mode): a 20000x20000 photo would otherwise take 1.2 GB, for a 640 px network input.
+    Touches no process-wide state (Pillow's limit included), so threads can read with different limits."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            im = Image.open(path)
+        with open(path, "rb") as fp:
+            im = _identify(fp, str(path))
+            stored = im.size
+            if max_pixels is not None and stored[0] * stored[1] > max_pixels:
+                raise ImageTooLarge(stored, max_pixels)
+            orientation = EXIF_TRANSPOSE.get(im.getexif().get(EXIF_ORIENTATION, 1))
+            side = max_side or max(stored)  # the longest side decoded
+            if max(stored) > side:
+                im.draft("RGB", (stored[0] * side // max(stored), stored[1] * side // max(stored)))
             im.load()
+            fmt, is_rgb = im.format or "UNKNOWN", im.mode == "RGB"
+            image = to_8bit(im if orientation is None else im.transpose(orientation))
+            if max(image.size) > side:  # (to 8 bits first: Pillow cannot shrink 16-bit images)
+                if image.mode != "L":  # grayscale shrinks as it is, at a third of RGB's memory
+                    image = to_rgb(image)
+                image.thumbnail((side, side))
+            rgb = to_rgb(image)
+    except UnreadableImage:
+        raise
     except UnidentifiedImageError as e:
-        raise UnreadableImage("not an image, or a format Pillow cannot read") from e
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning, Image.DecompressionBombError) as e:
+        raise NotAnImage("not an image, or a format Pillow cannot read") from e
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
         raise UnreadableImage(str(e)) from e
-    fmt = im.format or "UNKNOWN"
-    stored = im.size
-    orientation = EXIF_TRANSPOSE.get(im.getexif().get(EXIF_ORIENTATION, 1))
-    is_plain = fmt in ("JPEG", "PNG") and im.mode == "RGB" and orientation is None and ends_cleanly(path, fmt)
-    rgb = to_rgb(im)
-    if orientation is not None:
-        rgb = rgb.transpose(orientation)
-    return LoadedImage(rgb, fmt, stored, orientation, is_plain)
+    scale = rgb.width / transposed_size(*stored, orientation)[0]
+    is_plain = fmt in ("JPEG", "PNG") and is_rgb and orientation is None and scale == 1 and ends_cleanly(path, fmt)
+    return LoadedImage(rgb, fmt, stored, orientation, is_plain, scale)
 
 
-def ends_cleanly(path: Path, fmt: str) -> bool:
+def _identify(fp: BinaryIO, name: str) -> ImageFile.ImageFile:
+    """`Image.open` without its decompression-bomb check, which reads the process-wide
+    `Image.MAX_IMAGE_PIXELS`: raising that for one caller's huge image would raise it for every thread
+    (and gradio's own decoding of uploads). The same search as Image.open: the first registered plugin
+    that accepts the leading bytes and parses the header. (Pillow still checks TIFF tiles and GIF frames
+    against that limit while decoding: above 179 Mpx those two formats stay unreadable.)"""
+    Image.preinit()  # the common formats first, in Image.open's order
+    Image.init()
+    prefix = fp.read(16)
+    for fmt in Image.ID:
+        factory, accept = Image.OPEN[fmt]
+        try:
+            accepted = accept is None or accept(prefix)
+            if accepted and not isinstance(accepted, str):  # a str: recognised, but cannot be read
+                fp.seek(0)
+                return factory(fp, name)
+        except (SyntaxError, IndexError, TypeError, struct.error):  # not this format: as Image.open
+            continue
+    raise UnidentifiedImageError(f"cannot identify image file {name!r}")
+
+
+def ends_cleanly(path: str | Path, fmt: str) -> bool:
     """False for a JPEG with bytes after its end marker: ultralytics 'restores' such files in place,
     which would edit the merged dataset during training, so they are re-encoded instead of copied."""
     if fmt != "JPEG":

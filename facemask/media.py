@@ -15,18 +15,16 @@ from typing import NamedTuple
 
 import cv2
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
 
 from facemask.errors import FacemaskError
 from facemask.files import folder_files, glob_files, has_magic, shown
-from facemask.images import EXIF_ORIENTATION, to_8bit, to_rgb
+from facemask.images import NotAnImage, UnreadableImage, load_image
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".gif"})
 STREAM_SCHEMES = ("rtsp://", "rtmp://", "http://", "https://", "tcp://", "udp://")
-#: Larger images are decoded reduced to about this long side (JPEGs cheaply, with Pillow's draft mode):
-#: a 20000x20000 photo would otherwise take 1.2 GB and seconds per pass, for a 640 px network input.
-MAX_SIDE = 4096
-MAX_PIXELS = 1_000_000_000  # refuse only absurd images (Pillow's own limit is 179 Mpx)
+MAX_SIDE = 4096  # larger images are decoded reduced to this long side (see load_image)
+MAX_PIXELS = 1_000_000_000  # refuse only absurd images (the merge, as Pillow, refuses above 89 Mpx)
+FILE_ERRORS = {FileNotFoundError: "missing file", PermissionError: "permission denied"}  # skip reasons, by cause
 #: A stream is given up when it sends nothing for this long, opening or between frames: FFmpeg's own
 #: default is to wait forever (for a camera that accepts the connection and never answers).
 STREAM_TIMEOUT_MS = 10_000
@@ -133,34 +131,15 @@ def iter_frames(source: str | int | Path | Source, vid_stride: int = 1) -> Itera
 def read_image(path: str) -> Frame:
     """Decode an image upright (EXIF) as BGR; huge ones reduced, unreadable ones as an error Frame."""
     frame = Frame(source=path, name=Path(path).stem)
-    limit = Image.MAX_IMAGE_PIXELS
     try:
-        Image.MAX_IMAGE_PIXELS = MAX_PIXELS
-        with Image.open(path) as im:
-            orientation = im.getexif().get(EXIF_ORIENTATION, 1)
-            full = im.size[::-1] if orientation in (5, 6, 7, 8) else im.size  # upright size, before decoding
-            if max(im.size) > MAX_SIDE:
-                im.draft("RGB", (im.width * MAX_SIDE // max(im.size), im.height * MAX_SIDE // max(im.size)))
-            im.load()
-            upright = ImageOps.exif_transpose(im) if orientation != 1 else im  # it copies even when upright
-            image = to_8bit(upright)  # before shrinking: Pillow cannot shrink 16-bit images
-            if max(image.size) > MAX_SIDE:
-                if image.mode != "L":  # grayscale shrinks as it is, at a third of RGB's memory
-                    image = to_rgb(image)
-                image.thumbnail((MAX_SIDE, MAX_SIDE))
-            rgb = to_rgb(image)
-        frame.scale = rgb.width / full[0]
-        frame.image = cv2.cvtColor(np.asarray(rgb), cv2.COLOR_RGB2BGR)
-    except FileNotFoundError:
-        frame.error = "missing file"
-    except PermissionError:
-        frame.error = "permission denied"
-    except UnidentifiedImageError:
+        loaded = load_image(path, MAX_PIXELS, MAX_SIDE)
+    except NotAnImage:
         frame.error = "not an image or video"
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
-        frame.error = f"unreadable image ({e})"
-    finally:
-        Image.MAX_IMAGE_PIXELS = limit
+    except UnreadableImage as e:
+        frame.error = FILE_ERRORS.get(type(e.__cause__), f"unreadable image ({e})")
+    else:
+        frame.scale = loaded.scale
+        frame.image = cv2.cvtColor(np.asarray(loaded.image), cv2.COLOR_RGB2BGR)
     return frame
 
 

@@ -10,7 +10,6 @@ import errno
 import shutil
 import socket
 import tempfile
-import threading
 import time
 from functools import lru_cache
 from pathlib import Path
@@ -18,15 +17,16 @@ from typing import Any
 
 import cv2
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from facemask.annotate import Annotator
 from facemask.checkpoints import CheckpointError
 from facemask.counting import class_counts, share_masked
 from facemask.data_yaml import PROJECT_ROOT
-from facemask.detector import Detector, DetectorSettings, Prediction
+from facemask.detector import Detector, DetectorSettings, Prediction, PredictOptions
 from facemask.errors import FacemaskError
-from facemask.media import VIDEO_SUFFIXES, Frame, iter_video, read_image
+from facemask.images import ImageTooLarge, NotAnImage, UnreadableImage, load_image
+from facemask.media import MAX_SIDE, VIDEO_SUFFIXES, Frame, iter_video
 from facemask.outputs import detection_records
 from facemask.tracking import DEFAULT_FPS, ComplianceCounter
 
@@ -82,16 +82,17 @@ def available_models(folder: Path | None = None) -> list[str]:
 
 
 @lru_cache(maxsize=4)
-def _load(name: str) -> tuple[Detector, threading.Lock]:
-    """A model of weights/, once; a damaged one is a message naming it, not the server's path."""
+def _load(name: str) -> Detector:
+    """A model of weights/, once, shared by every request (each passes its own PredictOptions); a damaged
+    one is a message naming it, not the server's path."""
     path = WEIGHTS_DIR / name
     try:
-        return Detector(path, DetectorSettings(), hint=APP_HINT), threading.Lock()  # at the model's own size
+        return Detector(path, DetectorSettings(), hint=APP_HINT)  # at the model's own size
     except CheckpointError as e:
         raise UserError(f"The model {str(e).replace(str(path), name)}") from None
 
 
-def detector_for(name: str) -> tuple[Detector, threading.Lock]:
+def detector_for(name: str) -> Detector:
     """Only names from available_models(): a client cannot make the server load a path of its choosing."""
     if name not in available_models():
         raise UserError(f"Unknown model {name!r}; choose one of: {', '.join(available_models()) or 'none'}")
@@ -102,34 +103,33 @@ def _predict(model: str, bgr: np.ndarray, conf: float, iou: float, tile: bool = 
              augment: bool = False) -> tuple[Detector, Prediction]:  # fmt: skip
     if not (0 <= conf <= 1 and 0 <= iou <= 1):
         raise UserError("Confidence and IoU thresholds must be between 0 and 1")
-    detector, lock = detector_for(model)
-    with lock:  # one inference per model at a time: an ultralytics model is not thread-safe
-        s = detector.settings
-        s.conf, s.iou, s.tile, s.augment = conf, iou, tile, augment
-        return detector, detector(bgr)
+    detector = detector_for(model)  # shared: this request's thresholds go with its call, not into the detector
+    return detector, detector(bgr, PredictOptions(conf=conf, iou=iou, tile=tile, augment=augment))
+
+
+def _refusal(e: UnreadableImage) -> UserError:
+    """Why an image is refused, in the app's words."""
+    if isinstance(e, ImageTooLarge):
+        return UserError(f"Image {e}")
+    if isinstance(e, NotAnImage):
+        return UserError("That file is not an image this app can read (JPEG, PNG, WebP, BMP, HEIC, ...)")
+    return UserError("That image is damaged or truncated and cannot be read")
 
 
 def _check_pixels(width: int, height: int, limit: int = MAX_PIXELS) -> None:
     if width * height > limit:
-        raise UserError(f"Image too large: {width}x{height} pixels; the limit is {limit / 1e6:.0f} megapixels")
+        raise _refusal(ImageTooLarge((width, height), limit))
 
 
 def read_upload(path: str | None) -> np.ndarray:
-    """An uploaded image as RGB, read as detect.py reads files; refused with a clear message when it is
-    not an image, is damaged, or is too large (checked from the header, before decoding)."""
+    """An uploaded image as RGB, read as detect.py reads files (huge ones reduced); refused with a clear
+    message when it is not an image, is damaged, or is too large (checked from the header, before decoding)."""
     if not path:
         raise UserError("No image received: upload, paste or take a photo first")
     try:
-        with Image.open(path) as im:
-            _check_pixels(*im.size)
-    except (UnidentifiedImageError, Image.DecompressionBombError):
-        raise UserError("That file is not an image this app can read (JPEG, PNG, WebP, BMP, HEIC, ...)") from None
-    except OSError:
-        raise UserError("That image is damaged or truncated and cannot be read") from None
-    frame = read_image(path)
-    if frame.error:
-        raise UserError("That image is damaged or truncated and cannot be read")
-    return frame.image[:, :, ::-1]
+        return np.asarray(load_image(path, MAX_PIXELS, MAX_SIDE).image)
+    except UnreadableImage as e:
+        raise _refusal(e) from None
 
 
 def summary(counts: dict[str, int]) -> dict[str, Any]:
@@ -198,7 +198,7 @@ def detect_video(path: str | None, model: str, conf: float, iou: float, blur: bo
         raise UserError(f"That file is not a video this app can read ({', '.join(sorted(VIDEO_SUFFIXES))})")
     folder = _scratch_dir()
     out = folder / f"{Path(path).stem}_faces.webm"
-    writer, timeline, records, people = None, [], [], None
+    writer, timeline, records, people, people_rows = None, [], [], None, []
     try:
         for frame in iter_video(path):
             if frame.error:
@@ -212,7 +212,8 @@ def detect_video(path: str | None, model: str, conf: float, iou: float, blur: bo
             counts = class_counts(prediction.detections, detector.names)
             detections = prediction.detections
             if track:
-                people = people or ComplianceCounter(None, "", detector.names, fps, interval_s=VIDEO_BUCKET_S)
+                people = people or ComplianceCounter(None, "", detector.names, fps, interval_s=VIDEO_BUCKET_S,
+                                                     on_person=people_rows.append)  # fmt: skip
                 detections = people.update(frame, detections)
             annotated = Annotator(detector.names, blur_faces=blur)(frame.image, detections)
             if people is not None:
@@ -239,5 +240,6 @@ def detect_video(path: str | None, model: str, conf: float, iou: float, blur: bo
     result = {"frames": len(records), **summary(totals)}
     if people is not None:
         s = people.close()
-        result["people"] = {k: s[k] for k in ("people", "masked", "unmasked", "compliance_rate", "people_list")}
+        result["people"] = {**{k: s[k] for k in ("people", "masked", "unmasked", "compliance_rate")},
+                            "people_list": people_rows}  # fmt: skip
     return str(out), timeline, result, records

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
@@ -17,7 +18,7 @@ from PIL import Image
 
 import detect
 from facemask import detector as detector_module
-from facemask.detector import Prediction
+from facemask.detector import Detector, DetectorSettings, Prediction, PredictOptions
 from tests.conftest import background, draw_faces
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,7 +29,7 @@ FACES = np.array([[20.0, 30.0, 60.0, 80.0], [100.0, 20.0, 140.0, 70.0]])
 def known_boxes(monkeypatch):
     """Replace inference with two fixed faces (one Mask, one No Mask) on every image."""
 
-    def predict(self, image):
+    def predict(self, image, options=None):
         return Prediction(sv.Detections(xyxy=FACES.copy(), class_id=np.array([0, 1]),
                                         confidence=np.array([0.9, 0.8])), {"inference": 1.0})  # fmt: skip
 
@@ -168,3 +169,21 @@ def test_tiles_find_small_faces_a_plain_pass_misses(tmp_path) -> None:
     plain = detect.run(**kw, project=tmp_path, name="plain")
     tiled = detect.run(**kw, tile=True, project=tmp_path, name="tiled")
     assert sum(tiled.faces.values()) >= 2 * max(1, sum(plain.faces.values()))
+
+
+def test_options_given_with_a_call_apply_to_that_call_only() -> None:
+    """The app shares one Detector among its visitors, calling it from several threads at once, each with
+    its own thresholds: they must neither mix nor stay behind in the detector."""
+    detector = Detector(ROOT / "weights" / "face_masks.pt")
+    image = cv2.imread(str(ROOT / "examples" / "bus.jpg"))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        found = list(pool.map(lambda conf: len(detector(image, PredictOptions(conf=conf)).detections),
+                              [0.95, 0.05] * 3))  # fmt: skip
+    assert found == [0, 3] * 3  # what the shipped model finds in bus.jpg at each
+    assert len(detector(image).detections) == 2 and detector.settings == DetectorSettings()  # its own 0.25
+
+
+def test_settings_give_their_per_call_options() -> None:
+    settings = DetectorSettings(imgsz=320, conf=0.5, classes=[1], tile=True, device="cpu")
+    assert settings.options() == PredictOptions(conf=0.5, classes=(1,), tile=True)
+    assert DetectorSettings().options() == PredictOptions()  # one set of defaults
