@@ -3,9 +3,14 @@
 Tracking is ultralytics' ByteTrack or BoT-SORT, fed our supervision Detections. Each track becomes a
 person once seen in `min_track_frames` frames (shorter tracks are flickers); the person's verdict is
 the majority class over the frames in which the face was seen. With a zone (polygon) or a line, only
-people whose track enters the zone or crosses the line count. People are written to a CSV as their
-track ends, and time buckets as soon as every person first seen in them is settled, so a stream
-stopped at any moment keeps its rows.
+people whose track enters the zone or crosses the line count.
+
+A camera may run for days, so nothing grows with the length of the stream: a person whose track has
+been lost for longer than the tracker keeps lost tracks cannot come back, so they are settled (written
+to the people CSV, added to the totals and to their interval) and forgotten; an interval is written and
+forgotten as soon as every person first seen in it is settled. Held in memory are only the people in
+view or recently lost, the intervals still open and running totals; rows are flushed as they are
+written, so a stream stopped at any moment keeps them.
 """
 
 from __future__ import annotations
@@ -13,8 +18,9 @@ from __future__ import annotations
 import csv
 import json
 import time
-from collections import Counter
-from dataclasses import dataclass, field
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -116,8 +122,34 @@ class Zone:
         return sv.PolygonZone(p.round().astype(int), triggering_anchors=(sv.Position.CENTER,))
 
 
+class ZoneGate:
+    """Which tracked faces entered the zone or crossed the line this frame (all of them without a zone).
+    supervision's zone is made at the first frame's size and keeps crossing state per track id, so only
+    confirmed tracks are shown to it; it forgets tracks that are gone."""
+
+    def __init__(self, zone: Zone | None):
+        self.zone = zone
+        self._counter: sv.LineZone | sv.PolygonZone | None = None
+
+    def hits(self, tracked: sv.Detections, width: int, height: int) -> np.ndarray:
+        hits = np.full(len(tracked), self.zone is None)
+        confirmed = np.flatnonzero(tracked.tracker_id >= 0)
+        if self.zone is None or len(confirmed) == 0:
+            return hits
+        if self._counter is None:
+            self._counter = self.zone.counter(width, height)
+        if isinstance(self._counter, sv.LineZone):
+            crossed_in, crossed_out = self._counter.trigger(tracked[confirmed])
+            hits[confirmed] = crossed_in | crossed_out
+        else:
+            hits[confirmed] = self._counter.trigger(tracked[confirmed])
+        return hits
+
+
 @dataclass
 class Person:
+    """One track's evidence: when it was seen, its class votes, whether it met the zone."""
+
     track_id: int
     first_s: float
     last_step: int = 0  # the counter's frame number when last seen (processed frames, whatever the stride)
@@ -126,6 +158,13 @@ class Person:
     votes: Counter = field(default_factory=Counter)
     confidence_sum: float = 0.0
     counted: bool = False  # entered the zone / crossed the line (always, without a zone)
+
+    def see(self, step: int, now_s: float, label: str, confidence: float, hit: bool) -> None:
+        self.last_step, self.last_s = step, now_s
+        self.frames += 1
+        self.votes[label] += 1
+        self.confidence_sum += confidence
+        self.counted |= hit
 
     @property
     def verdict(self) -> str:
@@ -140,58 +179,227 @@ class Person:
         }  # fmt: skip
 
 
+class PersonBook:
+    """The people whose tracks may still go on, oldest sighting first. The tracker drops a track lost
+    for more than `lost_frames` frames and never reuses its id, so such a person is handed back as
+    settled: the book holds only the people in view or recently lost, however long the stream."""
+
+    def __init__(self, lost_frames: int):
+        self.lost_frames = lost_frames
+        self._people: OrderedDict[int, Person] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._people)
+
+    def __iter__(self) -> Iterator[Person]:
+        return iter(self._people.values())
+
+    def see(self, track_id: int, step: int, now_s: float, label: str, confidence: float, hit: bool) -> None:
+        """Record a sighting; the person moves to the end, which keeps the book in order of last sighting."""
+        person = self._people.pop(track_id, None) or Person(track_id, now_s)
+        self._people[track_id] = person
+        person.see(step, now_s, label, confidence, hit)
+
+    def settled(self, step: int) -> Iterator[Person]:
+        """Remove and yield the people unseen for more than `lost_frames` (only the oldest are looked at)."""
+        while self._people and step - next(iter(self._people.values())).last_step > self.lost_frames:
+            yield self._people.popitem(last=False)[1]
+
+    def drain(self) -> Iterator[Person]:
+        """Remove and yield everyone: the stream has ended."""
+        while self._people:
+            yield self._people.popitem(last=False)[1]
+
+    def first_seen_s(self) -> float | None:
+        """When the earliest-arrived person still held was first seen: no interval before can change."""
+        return min((p.first_s for p in self._people.values()), default=None)
+
+
+@dataclass
+class Totals:
+    """People and masked people, counted as they settle: all that is kept of the people of a stream
+    (or of an interval) once they are written."""
+
+    people: int = 0
+    masked: int = 0
+
+    def add(self, person: Person) -> None:
+        self.people += 1
+        self.masked += person.verdict == MASK
+
+    def row(self) -> dict[str, Any]:
+        return {"people": self.people, "masked": self.masked, "unmasked": self.people - self.masked,
+                "compliance_rate": round(self.masked / self.people, 3) if self.people else None}  # fmt: skip
+
+
+class IntervalTally:
+    """Settled people per `seconds` of stream time, by the interval each was first seen in. Intervals are
+    handed out in order, each once no one still unsettled can join it, and then forgotten; only the
+    intervals still open are held."""
+
+    def __init__(self, seconds: float):
+        if seconds <= 0:
+            raise ValueError(f"--interval must be more than 0 seconds, not {seconds:g}")
+        self.seconds = seconds
+        self.written = 0  # intervals handed out; the next one has this index
+        self._open: dict[int, Totals] = {}
+
+    def __len__(self) -> int:
+        return len(self._open)
+
+    def index(self, t: float) -> int:
+        """The interval that time `t` falls in; every boundary test goes through here, so a person can
+        never land in an interval already handed out."""
+        return int(t // self.seconds)
+
+    def add(self, person: Person) -> None:
+        self._open.setdefault(self.index(person.first_s), Totals()).add(person)
+
+    def settle(self, until_s: float) -> Iterator[dict[str, Any]]:
+        """Rows of the intervals that end by `until_s`: the stream time, or earlier if someone first seen
+        before then is still unsettled."""
+        while self.written < self.index(until_s):
+            yield self._next_row()
+
+    def rest(self, now_s: float) -> Iterator[dict[str, Any]]:
+        """At the end of the stream: the rows of every interval up to the one `now_s` falls in."""
+        while self.written <= self.index(now_s):
+            yield self._next_row()
+
+    def _next_row(self) -> dict[str, Any]:
+        i, self.written = self.written, self.written + 1
+        totals = self._open.pop(i, None) or Totals()
+        return {"start_s": round(i * self.seconds, 2), "end_s": round((i + 1) * self.seconds, 2), **totals.row()}
+
+
+class RowWriter:
+    """A CSV file written a row at a time and flushed at once, so a stream stopped at any moment keeps
+    every row written so far."""
+
+    def __init__(self, path: Path, columns: list[str]):
+        self._file = path.open("w", newline="")
+        self._csv = csv.DictWriter(self._file, columns)
+        self._csv.writeheader()
+        self._file.flush()
+
+    def write(self, row: dict[str, Any]) -> None:
+        self._csv.writerow(row)
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def read_intervals(path: Path) -> list[dict[str, Any]]:
+    """The compliance CSV back as rows of numbers: the JSON and the chart are made from the file at
+    close, so the intervals of a long stream need not be kept in memory while it runs."""
+    with path.open(newline="") as f:
+        return [{"start_s": float(r["start_s"]), "end_s": float(r["end_s"]), "people": int(r["people"]),
+                 "masked": int(r["masked"]), "unmasked": int(r["unmasked"]),
+                 "compliance_rate": float(r["compliance_rate"]) if r["compliance_rate"] else None}
+                for r in csv.DictReader(f)]  # fmt: skip
+
+
+def compliance_chart(intervals: list[dict[str, Any]], seconds: float, totals: dict[str, Any], path: Path) -> None:
+    """People per interval (masked and unmasked bars) and the compliance rate, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 3.5))
+    starts = [b["start_s"] for b in intervals]
+    ax.bar(starts, [b["masked"] for b in intervals], width=seconds * 0.9, align="edge",
+           color="tab:green", label="masked")  # fmt: skip
+    ax.bar(starts, [b["unmasked"] for b in intervals], width=seconds * 0.9, align="edge",
+           bottom=[b["masked"] for b in intervals], color="tab:red", label="unmasked")  # fmt: skip
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("people")
+    rate = ax.twinx()
+    rate.plot([s + seconds / 2 for s in starts],
+              [b["compliance_rate"] if b["compliance_rate"] is not None else np.nan for b in intervals],
+              "o-", color="black", label="compliance")  # fmt: skip
+    rate.set_ylim(0, 1.05)
+    rate.set_ylabel("compliance rate")
+    share = "n/a" if totals["compliance_rate"] is None else f"{totals['compliance_rate']:.0%}"
+    ax.set_title(f"{totals['people']} people, {totals['masked']} masked ({share}), per {seconds:g} s")
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    fig.legend(loc="lower center", ncol=3, fontsize=8, frameon=False)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 class ComplianceCounter:
-    """Follows faces through one video or stream. With a `save_dir`, writes there `<stem>_people.csv`,
-    `<stem>_compliance.csv` (rows flushed as they settle), and at close `<stem>_compliance.png` and
-    `<stem>_tracking.json`; without one (the app's live view) it only counts.
+    """Follows faces through one video or stream: the tracker, the zone, the book of people in view,
+    the totals and intervals and their files, wired together. With a `save_dir`, writes there
+    `<stem>_people.csv` and `<stem>_compliance.csv` (rows flushed as they settle), and at close
+    `<stem>_compliance.png` and `<stem>_tracking.json` (totals and intervals; the people are in the
+    CSV); without one (the app) it only counts. `on_person` is also given each counted person's row as
+    they settle (the app lists the people of its short videos).
 
     `fps` is the source's frame rate and `stride` the --vid-stride: the tracker sees fps/stride frames
     a second, and a frame's time is its index over fps (the wall clock for live sources)."""
 
     def __init__(self, save_dir: Path | None, stem: str, names: dict[int, str], fps: float | None, stride: int = 1,
                  min_track_frames: int = 5, interval_s: float = 60.0, zone: Zone | None = None,
-                 tracker: str = "bytetrack.yaml"):  # fmt: skip
-        if interval_s <= 0:
-            raise ValueError(f"--interval must be more than 0 seconds, not {interval_s:g}")
+                 tracker: str = "bytetrack.yaml",
+                 on_person: Callable[[dict[str, Any]], None] | None = None):  # fmt: skip
+        self.intervals = IntervalTally(interval_s)
         self.names = names
         self.fps = fps or DEFAULT_FPS
         self.tracker = FaceTracker(tracker, self.fps / stride)
         self.started = time.monotonic()
-        self.min_frames, self.interval, self.zone = min_track_frames, interval_s, zone
+        self.min_frames, self.zone, self.on_person = min_track_frames, zone, on_person
+        self.gate = ZoneGate(zone)
+        self.book = PersonBook(self.tracker.lost_frames)
+        self.totals = Totals()
+        self.ignored = 0  # tracks too short, or that never met the zone
         outputs = ("people.csv", "compliance.csv", "compliance.png", "tracking.json")
         self.paths = {k: save_dir / f"{stem}_{k}" for k in outputs} if save_dir else {}
-        self._files = [self.paths[k].open("w", newline="") for k in outputs[:2]] if save_dir else []
-        self._people_csv = csv.DictWriter(self._files[0], PEOPLE_COLUMNS) if save_dir else None
-        self._buckets_csv = csv.DictWriter(self._files[1], BUCKET_COLUMNS) if save_dir else None
-        for writer in (self._people_csv, self._buckets_csv):
-            if writer is not None:
-                writer.writeheader()
-        self.open: dict[int, Person] = {}
-        self.done: list[Person] = []  # settled people that count
-        self.buckets: list[dict[str, Any]] = []
-        self.ignored = 0  # tracks too short, or that never met the zone
-        self.frames, self.now_s, self._zone_counter, self._closed = 0, 0.0, None, False
+        self._people_csv = RowWriter(self.paths["people.csv"], PEOPLE_COLUMNS) if save_dir else None
+        self._intervals_csv = RowWriter(self.paths["compliance.csv"], BUCKET_COLUMNS) if save_dir else None
+        self.frames, self.now_s, self._closed = 0, 0.0, False
 
     def update(self, frame: Frame, detections: sv.Detections) -> sv.Detections:
         """Track one frame's detections; returns them all, with tracker ids (-1: not in a track yet)."""
-        self.frames += 1
-        self.now_s = time.monotonic() - self.started if frame.live else frame.index / self.fps
+        now_s = time.monotonic() - self.started if frame.live else frame.index / self.fps
         tracked = self.tracker.update(detections, frame.image)
-        hits = self._zone_hits(tracked, frame.image)
-        for i, tid in enumerate(tracked.tracker_id):
-            if tid < 0:
-                continue
-            person = self.open.get(int(tid)) or Person(int(tid), self.now_s)
-            self.open[int(tid)] = person
-            person.last_step, person.last_s = self.frames, self.now_s
-            person.frames += 1
-            person.votes[self.names[int(tracked.class_id[i])]] += 1
-            person.confidence_sum += float(tracked.confidence[i])
-            person.counted |= bool(hits[i])
-        for tid in [t for t, p in self.open.items() if self.frames - p.last_step > self.tracker.lost_frames]:
-            self._settle(self.open.pop(tid))
-        self._flush_buckets(final=False)
+        self.count(tracked, now_s, frame.image.shape[1], frame.image.shape[0])
         return tracked
+
+    def count(self, tracked: sv.Detections, now_s: float, width: int, height: int) -> None:
+        """Count one frame of detections whose `tracker_id` is set (-1: no track), seen at `now_s` in a
+        `width` x `height` frame: the half of `update` after the tracker."""
+        self.frames, self.now_s = self.frames + 1, now_s
+        hits = self.gate.hits(tracked, width, height)
+        for i in np.flatnonzero(tracked.tracker_id >= 0):
+            label = self.names[int(tracked.class_id[i])]
+            self.book.see(int(tracked.tracker_id[i]), self.frames, now_s, label, float(tracked.confidence[i]),
+                          bool(hits[i]))  # fmt: skip
+        for person in self.book.settled(self.frames):
+            self._settle(person)
+        earliest = self.book.first_seen_s()
+        self._write_intervals(self.intervals.settle(now_s if earliest is None else min(now_s, earliest)))
+
+    def _counts(self, person: Person) -> bool:
+        return person.frames >= self.min_frames and person.counted
+
+    def _settle(self, person: Person) -> None:
+        if not self._counts(person):
+            self.ignored += 1
+            return
+        self.totals.add(person)
+        self.intervals.add(person)
+        row = person.row()
+        if self._people_csv is not None:
+            self._people_csv.write(row)
+        if self.on_person is not None:
+            self.on_person(row)
+
+    def _write_intervals(self, rows: Iterator[dict[str, Any]]) -> None:
+        for row in rows:
+            if self._intervals_csv is not None:
+                self._intervals_csv.write(row)
 
     def draw(self, image: np.ndarray) -> np.ndarray:
         """The zone or line and the running tally, on an annotated frame."""
@@ -199,56 +407,13 @@ class ComplianceCounter:
             draw_zone(image, self.zone.in_pixels(image.shape[1], image.shape[0]))
         return draw_tally(image, self.tally_text())
 
-    def _zone_hits(self, tracked: sv.Detections, image: np.ndarray) -> np.ndarray:
-        """Per detection: did its track enter the zone / cross the line this frame (always true without a
-        zone). Only confirmed tracks go to supervision's zone, which keeps crossing state per track id."""
-        hits = np.full(len(tracked), self.zone is None)
-        confirmed = np.flatnonzero(tracked.tracker_id >= 0)
-        if self.zone is None or len(confirmed) == 0:
-            return hits
-        if self._zone_counter is None:
-            self._zone_counter = self.zone.counter(image.shape[1], image.shape[0])
-        if self.zone.is_line:
-            crossed_in, crossed_out = self._zone_counter.trigger(tracked[confirmed])
-            hits[confirmed] = crossed_in | crossed_out
-        else:
-            hits[confirmed] = self._zone_counter.trigger(tracked[confirmed])
-        return hits
-
-    def _settle(self, person: Person) -> None:
-        if person.frames >= self.min_frames and person.counted:
-            self.done.append(person)
-            if self._people_csv is not None:
-                self._people_csv.writerow(person.row())
-                self._files[0].flush()
-        else:
-            self.ignored += 1
-
-    def _flush_buckets(self, final: bool) -> None:
-        """Write every bucket that has ended and whose people are all settled (or all, at the end)."""
-        while True:
-            start = len(self.buckets) * self.interval
-            end = start + self.interval
-            if not final and (self.now_s < end or any(p.first_s < end for p in self.open.values())):
-                return
-            if final and start > self.now_s:
-                return
-            people = [p for p in self.done if start <= p.first_s < end]
-            masked = sum(p.verdict == MASK for p in people)
-            row = {"start_s": round(start, 2), "end_s": round(end, 2), "people": len(people), "masked": masked,
-                   "unmasked": len(people) - masked,
-                   "compliance_rate": round(masked / len(people), 3) if people else None}  # fmt: skip
-            self.buckets.append(row)
-            if self._buckets_csv is not None:
-                self._buckets_csv.writerow(row)
-                self._files[1].flush()
-
     def tally(self) -> dict[str, Any]:
-        """People so far (settled and current tracks long enough to count), for the on-video overlay."""
-        people = self.done + [p for p in self.open.values() if p.frames >= self.min_frames and p.counted]
-        masked = sum(p.verdict == MASK for p in people)
-        return {"people": len(people), "masked": masked, "unmasked": len(people) - masked,
-                "compliance_rate": round(masked / len(people), 3) if people else None}  # fmt: skip
+        """People so far (settled, and current tracks long enough to count), for the on-video overlay."""
+        totals = replace(self.totals)
+        for person in self.book:
+            if self._counts(person):
+                totals.add(person)
+        return totals.row()
 
     def tally_text(self) -> str:
         """The running tally drawn on tracked video: 'people 5  masked 3 (60%)  unmasked 2'."""
@@ -257,55 +422,28 @@ class ComplianceCounter:
         return f"people {t['people']}  masked {t['masked']}{rate}  unmasked {t['unmasked']}"
 
     def close(self) -> dict[str, Any]:
-        """Settle every open track, write the last buckets, the summary JSON and the chart."""
+        """Settle everyone still held, write the last intervals, the summary JSON and the chart."""
         if self._closed:
             return self.summary()
         self._closed = True
-        for person in self.open.values():
+        for person in self.book.drain():
             self._settle(person)
-        self.open.clear()
-        self._flush_buckets(final=True)
-        for f in self._files:
-            f.close()
+        self._write_intervals(self.intervals.rest(self.now_s))
+        for writer in (self._people_csv, self._intervals_csv):
+            if writer is not None:
+                writer.close()
         summary = self.summary()
         if self.paths:
-            self.paths["tracking.json"].write_text(json.dumps(summary, indent=2) + "\n")
-            self._chart()
+            intervals = read_intervals(self.paths["compliance.csv"])
+            self.paths["tracking.json"].write_text(json.dumps({**summary, "buckets": intervals}, indent=2) + "\n")
+            compliance_chart(intervals, self.intervals.seconds, summary, self.paths["compliance.png"])
         return summary
 
     def summary(self) -> dict[str, Any]:
+        """The totals and settings of the run; people are not kept here (see the people CSV, `on_person`)."""
         return {
             **self.tally(), "frames": self.frames, "duration_s": round(self.now_s, 2), "fps": self.fps,
-            "min_track_frames": self.min_frames, "interval_s": self.interval, "ignored_tracks": self.ignored,
-            "zone": None if self.zone is None else self.zone.points.tolist(),
-            "people_list": [p.row() for p in self.done], "buckets": self.buckets,
+            "min_track_frames": self.min_frames, "interval_s": self.intervals.seconds,
+            "ignored_tracks": self.ignored, "zone": None if self.zone is None else self.zone.points.tolist(),
             "files": {k: str(v) for k, v in self.paths.items()},
         }  # fmt: skip
-
-    def _chart(self) -> None:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots(figsize=(9, 3.5))
-        starts = [b["start_s"] for b in self.buckets]
-        ax.bar(starts, [b["masked"] for b in self.buckets], width=self.interval * 0.9, align="edge",
-               color="tab:green", label="masked")  # fmt: skip
-        ax.bar(starts, [b["unmasked"] for b in self.buckets], width=self.interval * 0.9, align="edge",
-               bottom=[b["masked"] for b in self.buckets], color="tab:red", label="unmasked")  # fmt: skip
-        ax.set_xlabel("time (s)")
-        ax.set_ylabel("people")
-        rate = ax.twinx()
-        rate.plot([s + self.interval / 2 for s in starts],
-                  [b["compliance_rate"] if b["compliance_rate"] is not None else np.nan for b in self.buckets],
-                  "o-", color="black", label="compliance")  # fmt: skip
-        rate.set_ylim(0, 1.05)
-        rate.set_ylabel("compliance rate")
-        t = self.tally()
-        share = "n/a" if t["compliance_rate"] is None else f"{t['compliance_rate']:.0%}"
-        ax.set_title(f"{t['people']} people, {t['masked']} masked ({share}), per {self.interval:g} s")
-        fig.tight_layout(rect=(0, 0.08, 1, 1))
-        fig.legend(loc="lower center", ncol=3, fontsize=8, frameon=False)
-        fig.savefig(self.paths["compliance.png"], dpi=100)
-        plt.close(fig)

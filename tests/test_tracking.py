@@ -1,5 +1,6 @@
 """detect.py --track on a synthetic video with known people, found by a colour detector standing in for
-the model (tracking, verdicts, zones and files are what is under test, not the model)."""
+the model (tracking, verdicts, zones and files are what is under test, not the model); and the counting
+itself fed tracked detections frame by frame, down to a long stream whose memory must stay flat."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import supervision as sv
 import detect
 from facemask import detector as detector_module
 from facemask.detector import Prediction
-from facemask.tracking import Zone
+from facemask.tracking import ComplianceCounter, Zone
 
 FPS, W, H, N = 10, 320, 240, 80
 GREEN, RED = (0, 200, 0), (0, 0, 220)  # BGR
@@ -162,3 +163,112 @@ def test_non_positive_values_are_refused(flag, capsys) -> None:
         detect.parse_opt(["--track", *flag])
     err = capsys.readouterr().err
     assert f"argument {flag[0]}: must be" in err and ("above 0" in err or "at least 1" in err)
+
+
+# The counting on its own: detections with tracker ids already set, as FaceTracker returns them.
+NAMES = {0: "Mask", 1: "No Mask"}
+MASKED, UNMASKED = 0, 1
+
+
+def tracked(faces: list[tuple[int, int]], xs: list[float] | None = None) -> sv.Detections:
+    """One frame of (track id, class id) faces, 30x30 at y 100, at `xs` (default: side by side)."""
+    xs = xs if xs is not None else [40.0 * i for i in range(len(faces))]
+    return sv.Detections(xyxy=np.array([[x, 100, x + 30, 130] for x in xs], float).reshape(-1, 4),
+                         class_id=np.array([c for _, c in faces], int), confidence=np.full(len(faces), 0.8),
+                         tracker_id=np.array([t for t, _ in faces], int))  # fmt: skip
+
+
+def counter(tmp_path: Path, **kw) -> ComplianceCounter:
+    """A counter at 10 fps (the tracker then keeps lost tracks 10 frames), writing to tmp_path."""
+    return ComplianceCounter(tmp_path, "cam", NAMES, fps=FPS, **kw)
+
+
+def feed(people: ComplianceCounter, frames: list[list[tuple[int, int]]], start: int = 0) -> None:
+    for i, faces in enumerate(frames, start):
+        people.count(tracked(faces), i / FPS, W, H)
+
+
+def test_short_tracks_are_ignored_and_ties_are_not_called_masked(tmp_path) -> None:
+    people = counter(tmp_path)
+    votes = {1: [MASKED] * 3 + [UNMASKED] * 2, 2: [MASKED] * 4, 3: [MASKED, UNMASKED] * 3}  # 2: 4 frames, too few
+    feed(people, [[(t, v[i]) for t, v in votes.items() if i < len(v)] for i in range(6)])
+    feed(people, [[]] * (people.tracker.lost_frames + 1), start=6)  # all lost for longer than the tracker keeps them
+    rows = read_csv(tmp_path / "cam_people.csv")  # written as they settle, before close
+    assert [(r["track_id"], r["verdict"], r["frames_seen"], r["confidence"]) for r in rows] == [
+        ("1", "Mask", "5", "0.6"), ("3", "No Mask", "6", "0.5")
+    ]  # fmt: skip
+    assert len(people.book) == 0 and people.ignored == 1
+    summary = people.close()
+    assert (summary["people"], summary["masked"], summary["unmasked"], summary["ignored_tracks"]) == (2, 1, 1, 1)
+    saved = json.loads((tmp_path / "cam_tracking.json").read_text())
+    assert "people_list" not in saved and saved["files"]["people.csv"] == str(tmp_path / "cam_people.csv")
+    assert saved["buckets"] == [{"start_s": 0.0, "end_s": 60.0, "people": 2, "masked": 1, "unmasked": 1,
+                                 "compliance_rate": 0.5}]  # fmt: skip
+
+
+def test_a_person_is_held_until_lost_longer_than_the_tracker_keeps_them(tmp_path) -> None:
+    people = counter(tmp_path)
+    lost = people.tracker.lost_frames
+    feed(people, [[(7, MASKED)]] * 5)  # frames 0-4
+    feed(people, [[]] * lost, start=5)  # gone for as long as the tracker keeps the track: may come back
+    assert len(people.book) == 1
+    feed(people, [[(7, MASKED)]] * 5, start=5 + lost)  # and does: still one person
+    feed(people, [[]] * lost, start=10 + lost)
+    assert len(people.book) == 1 and read_csv(tmp_path / "cam_people.csv") == []
+    feed(people, [[]], start=10 + 2 * lost)  # one frame more: the tracker has dropped it, so it is settled
+    assert len(people.book) == 0
+    [row] = read_csv(tmp_path / "cam_people.csv")
+    assert row["frames_seen"] == "10" and float(row["last_seen_s"]) == pytest.approx((9 + lost) / FPS)
+
+
+def test_an_interval_is_written_once_everyone_first_seen_in_it_is_settled(tmp_path) -> None:
+    people = counter(tmp_path, interval_s=1.0)  # 10 frames an interval
+    # A stays frames 0-29, B (unmasked) 12-16, C is a flicker in interval 2; nobody starts in interval 3.
+    feed(people, [[(1, MASKED)] + ([(2, UNMASKED)] if 12 <= i <= 16 else []) + ([(3, MASKED)] if i == 25 else [])
+                  for i in range(30)])  # fmt: skip
+    feed(people, [[]] * people.tracker.lost_frames, start=30)  # frames 30-39: A is not settled yet
+    assert read_csv(tmp_path / "cam_compliance.csv") == []  # interval 0 waits for A, and every later one with it
+    feed(people, [[]], start=40)  # A settles at 4.0 s: intervals 0-3 are complete
+    rows = read_csv(tmp_path / "cam_compliance.csv")
+    assert [(r["start_s"], r["people"], r["masked"], r["compliance_rate"]) for r in rows] == [
+        ("0.0", "1", "1", "1.0"), ("1.0", "1", "0", "0.0"), ("2.0", "0", "0", ""), ("3.0", "0", "0", "")
+    ]  # fmt: skip
+    assert len(people.intervals) == 0
+    people.close()
+    assert len(read_csv(tmp_path / "cam_compliance.csv")) == 5  # and the one the stream ended in (4-5 s)
+    assert (tmp_path / "cam_compliance.png").stat().st_size > 5000
+
+
+def test_a_line_counts_only_tracks_that_cross_it(tmp_path) -> None:
+    people = counter(tmp_path, zone=Zone.parse("160,0,160,240"))
+    for i in range(10):  # 1 walks across the line; 2 walks as far, on its left
+        people.count(tracked([(1, MASKED), (2, UNMASKED)], xs=[100 + 10 * i, 10 + 10 * i]), i / FPS, W, H)
+    people.close()
+    assert [r["track_id"] for r in read_csv(tmp_path / "cam_people.csv")] == ["1"] and people.ignored == 1
+
+
+def test_a_long_stream_holds_few_people_and_writes_every_one(tmp_path) -> None:
+    """An hour at 10 fps: someone arrives every 0.7 s and stays 2-6 s (every 10th is a flicker). The
+    people held stay those in view or just lost, the intervals held stay the open ones, and every
+    person reaches the CSV (and the app's callback) and their interval."""
+    frames, arrive_every = 36_000, 7
+    stays = {k: 2 if k % 10 == 9 else 20 + 13 * k % 40 for k in range(frames // arrive_every)}
+    expected = {k: "No Mask" if k % 3 == 0 else "Mask" for k, stay in stays.items()
+                if min(stay, frames - k * arrive_every) >= 5}  # fmt: skip  # the last are cut off by the end
+    rows: list[dict] = []
+    people = counter(tmp_path, on_person=rows.append)
+    most_people, most_intervals = 0, 0
+    for i in range(frames):
+        first = max(0, (i - 60) // arrive_every)  # nobody stays longer than 60 frames
+        here = [(k, UNMASKED if k % 3 == 0 else MASKED) for k in range(first, i // arrive_every + 1)
+                if k * arrive_every <= i < k * arrive_every + stays.get(k, 0)]  # fmt: skip
+        people.count(tracked(here), i / FPS, W, H)
+        most_people, most_intervals = max(most_people, len(people.book)), max(most_intervals, len(people.intervals))
+    assert most_people <= 15 and most_intervals <= 2  # against ~4,600 people seen
+    summary = people.close()
+    written = read_csv(tmp_path / "cam_people.csv")
+    assert {int(r["track_id"]): r["verdict"] for r in written} == expected and len(written) == len(expected)
+    assert [str(r["track_id"]) for r in rows] == [r["track_id"] for r in written]
+    intervals = read_csv(tmp_path / "cam_compliance.csv")
+    assert len(intervals) == 60 and sum(int(r["people"]) for r in intervals) == summary["people"] == len(expected)
+    assert summary["masked"] == sum(v == "Mask" for v in expected.values())
