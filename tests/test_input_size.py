@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from facemask.checkpoints import CheckpointError, load_model
 from facemask.input_size import native_size, resolve
@@ -24,12 +25,13 @@ def test_a_checkpoint_runs_at_its_training_size_unless_asked(trained_run: Path) 
 
 
 def test_a_fixed_export_refuses_another_size() -> None:
+    exported = yaml.safe_load((SHIPPED_INT8 / "metadata.yaml").read_text())["imgsz"][0]
     size, fixed = native_size(object(), SHIPPED_INT8)
-    assert fixed and size == 640
+    assert fixed and size == exported
     assert resolve(None, object(), SHIPPED_INT8).why == "exported at"
-    assert resolve(640, object(), SHIPPED_INT8).imgsz == 640
-    with pytest.raises(CheckpointError, match="fixed 640 px export"):
-        resolve(320, object(), SHIPPED_INT8)
+    assert resolve(exported, object(), SHIPPED_INT8).imgsz == exported
+    with pytest.raises(CheckpointError, match=f"fixed {exported} px export"):
+        resolve(exported + 32, object(), SHIPPED_INT8)
 
 
 @pytest.mark.slow
