@@ -17,11 +17,12 @@ from typing import Any
 import cv2
 import numpy as np
 import yaml
+from PIL import Image
 from ultralytics.data.utils import img2label_paths
 
 from facemask.audit import AuditError, Candidate
 from facemask.dataset_files import load_labels, split_images
-from facemask.images import JPEG_QUALITY, ends_cleanly
+from facemask.images import ends_cleanly, save_rgb
 from facemask.merge import DATASET, ULTRALYTICS_CACHES
 from facemask.owned_dirs import check_output, mark, publish
 from facemask.split import SPLITS
@@ -67,19 +68,15 @@ def yolo_lines(candidates: Iterable[Candidate]) -> str:
     return "".join(f"{c.cls} {c.cx:.6f} {c.cy:.6f} {c.w:.6f} {c.h:.6f}\n" for c in candidates)
 
 
-def write_image(image: np.ndarray, dst: Path) -> None:
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(dst), image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]):
-        raise OSError(f"could not write {dst}")
-
-
 def copy_image(image: Path, dst: Path, label: Path, dst_label: Path, found: list[Candidate], mode: str) -> None:
     """One image and its label, changed by `found` (missing candidates) as `mode` says."""
     if found and mode == "ignore":
         pixels = cv2.imread(str(image))
         height, width = pixels.shape[:2]
         labelled = load_labels(image, width, height).xyxy
-        write_image(grey_out(pixels, [c.xyxy(width, height) for c in found], labelled), dst)
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        greyed = grey_out(pixels, [c.xyxy(width, height) for c in found], labelled)
+        save_rgb(Image.fromarray(np.ascontiguousarray(greyed[:, :, ::-1])), dst)  # the merge's own writer
     else:
         link_or_copy(image, dst)
     if found and mode == "add":
