@@ -25,7 +25,7 @@ import time
 import numpy as np
 
 from facemask import recall_breakdown
-from facemask.dataset_files import known_sources, load_dataset, load_labels, split_images
+from facemask.dataset_files import class_names, known_sources, load_dataset, load_labels, split_images
 from facemask.detector import Detector, DetectorSettings
 from facemask.media import read_image
 
@@ -40,8 +40,7 @@ MODES = {  # name -> DetectorSettings changes
 def measure(weights: Path, data: Path, split: str, mode: str, conf: float) -> dict:
     detector = Detector(weights, DetectorSettings(conf=conf, **MODES[mode]))
     root, content = load_dataset(data)
-    names = content["names"]
-    names = [names[i] for i in sorted(names)] if isinstance(names, dict) else list(names)
+    names = class_names(content)
     images = split_images(root, content, split)
     timings: list[float] = []
     extra = 0

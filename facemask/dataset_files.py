@@ -63,3 +63,9 @@ def known_sources(root: Path) -> list[str]:
 def source_of(image: str, sources: list[str]) -> str:
     name = Path(image).name
     return next((s for s in sources if name.startswith(f"{s}_")), OTHER_SOURCE)
+
+
+def class_names(content: dict[str, Any]) -> list[str]:
+    """A data yaml's `names` in id order, whether written as a list or as {id: name}."""
+    names = content["names"]
+    return [names[i] for i in sorted(names)] if isinstance(names, dict) else list(names)

@@ -13,7 +13,7 @@ from rich.table import Table
 from facemask import recall_breakdown
 from facemask.checkpoints import check_device, load_model, precision_args, run_dir
 from facemask.data_yaml import PROJECT_ROOT, check_data, dataset_root
-from facemask.dataset_files import known_sources, split_images
+from facemask.dataset_files import class_names, known_sources, split_images
 from facemask.detector import Detector, DetectorSettings
 from facemask.input_size import resolve
 from facemask.sources import IMAGE_SUFFIXES
@@ -81,8 +81,7 @@ def face_recall(
     """Which faces of the split the model finds at a working confidence (recall_breakdown)."""
     detector = Detector(weights, DetectorSettings(imgsz=imgsz, conf=conf, iou=iou, device=device))
     root = dataset_root(data_path, content)
-    names = content["names"]
-    names = [names[i] for i in sorted(names)] if isinstance(names, dict) else list(names)
+    names = class_names(content)
     faces = recall_breakdown.collect(
         split_images(root, content, task), lambda im: detector(im).detections, names, known_sources(root)
     )
