@@ -20,10 +20,7 @@ import os
 import gradio as gr
 import pandas as pd
 
-from facemask.cli import fail, port_number
-from facemask.errors import FacemaskError
-from facemask.webapp import (
-    EXAMPLES_DIR,
+from facemask.app.service import (
     MAX_UPLOAD,
     UserError,
     available_models,
@@ -33,7 +30,10 @@ from facemask.webapp import (
     image_file,
     read_upload,
 )
-from facemask.webapp import detect_video as _detect_video
+from facemask.app.service import detect_video as _detect_video
+from facemask.cli import fail, port_number
+from facemask.errors import FacemaskError
+from facemask.paths import EXAMPLES_DIR
 
 CONCURRENCY = 2  # requests handled at once, all tabs together (one inference per model at a time, each on both
 # CPU cores; the second request decodes and draws meanwhile); further requests wait in the queue

@@ -32,21 +32,19 @@ import json
 import sys
 from pathlib import Path
 
-from facemask import audit
-from facemask.audit_apply import APPLY_MODES, parse_apply, write_corrected
-from facemask.audit_folds import fold_detectors, start_point
-from facemask.audit_gallery import write_gallery
-from facemask.checkpoints import run_dir
+from facemask.audit import candidates as audit
+from facemask.audit.apply import APPLY_MODES, parse_apply, write_corrected
+from facemask.audit.folds import fold_detectors, start_point
+from facemask.audit.gallery import write_gallery
 from facemask.cli import image_size
-from facemask.dataset_files import known_sources, load_dataset, split_images
-from facemask.detector import Detector
+from facemask.data.dataset_files import known_sources, load_dataset, split_images
+from facemask.data.split import SPLITS
 from facemask.errors import FacemaskError
-from facemask.evaluation import DEFAULT_DATA, DEFAULT_WEIGHTS
+from facemask.inference.detector import Detector
+from facemask.model.checkpoints import run_dir
+from facemask.model.training import DEFAULT_CONFIG
 from facemask.owned_dirs import check_output
-from facemask.split import SPLITS
-from facemask.training import DEFAULT_CONFIG
-
-ROOT = Path(__file__).resolve().parent
+from facemask.paths import DEFAULT_DATA, DEFAULT_WEIGHTS, RUNS_DIR
 
 
 def run(
@@ -57,7 +55,7 @@ def run(
     conf_thres: float = 0.5,
     iou_thres: float = 0.45,
     device: str | None = None,
-    project: str | Path = ROOT / "runs" / "audit",
+    project: str | Path = RUNS_DIR / "audit",
     name: str = "exp",
     exist_ok: bool = False,
     apply: str | None = None,
@@ -144,7 +142,7 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--conf-thres", type=float, default=0.5, help="confidence of a 'confident' detection")
     p.add_argument("--iou-thres", type=float, default=0.45, help="NMS IoU threshold")
     p.add_argument("--device", help="cpu, 0, ...")
-    p.add_argument("--project", default=str(ROOT / "runs" / "audit"), help="save to project/name")
+    p.add_argument("--project", default=str(RUNS_DIR / "audit"), help="save to project/name")
     p.add_argument("--name", default="exp", help="save to project/name")
     p.add_argument("--exist-ok", action="store_true", help="reuse project/name (and replace --out if ours)")
     p.add_argument("--apply", help=f"write a corrected copy: missing={'|'.join(APPLY_MODES)} (needs --out)")

@@ -40,8 +40,6 @@ from pathlib import Path
 import cv2
 from tqdm import tqdm
 
-from facemask.annotate import Annotator
-from facemask.checkpoints import run_dir
 from facemask.cli import (
     checked,
     fail,
@@ -52,23 +50,23 @@ from facemask.cli import (
     positive_int,
     unit_float,
 )
-from facemask.counting import RunSummary, class_counts, format_counts
-from facemask.detector import Detector, DetectorSettings
 from facemask.errors import FacemaskError
 from facemask.files import shown
-from facemask.media import Frame, SourceError, iter_frames, resolve_source
-from facemask.outputs import OutputWriter
-from facemask.tracking import TRACKERS, ComplianceCounter, Zone, check_tracker
+from facemask.inference.annotate import Annotator
+from facemask.inference.counting import RunSummary, class_counts, format_counts
+from facemask.inference.detector import Detector, DetectorSettings
+from facemask.inference.media import Frame, SourceError, iter_frames, resolve_source
+from facemask.inference.outputs import OutputWriter
+from facemask.inference.tracking import TRACKERS, ComplianceCounter, Zone, check_tracker
+from facemask.model.checkpoints import run_dir
+from facemask.paths import DEFAULT_WEIGHTS, EXAMPLES_DIR, RUNS_DIR
 
-ROOT = Path(__file__).resolve().parent
-DEFAULT_WEIGHTS = ROOT / "weights" / "face_masks.pt"
-DEFAULT_SOURCE = ROOT / "examples"
 MAX_WARNINGS = 20  # skipped files named one by one; a folder of 10,000 bad files would bury the results
 
 
 def run(
     weights: str | Path = DEFAULT_WEIGHTS,
-    source: str | Path = DEFAULT_SOURCE,
+    source: str | Path = EXAMPLES_DIR,
     imgsz: int | None = None,
     conf_thres: float = 0.25,
     iou_thres: float = 0.45,
@@ -81,7 +79,7 @@ def run(
     save_crop: bool = False,
     nosave: bool = False,
     classes: list[int] | None = None,
-    project: str | Path = ROOT / "runs" / "detect",
+    project: str | Path = RUNS_DIR / "detect",
     name: str = "exp",
     exist_ok: bool = False,
     line_thickness: int = 2,
@@ -100,7 +98,7 @@ def run(
     interval: float = 60.0,
 ) -> RunSummary:
     """Detect, print a line per image, save what was asked; returns the run's totals. With `track`,
-    faces in videos and streams are followed and counted as people (see facemask.tracking)."""
+    faces in videos and streams are followed and counted as people (see facemask.inference.tracking)."""
     counting_zone = Zone.parse(zone) if zone else None
     resolved = resolve_source(source)
     frames = iter_frames(resolved, vid_stride)
@@ -212,7 +210,7 @@ def _zone(spec: str) -> str:
 def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS, help="model: .pt or an export (.onnx, ...)")
-    p.add_argument("--source", default=str(DEFAULT_SOURCE), help="file, folder, glob, list.txt, video, 0, URL")
+    p.add_argument("--source", default=str(EXAMPLES_DIR), help="file, folder, glob, list.txt, video, 0, URL")
     p.add_argument("--imgsz", "--img", "--img-size", dest="imgsz", type=image_size, default=None,
                    help="input size (default: the size the model was trained or exported at)")  # fmt: skip
     p.add_argument("--conf-thres", type=unit_float, default=0.25, help="confidence threshold (0-1)")
@@ -226,7 +224,7 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--save-crop", action="store_true", help="face crops in crops/<class>/")
     p.add_argument("--nosave", action="store_true", help="do not save annotated images or videos")
     p.add_argument("--classes", nargs="+", type=int_range(0), help="keep only these class ids (0 Mask, 1 No Mask)")
-    p.add_argument("--project", default=str(ROOT / "runs" / "detect"), help="save to project/name")
+    p.add_argument("--project", default=str(RUNS_DIR / "detect"), help="save to project/name")
     p.add_argument("--name", default="exp", help="save to project/name")
     p.add_argument("--exist-ok", action="store_true", help="reuse project/name instead of name2, ...")
     p.add_argument("--line-thickness", type=positive_int(), default=2, help="box thickness (pixels)")

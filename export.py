@@ -17,15 +17,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from facemask.checkpoints import PT_HINT, DeviceError, check_device, load_model, precision_args
 from facemask.cli import fail, float_range, image_size, positive_int
-from facemask.data_yaml import PROJECT_ROOT, check_data
+from facemask.data.data_yaml import check_data
 from facemask.errors import FacemaskError
-from facemask.input_size import resolve
+from facemask.model.checkpoints import PT_HINT, DeviceError, check_device, load_model, precision_args
+from facemask.model.input_size import resolve
+from facemask.paths import DEFAULT_DATA, DEFAULT_WEIGHTS
 
 FORMATS = ("torchscript", "onnx", "openvino", "engine", "coreml", "saved_model", "tflite", "ncnn")
-DEFAULT_WEIGHTS = PROJECT_ROOT / "weights" / "face_masks.pt"
-DEFAULT_DATA = PROJECT_ROOT / "data" / "face_masks.yaml"
 
 
 def run(

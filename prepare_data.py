@@ -24,27 +24,27 @@ from pathlib import Path
 
 from facemask.classes import INCORRECT_POLICIES
 from facemask.cli import checked, fail, float_range, int_range, positive_int
-from facemask.data_yaml import same_dataset, write_data_yaml
-from facemask.download import download_sources
+from facemask.data.data_yaml import same_dataset, write_data_yaml
+from facemask.data.download import download_sources
+from facemask.data.merge import MergeOptions, merge
+from facemask.data.quality import BLUR_SCOPES
+from facemask.data.report import DUPLICATE, INCORRECT_MASK, MergeReport
+from facemask.data.sources import load_sources
+from facemask.data.split import parse_fractions
 from facemask.errors import FacemaskError
-from facemask.merge import MergeOptions, merge
 from facemask.owned_dirs import check_output
-from facemask.quality import BLUR_SCOPES
-from facemask.report import DUPLICATE, INCORRECT_MASK, MergeReport
-from facemask.sources import load_sources
-from facemask.split import parse_fractions
+from facemask.paths import CONFIGS_DIR, DATASETS_DIR, DEFAULT_DATA, PROJECT_ROOT
 
-ROOT = Path(__file__).resolve().parent
 POLICY_DROPS = (DUPLICATE, INCORRECT_MASK)  # drops by design, not problems with the input
 
 
 def run(
     sources: str | Path | None = None,
     download: bool = False,
-    config: str | Path = ROOT / "configs/datasets.yaml",
-    out: str | Path = ROOT / "datasets/face_masks",
-    data: str | Path = ROOT / "data/face_masks.yaml",
-    cache: str | Path = ROOT / "datasets/sources",
+    config: str | Path = CONFIGS_DIR / "datasets.yaml",
+    out: str | Path = DATASETS_DIR / "face_masks",
+    data: str | Path = DEFAULT_DATA,
+    cache: str | Path = DATASETS_DIR / "sources",
     incorrect: str = "drop",
     min_box: float = 2.0,
     blur_threshold: float | None = None,
@@ -93,7 +93,7 @@ def _point_data_yaml(data: Path, out: Path, report: MergeReport, exist_ok: bool)
     """Make `data` name the new dataset, unless it names something else and replacing wasn't allowed."""
     names = list(next(iter(report.splits.values()))["boxes"])
     try:
-        path = out.resolve().relative_to(ROOT).as_posix()  # relative: the project can be moved
+        path = out.resolve().relative_to(PROJECT_ROOT).as_posix()  # relative: the project can be moved
     except ValueError:
         path = str(out.resolve())
     if not data.exists() or same_dataset(data, names, path) or exist_ok:
@@ -138,10 +138,10 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--sources", type=Path, help="folder holding each source's folder (e.g. ../shared/datasets)")
     src.add_argument("--download", action="store_true", help="fetch the sources (Kaggle API, Roboflow, URLs)")
-    p.add_argument("--config", type=Path, default=ROOT / "configs/datasets.yaml", help="sources config")
-    p.add_argument("--out", type=Path, default=ROOT / "datasets/face_masks", help="merged dataset folder")
-    p.add_argument("--data", type=Path, default=ROOT / "data/face_masks.yaml", help="dataset yaml to point at --out")
-    p.add_argument("--cache", type=Path, default=ROOT / "datasets/sources", help="where --download puts the sources")
+    p.add_argument("--config", type=Path, default=CONFIGS_DIR / "datasets.yaml", help="sources config")
+    p.add_argument("--out", type=Path, default=DATASETS_DIR / "face_masks", help="merged dataset folder")
+    p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="dataset yaml to point at --out")
+    p.add_argument("--cache", type=Path, default=DATASETS_DIR / "sources", help="where --download puts the sources")
     p.add_argument(
         "--incorrect",
         choices=INCORRECT_POLICIES,

@@ -24,8 +24,8 @@ from pathlib import Path
 
 from facemask.cli import fail, image_size, int_range, positive_int
 from facemask.errors import FacemaskError
-from facemask.training import DEFAULT_CONFIG, train
-from facemask.wandb_logging import WANDB_MODES
+from facemask.model.training import DEFAULT_CONFIG, train
+from facemask.model.wandb_logging import WANDB_MODES
 
 
 def run(**kwargs) -> Path:

@@ -27,10 +27,10 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # run as `python benchmarks/<name>.py` from anywhere, as YOLOv5's scripts do
 
 import audit_labels  # noqa: E402
-from facemask.audit import Candidate, iou  # noqa: E402
-from facemask.audit_apply import link_or_copy  # noqa: E402
-from facemask.dataset_files import load_dataset, split_images  # noqa: E402
-from facemask.evaluation import DEFAULT_DATA, DEFAULT_WEIGHTS  # noqa: E402
+from facemask.audit.apply import link_or_copy  # noqa: E402
+from facemask.audit.candidates import Candidate, iou  # noqa: E402
+from facemask.data.dataset_files import load_dataset, split_images  # noqa: E402
+from facemask.paths import DEFAULT_DATA, DEFAULT_WEIGHTS  # noqa: E402
 
 GOAL_RECALL, GOAL_CANDIDATES = 0.6, 3.0
 MATCH_IOU = 0.5

@@ -28,11 +28,11 @@ from pathlib import Path
 import torch
 import yaml
 
-from facemask.data_yaml import PROJECT_ROOT, check_data, dataset_root
-from facemask.detector import Detector, DetectorSettings
-from facemask.evaluation import evaluate
-from facemask.media import read_image
-from facemask.sources import IMAGE_SUFFIXES
+from facemask.data.data_yaml import PROJECT_ROOT, check_data, dataset_root
+from facemask.data.sources import IMAGE_SUFFIXES
+from facemask.inference.detector import Detector, DetectorSettings
+from facemask.inference.media import read_image
+from facemask.model.evaluation import evaluate
 
 EXPORTS = {  # name -> ultralytics export arguments (None: the .pt itself)
     "PyTorch": None,

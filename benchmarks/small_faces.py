@@ -24,10 +24,10 @@ import time
 
 import numpy as np
 
-from facemask import recall_breakdown
-from facemask.dataset_files import class_names, known_sources, load_dataset, load_labels, split_images
-from facemask.detector import Detector, DetectorSettings
-from facemask.media import read_image
+from facemask.data.dataset_files import class_names, known_sources, load_dataset, load_labels, split_images
+from facemask.inference.detector import Detector, DetectorSettings
+from facemask.inference.media import read_image
+from facemask.model import recall_breakdown
 
 MODES = {  # name -> DetectorSettings changes
     "plain": {},

@@ -38,8 +38,8 @@ from tqdm import tqdm
 
 import detect
 from benchmarks.track_throughput import photo_clip
-from facemask.media import Frame
-from facemask.tracking import ComplianceCounter
+from facemask.inference.media import Frame
+from facemask.inference.tracking import ComplianceCounter
 
 SAMPLE_S = 30.0  # stream time between samples
 PHOTOS = ROOT.parent / "shared" / "datasets" / "andrewmvd-face-mask-detection" / "images"  # crowds, 2-20 faces

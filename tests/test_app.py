@@ -117,7 +117,7 @@ def test_empty_upload_and_unknown_model_are_refused(client) -> None:
 
 
 def test_models_offered_are_the_weights_folder_only(tmp_path) -> None:
-    from facemask.webapp import UserError, available_models, detector_for
+    from facemask.app.service import UserError, available_models, detector_for
 
     (tmp_path / "a.pt").write_bytes(b"")
     (tmp_path / "a.onnx").write_bytes(b"")
@@ -129,7 +129,7 @@ def test_models_offered_are_the_weights_folder_only(tmp_path) -> None:
 
 
 def test_live_tracking_follows_faces_across_a_sessions_frames() -> None:
-    from facemask.webapp import detect_live
+    from facemask.app.service import detect_live
 
     rgb = np.asarray(Image.open(EXAMPLE).convert("RGB"))
     state = None

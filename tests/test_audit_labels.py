@@ -19,12 +19,12 @@ import supervision as sv
 import yaml
 
 import audit_labels
-from facemask import detector as detector_module
-from facemask.audit import AuditResult, Candidate, ImageAudit, find_candidates, summarise, training_names
-from facemask.audit_gallery import write_pages
-from facemask.checkpoints import load_model
-from facemask.dataset_files import source_of
-from facemask.detector import Prediction
+from facemask.audit.candidates import AuditResult, Candidate, ImageAudit, find_candidates, summarise, training_names
+from facemask.audit.gallery import write_pages
+from facemask.data.dataset_files import source_of
+from facemask.inference import detector as detector_module
+from facemask.inference.detector import Prediction
+from facemask.model.checkpoints import load_model
 from facemask.owned_dirs import OutputDirError
 from tests.conftest import MASK_RGB, NO_MASK_RGB
 

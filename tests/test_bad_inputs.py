@@ -403,7 +403,7 @@ def test_app_shows_a_damaged_model_as_a_message(tmp_path, monkeypatch) -> None:
     import gradio as gr
 
     import app
-    from facemask import webapp
+    from facemask.app import service as webapp
 
     (tmp_path / "broken.pt").write_bytes(b"")
     monkeypatch.setattr(webapp, "WEIGHTS_DIR", tmp_path)

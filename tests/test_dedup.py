@@ -1,7 +1,7 @@
 import numpy as np
 from PIL import Image
 
-from facemask.dedup import min_distances, near_duplicate_groups, rotation_hashes
+from facemask.data.dedup import min_distances, near_duplicate_groups, rotation_hashes
 from tests.conftest import background
 
 

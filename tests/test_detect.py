@@ -17,8 +17,8 @@ import supervision as sv
 from PIL import Image
 
 import detect
-from facemask import detector as detector_module
-from facemask.detector import Detector, DetectorSettings, Prediction, PredictOptions
+from facemask.inference import detector as detector_module
+from facemask.inference.detector import Detector, DetectorSettings, Prediction, PredictOptions
 from tests.conftest import background, draw_faces
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from facemask.checkpoints import CheckpointError, load_model
-from facemask.input_size import native_size, resolve
+from facemask.model.checkpoints import CheckpointError, load_model
+from facemask.model.input_size import native_size, resolve
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED_INT8 = ROOT / "weights" / "face_masks_int8_openvino_model"

@@ -1,6 +1,6 @@
 import pytest
 
-from facemask.labels import LabelError, read_voc, read_yolo
+from facemask.data.labels import LabelError, read_voc, read_yolo
 
 
 def test_yolo_lines_become_normalised_corner_boxes(tmp_path) -> None:

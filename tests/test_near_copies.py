@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageEnhance, ImageOps
 
-from facemask.near_copies import candidate_pairs, copy_pairs, fingerprint
+from facemask.data.near_copies import candidate_pairs, copy_pairs, fingerprint
 from tests.conftest import SHARED_DATASETS
 
 pytestmark = pytest.mark.skipif(not SHARED_DATASETS.is_dir(), reason="../shared/datasets not present")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 
-from facemask.media import Frame
-from facemask.outputs import OutputWriter
+from facemask.inference.media import Frame
+from facemask.inference.outputs import OutputWriter
 
 
 def test_stems_stay_unique_over_20000_files_of_one_name(tmp_path) -> None:

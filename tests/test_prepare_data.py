@@ -14,8 +14,8 @@ import yaml
 from PIL import Image
 
 import prepare_data
-from facemask import merge as merge_module
-from facemask.dedup import min_distances, rotation_hashes
+from facemask.data import merge as merge_module
+from facemask.data.dedup import min_distances, rotation_hashes
 from tests.conftest import MASK_RGB, NO_MASK_RGB, SHARED_DATASETS, Sources, background
 
 ROOT = Path(__file__).resolve().parents[1]

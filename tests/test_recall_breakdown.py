@@ -7,7 +7,7 @@ import json
 import numpy as np
 import supervision as sv
 
-from facemask.recall_breakdown import Face, found_faces, save, size_bin, summarise
+from facemask.model.recall_breakdown import Face, found_faces, save, size_bin, summarise
 
 
 def dets(boxes, classes, conf=None) -> sv.Detections:

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from facemask.sources import ConfigError, iter_samples, load_sources
+from facemask.data.sources import ConfigError, iter_samples, load_sources
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -2,7 +2,7 @@ from collections import Counter
 
 import pytest
 
-from facemask.split import assign_splits, parse_fractions
+from facemask.data.split import assign_splits, parse_fractions
 
 
 def test_fractions_parse() -> None:

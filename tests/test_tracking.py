@@ -14,9 +14,9 @@ import pytest
 import supervision as sv
 
 import detect
-from facemask import detector as detector_module
-from facemask.detector import Prediction
-from facemask.tracking import ComplianceCounter, Zone
+from facemask.inference import detector as detector_module
+from facemask.inference.detector import Prediction
+from facemask.inference.tracking import ComplianceCounter, Zone
 
 FPS, W, H, N = 10, 320, 240, 80
 GREEN, RED = (0, 200, 0), (0, 0, 220)  # BGR

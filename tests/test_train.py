@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 import train
-from facemask import checkpoints
-from facemask.checkpoints import CheckpointError
-from facemask.data_yaml import DatasetError
+from facemask.data.data_yaml import DatasetError
+from facemask.model import checkpoints
+from facemask.model.checkpoints import CheckpointError
 from tests.conftest import TINY_TRAIN as TINY
 from tests.wandb_records import artifacts, history, run_file
 
@@ -94,7 +94,7 @@ def test_yolov5_names_map_to_ultralytics_checkpoints(tmp_path: Path, monkeypatch
 
 
 def test_multi_gpu_device_strings_are_recognised() -> None:
-    from facemask.training import _is_multi_gpu
+    from facemask.model.training import _is_multi_gpu
 
     assert _is_multi_gpu("0,1,2,3") and _is_multi_gpu([0, 1])
     assert not _is_multi_gpu("0") and not _is_multi_gpu("cpu") and not _is_multi_gpu(None)

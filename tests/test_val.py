@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import val
-from facemask.checkpoints import CheckpointError
+from facemask.model.checkpoints import CheckpointError
 
 ROOT = Path(__file__).resolve().parents[1]
 

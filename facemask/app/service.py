@@ -19,19 +19,17 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from facemask.annotate import Annotator
-from facemask.checkpoints import CheckpointError
-from facemask.counting import class_counts, share_masked
-from facemask.data_yaml import PROJECT_ROOT
-from facemask.detector import Detector, DetectorSettings, Prediction, PredictOptions
 from facemask.errors import FacemaskError
 from facemask.images import ImageTooLarge, NotAnImage, UnreadableImage, load_image
-from facemask.media import MAX_SIDE, VIDEO_SUFFIXES, Frame, iter_video
-from facemask.outputs import detection_records
-from facemask.tracking import DEFAULT_FPS, ComplianceCounter
+from facemask.inference.annotate import Annotator
+from facemask.inference.counting import class_counts, share_masked
+from facemask.inference.detector import Detector, DetectorSettings, Prediction, PredictOptions
+from facemask.inference.media import MAX_SIDE, VIDEO_SUFFIXES, Frame, iter_video
+from facemask.inference.outputs import detection_records
+from facemask.inference.tracking import DEFAULT_FPS, ComplianceCounter
+from facemask.model.checkpoints import CheckpointError
+from facemask.paths import WEIGHTS_DIR
 
-WEIGHTS_DIR = PROJECT_ROOT / "weights"
-EXAMPLES_DIR = PROJECT_ROOT / "examples"
 MAX_UPLOAD = "25mb"  # per file, enforced by gradio before our code runs
 MAX_PIXELS = 40_000_000  # per image or webcam frame: more would take seconds and GBs
 MAX_VIDEO_PIXELS = 3840 * 2160  # per video frame (4K)

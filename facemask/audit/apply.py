@@ -20,12 +20,12 @@ import yaml
 from PIL import Image
 from ultralytics.data.utils import img2label_paths
 
-from facemask.audit import AuditError, Candidate
-from facemask.dataset_files import load_labels, split_images
+from facemask.audit.candidates import AuditError, Candidate
+from facemask.data.dataset_files import load_labels, split_images
+from facemask.data.merge import DATASET, ULTRALYTICS_CACHES
+from facemask.data.split import SPLITS
 from facemask.images import ends_cleanly, save_rgb
-from facemask.merge import DATASET, ULTRALYTICS_CACHES
 from facemask.owned_dirs import check_output, mark, publish
-from facemask.split import SPLITS
 
 APPLY_MODES = ("add", "ignore", "none")
 GREY = (114, 114, 114)  # the padding grey of ultralytics' letterbox: what the model sees as 'nothing'

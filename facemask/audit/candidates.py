@@ -6,7 +6,7 @@ Three kinds of candidate, each a box with a class:
 - `unfound`: a label box no detection comes near even at a low confidence (a stray or shifted box).
 
 A model agrees with the labels it was trained on, so photos it saw in training are found from its
-checkpoint and audited, with `folds`, by models that did not see them (facemask.audit_folds).
+checkpoint and audited, with `folds`, by models that did not see them (facemask.audit.folds).
 """
 
 from __future__ import annotations
@@ -25,12 +25,12 @@ import supervision as sv
 from rich.console import Console
 from rich.table import Table
 
-from facemask.data_yaml import PROJECT_ROOT
-from facemask.dataset_files import DatasetError, load_dataset, load_labels, source_of, split_images
-from facemask.detector import Detector, DetectorSettings
+from facemask.data.dataset_files import DatasetError, load_dataset, load_labels, source_of, split_images
+from facemask.data.labels import LabelError
+from facemask.data.split import SPLITS
 from facemask.errors import FacemaskError
-from facemask.labels import LabelError
-from facemask.split import SPLITS
+from facemask.inference.detector import Detector, DetectorSettings
+from facemask.paths import PROJECT_ROOT
 
 KINDS = ("missing", "wrong_class", "unfound")
 MISSING_IOU = 0.3  # a detection overlapping a label box less than this, with every box, is unlabelled

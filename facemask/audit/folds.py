@@ -16,11 +16,11 @@ from typing import Any
 import yaml
 from ultralytics.data.utils import img2label_paths
 
-from facemask.audit import AuditError
-from facemask.audit_apply import link_or_copy
-from facemask.data_yaml import PROJECT_ROOT
-from facemask.detector import Detector, DetectorSettings
-from facemask.training import DEFAULT_CONFIG, train
+from facemask.audit.apply import link_or_copy
+from facemask.audit.candidates import AuditError
+from facemask.inference.detector import Detector, DetectorSettings
+from facemask.model.training import DEFAULT_CONFIG, train
+from facemask.paths import PROJECT_ROOT
 
 
 def assign_folds(images: list[Path], k: int, seed: int = 0) -> list[list[Path]]:

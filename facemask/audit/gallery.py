@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from facemask.audit import KINDS, Candidate
+from facemask.audit.candidates import KINDS, Candidate
 
 KIND_COLOURS = {"missing": (0, 140, 255), "wrong_class": (255, 0, 200), "unfound": (255, 200, 0)}  # BGR
 THUMB = 160  # longest side of a crop, pixels

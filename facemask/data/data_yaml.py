@@ -7,12 +7,12 @@ from typing import Any
 
 import yaml
 
+from facemask.data.sources import IMAGE_SUFFIXES
+from facemask.data.split import SPLITS
 from facemask.errors import FacemaskError
-from facemask.sources import IMAGE_SUFFIXES
-from facemask.split import SPLITS
+from facemask.paths import PROJECT_ROOT
 from facemask.yaml_io import load_yaml
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 HEADER = "# Face-mask dataset in YOLO format, written by prepare_data.py.\n"
 
 

@@ -17,8 +17,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import urlparse
 
+from facemask.data.sources import SourceSpec
 from facemask.errors import FacemaskError
-from facemask.sources import SourceSpec
 
 KAGGLE_HOST = "www.kaggle.com"
 ROBOFLOW_HOST = "api.roboflow.com"

@@ -25,16 +25,12 @@ from PIL import Image
 from tqdm import tqdm
 
 from facemask.classes import INCORRECT, NO_MASK, output_names
-from facemask.data_yaml import write_data_yaml
-from facemask.dedup import near_duplicate_groups, rotation_hashes
-from facemask.errors import FacemaskError
-from facemask.geometry import ROTATIONS, as_boxes, big_enough, clamp_boxes, to_yolo, transpose_boxes, transposed_size
-from facemask.images import LoadedImage, UnreadableImage, load_image, output_suffix, safe_name, save_rgb, write_image
-from facemask.labels import LabelError, read_label
-from facemask.near_copies import Fingerprint, copy_pairs, fingerprint
-from facemask.owned_dirs import check_output, is_ours, mark, publish
-from facemask.quality import sharpness
-from facemask.report import (
+from facemask.data.data_yaml import write_data_yaml
+from facemask.data.dedup import near_duplicate_groups, rotation_hashes
+from facemask.data.labels import LabelError, read_label
+from facemask.data.near_copies import Fingerprint, copy_pairs, fingerprint
+from facemask.data.quality import sharpness
+from facemask.data.report import (
     BLURRY,
     DUPLICATE,
     EMPTY_LABEL,
@@ -48,8 +44,12 @@ from facemask.report import (
     MergeReport,
     group_stats,
 )
-from facemask.sources import Sample, SourceSpec, image_files, iter_samples, load_sources
-from facemask.split import SPLITS, assign_splits
+from facemask.data.sources import Sample, SourceSpec, image_files, iter_samples, load_sources
+from facemask.data.split import SPLITS, assign_splits
+from facemask.errors import FacemaskError
+from facemask.geometry import ROTATIONS, as_boxes, big_enough, clamp_boxes, to_yolo, transpose_boxes, transposed_size
+from facemask.images import LoadedImage, UnreadableImage, load_image, output_suffix, safe_name, save_rgb, write_image
+from facemask.owned_dirs import check_output, is_ours, mark, publish
 
 NEGATIVES = "negatives"  # the source name of --negatives photos in the report and file names
 DATASET = "dataset"  # the kind of output folder the merge makes (owned_dirs)
@@ -233,15 +233,18 @@ def _hashes(judged: list[Judged]) -> np.ndarray:
 
 
 def _drop_duplicates(judged: list[Judged], max_distance: int) -> None:
-    """Keep one photo of each set of near-duplicates: the largest, then the one with most faces.
-    A set in which any copy shows an incorrectly worn mask (and was dropped for it) goes entirely."""
+    """Keep one photo of each set of near-duplicates: one whose labels name an incorrectly worn mask (with
+    --incorrect class: andrewmvd's photos reappear in other sources with only two classes), then the
+    largest, then the one with most faces. A set in which any copy shows an incorrectly worn mask (and was
+    dropped for it) goes entirely."""
     pool = [j for j in judged if j.reason is None or (j.reason == INCORRECT_MASK and j.hashes is not None)]
     sets: dict[int, list[Judged]] = {}
     for j, g in zip(pool, near_duplicate_groups(_hashes(pool), max_distance), strict=True):
         sets.setdefault(int(g), []).append(j)
     for members in sets.values():
         incorrect = next((j for j in members if j.reason == INCORRECT_MASK), None)
-        best = max(members, key=lambda j: (bool(j.classes), j.size[0] * j.size[1], len(j.classes)))
+        best = max(members, key=lambda j: (bool(j.classes), INCORRECT in j.classes, j.size[0] * j.size[1],
+                                           len(j.classes)))  # fmt: skip
         for j in members:
             if j.reason is not None or (incorrect is None and j is best):
                 continue

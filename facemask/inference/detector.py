@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import supervision as sv
 
-from facemask.checkpoints import LOAD_ERRORS, USE_HINT, check_device, load_error, load_model, precision_args
-from facemask.input_size import resolve
+from facemask.model.checkpoints import LOAD_ERRORS, USE_HINT, check_device, load_error, load_model, precision_args
+from facemask.model.input_size import resolve
 
 
 @dataclass(frozen=True)

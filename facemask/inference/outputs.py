@@ -12,9 +12,9 @@ import cv2
 import numpy as np
 import supervision as sv
 
-from facemask.annotate import blur_only
-from facemask.media import Frame
-from facemask.sources import IMAGE_SUFFIXES
+from facemask.data.sources import IMAGE_SUFFIXES
+from facemask.inference.annotate import blur_only
+from facemask.inference.media import Frame
 
 
 def detection_records(detections: sv.Detections, names: dict[int, str], scale: float = 1.0) -> list[dict[str, Any]]:

@@ -27,9 +27,9 @@ from typing import Any
 import numpy as np
 import supervision as sv
 
-from facemask.annotate import draw_tally, draw_zone
 from facemask.classes import MASK
-from facemask.media import Frame
+from facemask.inference.annotate import draw_tally, draw_zone
+from facemask.inference.media import Frame
 
 TRACKERS = ("bytetrack.yaml", "botsort.yaml")
 DEFAULT_FPS = 25.0  # for a video that does not say its frame rate

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from facemask.download import reachable
+from facemask.data.download import reachable
 from facemask.errors import FacemaskError
 from facemask.files import shown
 from facemask.owned_dirs import MARKER, OutputDirError, check_output, is_ours, mark

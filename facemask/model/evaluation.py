@@ -10,19 +10,18 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from facemask import recall_breakdown
-from facemask.checkpoints import check_device, load_model, precision_args, run_dir
-from facemask.data_yaml import PROJECT_ROOT, check_data, dataset_root
-from facemask.dataset_files import class_names, known_sources, split_images
-from facemask.detector import Detector, DetectorSettings
-from facemask.input_size import resolve
-from facemask.sources import IMAGE_SUFFIXES
+from facemask.data.data_yaml import check_data, dataset_root
+from facemask.data.dataset_files import class_names, known_sources, split_images
+from facemask.data.sources import IMAGE_SUFFIXES
+from facemask.inference.detector import Detector, DetectorSettings
+from facemask.model import recall_breakdown
+from facemask.model.checkpoints import check_device, load_model, precision_args, run_dir
+from facemask.model.input_size import resolve
+from facemask.paths import DEFAULT_DATA, DEFAULT_WEIGHTS
 
 METRIC_KEYS = ("precision", "recall", "mAP50", "mAP50-95")
 
 
-DEFAULT_WEIGHTS = PROJECT_ROOT / "weights" / "face_masks.pt"
-DEFAULT_DATA = PROJECT_ROOT / "data" / "face_masks.yaml"
 
 
 def evaluate(

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from facemask.checkpoints import CheckpointError
 from facemask.files import shown
+from facemask.model.checkpoints import CheckpointError
 from facemask.yaml_io import load_yaml
 
 FALLBACK = 640  # a model that records no size (a bare TorchScript file): ultralytics' default

@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 from tqdm import tqdm
 
-from facemask.dataset_files import load_labels, source_of
+from facemask.data.dataset_files import load_labels, source_of
 
 SIZE_EDGES = (16, 32, 64, 128)  # px: under 16, 16-32, 32-64, 64-128, 128 and over
 SIZE_NAMES = ("<16", "16-32", "32-64", "64-128", ">=128")
@@ -66,7 +66,7 @@ def collect(
     progress: bool = True,
 ) -> list[Face]:
     """Run `detect` (a BGR image -> Detections) over the images and judge every labelled face."""
-    from facemask.media import read_image
+    from facemask.inference.media import read_image
 
     faces: list[Face] = []
     for image in tqdm(list(images), desc="Recall by face", unit="img", disable=not progress):

@@ -10,13 +10,14 @@ from typing import Any
 
 import yaml
 
-from facemask.checkpoints import RESUME_HINT, TRAIN_HINT, CheckpointError, check_device, load_model, run_dir
-from facemask.data_yaml import PROJECT_ROOT, DatasetError, check_data, dataset_root
-from facemask.sources import ConfigError
-from facemask.wandb_logging import WandbLogger, default_mode
+from facemask.data.data_yaml import DatasetError, check_data, dataset_root
+from facemask.data.sources import ConfigError
+from facemask.model.checkpoints import RESUME_HINT, TRAIN_HINT, CheckpointError, check_device, load_model, run_dir
+from facemask.model.wandb_logging import WandbLogger, default_mode
+from facemask.paths import CONFIGS_DIR
 from facemask.yaml_io import load_yaml
 
-DEFAULT_CONFIG = PROJECT_ROOT / "configs" / "train.yaml"
+DEFAULT_CONFIG = CONFIGS_DIR / "train.yaml"
 #: Options of configs/train.yaml and train.py that are not ultralytics train() arguments.
 OWN_KEYS = ("weights", "cfg", "hyp", "wandb", "wandb_project", "wandb_entity", "resume", "callbacks", "config")
 

@@ -118,7 +118,7 @@ class WandbLogger:
         import wandb
         from ultralytics import YOLO
 
-        from facemask.sources import IMAGE_SUFFIXES
+        from facemask.data.sources import IMAGE_SUFFIXES
 
         val = trainer.data.get("val")
         images = sorted(p for p in Path(val).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)[:SAMPLE_IMAGES]
