@@ -1,6 +1,11 @@
 """Tiny datasets in each source layout, with the quirks of the real downloads and the bad inputs a
 merge must survive. Faces are solid rectangles (green = Mask, red = No Mask) on a smooth random
-background, so a test can check that a box covers its face by looking at pixel colours."""
+background, so a test can check that a box covers its face by looking at pixel colours.
+
+Layout: tests/<stage>/ mirrors facemask/<stage>/ (data, audit, model, inference, app), and a script's
+tests sit beside the stage it drives (prepare_data.py in data/, audit_labels.py in audit/, train.py,
+val.py and export.py in model/, detect.py in inference/, app.py in app/); tests/ itself keeps the top-level
+shared modules (geometry, images) and what spans every stage (bad inputs, the container, the notebook)."""
 
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ from facemask.inference import detector as detector_module
 from facemask.inference.detector import Detector, DetectorSettings, Prediction, PredictOptions
 from tests.conftest import background, draw_faces
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FACES = np.array([[20.0, 30.0, 60.0, 80.0], [100.0, 20.0, 140.0, 70.0]])
 
 

@@ -4,7 +4,7 @@ import pytest
 
 from facemask.data.sources import ConfigError, iter_samples, load_sources
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_project_config_declares_the_three_sources() -> None:

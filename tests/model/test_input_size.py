@@ -10,7 +10,7 @@ import yaml
 from facemask.model.checkpoints import CheckpointError, load_model
 from facemask.model.input_size import native_size, resolve
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SHIPPED_INT8 = ROOT / "weights" / "face_masks_int8_openvino_model"
 
 

@@ -12,7 +12,7 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "bus.jpg"
 SETTINGS = ("face_masks.pt", 0.25, 0.45, False)  # model, confidence, IoU, blur
 #: The faces the shipped weights/face_masks.pt finds in examples/bus.jpg at SETTINGS (detect.py

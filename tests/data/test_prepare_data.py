@@ -18,7 +18,7 @@ from facemask.data import merge as merge_module
 from facemask.data.dedup import min_distances, rotation_hashes
 from tests.conftest import MASK_RGB, NO_MASK_RGB, SHARED_DATASETS, Sources, background
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(src: Sources, out: Path, **kw):

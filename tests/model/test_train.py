@@ -16,7 +16,7 @@ from facemask.model.checkpoints import CheckpointError
 from tests.conftest import TINY_TRAIN as TINY
 from tests.wandb_records import artifacts, history, run_file
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def epochs_in(results_csv: Path) -> list[int]:
