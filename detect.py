@@ -33,12 +33,10 @@ Python:
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 from pathlib import Path
-
-import cv2
-from tqdm import tqdm
 
 from facemask.cli import (
     checked,
@@ -53,15 +51,15 @@ from facemask.cli import (
 from facemask.errors import FacemaskError
 from facemask.files import shown
 from facemask.inference.annotate import Annotator
-from facemask.inference.counting import RunSummary, class_counts, format_counts
+from facemask.inference.console import ConsoleSink, WindowSink
+from facemask.inference.counting import RunSummary
 from facemask.inference.detector import Detector, DetectorSettings
 from facemask.inference.media import Frame, SourceError, iter_frames, resolve_source
 from facemask.inference.outputs import OutputWriter
+from facemask.inference.pipeline import Pipeline
 from facemask.inference.tracking import TRACKERS, ComplianceCounter, Zone, check_tracker
 from facemask.model.checkpoints import run_dir
 from facemask.paths import DEFAULT_WEIGHTS, EXAMPLES_DIR, RUNS_DIR
-
-MAX_WARNINGS = 20  # skipped files named one by one; a folder of 10,000 bad files would bury the results
 
 
 def run(
@@ -111,94 +109,26 @@ def run(
     print(f"Running {shown(str(weights))} at {detector.size_note}")
     inputs = [*resolved.items, source] if resolved.kind == "files" else []  # never written into
     save_dir = run_dir(project, name, exist_ok, kind="detect", protected=[*inputs, weights])
-    annotate = Annotator(detector.names, line_thickness, hide_labels, hide_conf, blur_faces)
     writer = OutputWriter(save_dir, detector.names, not nosave, save_txt, save_conf, save_json, save_crop, blur_faces)
-    summary, bar, people, people_source = RunSummary(), None, None, None
+    console = ConsoleSink(vid_stride)
+    sinks = [console, writer, *([WindowSink()] if view_img else [])]
+
+    def people(frame: Frame, names: dict[int, str]) -> ComplianceCounter:
+        return ComplianceCounter(save_dir, writer.stem(frame), names, frame.fps, frame.stride, min_track_frames,
+                                 interval, counting_zone, tracker)  # fmt: skip
+
+    annotator = Annotator(detector.names, line_thickness, hide_labels, hide_conf, blur_faces)
+    pipeline = Pipeline(detector, annotator=annotator if (not nosave or view_img) else None,
+                        people=people if track else None)  # fmt: skip
     try:
-        for frame in _chain(first, frames):
-            if frame.error:
-                summary.skipped[frame.error.split(" (")[0]] += 1
-                skipped = sum(summary.skipped.values())
-                if skipped <= MAX_WARNINGS:
-                    print(f"WARNING: skipped {shown(frame.source)}: {frame.error}", file=sys.stderr)
-                elif skipped == MAX_WARNINGS + 1:
-                    print("WARNING: more files skipped; the summary counts them by reason", file=sys.stderr)
-                continue
-            prediction = detector(frame.image)
-            detections = prediction.detections
-            counts = class_counts(detections, detector.names)
-            summary.add(counts, prediction.speed_ms, frame.is_video)
-            if track and frame.is_video:
-                if people_source != frame.source:
-                    _finish(people, people_source)
-                    people_source = frame.source
-                    people = ComplianceCounter(save_dir, writer.stem(frame), detector.names, frame.fps, frame.stride,
-                                               min_track_frames, interval, counting_zone, tracker)  # fmt: skip
-                detections = people.update(frame, detections)
-            annotated = annotate(frame.image, detections) if (not nosave or view_img) else None
-            if people is not None and annotated is not None and frame.is_video:
-                people.draw(annotated)
-            writer.write(frame, detections, counts, annotated)
-            if view_img:
-                view_img = _show(frame.source, annotated)
-            if frame.is_video:
-                bar = _progress(bar, frame, vid_stride)
-                bar.set_postfix_str(format_counts(counts), refresh=False)
-                bar.update(1)
-            else:
-                bar = _progress(bar, None, vid_stride)
-                h, w = frame.image.shape[:2]
-                ms = sum(prediction.speed_ms.values())
-                print(f"{shown(frame.source)}: {w}x{h} {format_counts(counts)}, {ms:.0f} ms")
+        pipeline.run(itertools.chain([first], frames), sinks)
     except KeyboardInterrupt:
         print("\nInterrupted; what was seen so far is saved.", file=sys.stderr)
     finally:
-        if bar is not None:
-            bar.close()
-        _finish(people, people_source)
-        writer.close()
-        (save_dir / "summary.json").write_text(json.dumps(summary.to_dict(), indent=2) + "\n")
-    print(summary.line())
+        (save_dir / "summary.json").write_text(json.dumps(console.summary.to_dict(), indent=2) + "\n")
+    print(console.summary.line())
     print(f"Results saved to {save_dir}")
-    return summary
-
-
-def _finish(people: ComplianceCounter | None, source: str | None) -> None:
-    """Close a video's people count and print its line."""
-    if people is None:
-        return
-    s = people.close()
-    rate = "n/a" if s["compliance_rate"] is None else f"{s['compliance_rate']:.0%}"
-    print(f"{shown(str(source))}: {s['people']} people, {s['masked']} masked ({rate}), {s['unmasked']} unmasked; "
-          f"{s['ignored_tracks']} short or out-of-zone tracks ignored")  # fmt: skip
-
-
-def _chain(first: Frame, rest):
-    yield first
-    yield from rest
-
-
-def _progress(bar: tqdm | None, frame: Frame | None, vid_stride: int) -> tqdm | None:
-    """One bar per video or stream (a frame rate where the length is unknown); none for images."""
-    if frame is None or (bar is not None and bar.desc != shown(frame.source)):
-        if bar is not None:
-            bar.close()
-        bar = None
-    if frame is not None and bar is None:
-        total = -(-frame.total // vid_stride) if frame.total else None
-        bar = tqdm(total=total, desc=shown(frame.source), unit="frame", file=sys.stdout)
-    return bar
-
-
-def _show(title: str, image) -> bool:
-    """Show a frame; on a machine without a display, say so once and stop trying."""
-    try:
-        cv2.imshow(shown(title), image)  # OpenCV crashes on a title that is not UTF-8
-        cv2.waitKey(1)
-        return True
-    except cv2.error:
-        print("WARNING: --view-img needs a display and OpenCV with GUI support; not showing", file=sys.stderr)
-        return False
+    return console.summary
 
 
 def _zone(spec: str) -> str:

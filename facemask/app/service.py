@@ -1,5 +1,5 @@
 """What the web app does, apart from its layout: which models it offers, the limits on uploads, and the
-calls into detect.py's own inference (media, Detector, Annotator, counting, tracking), so there is one
+pipelines it builds for each request: detect.py's own (facemask.inference.pipeline), so there is one
 inference path.
 
 Errors meant for the person using the app are `UserError`s; app.py shows them as messages."""
@@ -11,6 +11,7 @@ import shutil
 import socket
 import tempfile
 import time
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -22,10 +23,11 @@ from PIL import Image
 from facemask.errors import FacemaskError
 from facemask.images import ImageTooLarge, NotAnImage, UnreadableImage, load_image
 from facemask.inference.annotate import Annotator
-from facemask.inference.counting import class_counts, share_masked
-from facemask.inference.detector import Detector, DetectorSettings, Prediction, PredictOptions
+from facemask.inference.counting import share_masked
+from facemask.inference.detector import Detector, DetectorSettings, PredictOptions
 from facemask.inference.media import MAX_SIDE, VIDEO_SUFFIXES, Frame, iter_video
 from facemask.inference.outputs import detection_records
+from facemask.inference.pipeline import BaseSink, FrameResult, PeopleFactory, Pipeline
 from facemask.inference.tracking import DEFAULT_FPS, ComplianceCounter
 from facemask.model.checkpoints import CheckpointError
 from facemask.paths import WEIGHTS_DIR
@@ -97,12 +99,15 @@ def detector_for(name: str) -> Detector:
     return _load(name)
 
 
-def _predict(model: str, bgr: np.ndarray, conf: float, iou: float, tile: bool = False,
-             augment: bool = False) -> tuple[Detector, Prediction]:  # fmt: skip
+def _pipeline(model: str, conf: float, iou: float, blur: bool, tile: bool = False, augment: bool = False,
+              people: PeopleFactory | None = None) -> Pipeline:  # fmt: skip
+    """A pipeline for one request: the shared model, this request's thresholds (they go with each call, never
+    into the detector, so visitors do not change each other's results) and drawing."""
     if not (0 <= conf <= 1 and 0 <= iou <= 1):
         raise UserError("Confidence and IoU thresholds must be between 0 and 1")
-    detector = detector_for(model)  # shared: this request's thresholds go with its call, not into the detector
-    return detector, detector(bgr, PredictOptions(conf=conf, iou=iou, tile=tile, augment=augment))
+    detector = detector_for(model)
+    options = PredictOptions(conf=conf, iou=iou, tile=tile, augment=augment)
+    return Pipeline(detector, options, Annotator(detector.names, blur_faces=blur), people)
 
 
 def _refusal(e: UnreadableImage) -> UserError:
@@ -139,33 +144,34 @@ def detect_rgb(rgb: np.ndarray, model: str, conf: float, iou: float, blur: bool,
                augment: bool = False) -> tuple[np.ndarray, dict, list]:  # fmt: skip
     """Annotated RGB image, counts (per class and share masked) and detections, for one RGB image."""
     _check_pixels(rgb.shape[1], rgb.shape[0])
-    bgr = np.ascontiguousarray(rgb[:, :, ::-1])
-    detector, prediction = _predict(model, bgr, conf, iou, tile, augment)
-    annotated = Annotator(detector.names, blur_faces=blur)(bgr, prediction.detections)
-    counts = class_counts(prediction.detections, detector.names)
-    counts_json = {**summary(counts), "imgsz": detector.input_size.imgsz}  # the size it ran at
-    return annotated[:, :, ::-1], counts_json, detection_records(prediction.detections, detector.names)
+    pipeline = _pipeline(model, conf, iou, blur, tile, augment)
+    result = pipeline.process(Frame(source="upload", name="upload", image=np.ascontiguousarray(rgb[:, :, ::-1])))
+    counts_json = {**summary(result.counts), "imgsz": pipeline.detector.input_size.imgsz}  # the size it ran at
+    return result.annotated[:, :, ::-1], counts_json, detection_records(result.detections, pipeline.names)
+
+
+def _live_people(frame: Frame, names: dict[int, str]) -> ComplianceCounter:
+    return ComplianceCounter(None, "", names, LIVE_FPS, interval_s=60.0)
 
 
 def detect_live(rgb: np.ndarray, model: str, conf: float, iou: float, blur: bool, track: bool,
                 state: dict | None) -> tuple[np.ndarray, dict, dict | None]:  # fmt: skip
-    """One webcam frame; with `track`, people are counted across the session's frames (kept in `state`)."""
+    """One webcam frame; with `track`, people are counted across the session's frames (its pipeline, with
+    the people counter, is kept in `state`)."""
     if not track:
         annotated, counts, _ = detect_rgb(rgb, model, conf, iou, blur)
         return annotated, counts, None
     _check_pixels(rgb.shape[1], rgb.shape[0])
-    bgr = np.ascontiguousarray(rgb[:, :, ::-1])
-    detector, prediction = _predict(model, bgr, conf, iou)
-    if not state or state.get("model") != model:
-        state = {"model": model, "frames": 0,
-                 "people": ComplianceCounter(None, "", detector.names, LIVE_FPS, interval_s=60.0)}  # fmt: skip
-    people: ComplianceCounter = state["people"]
-    frame = Frame(source="webcam", name="webcam", image=bgr, index=state["frames"], is_video=True, live=True)
-    tracked = people.update(frame, prediction.detections)
+    pipeline = _pipeline(model, conf, iou, blur, people=_live_people)
+    if state and state.get("model") == model:  # the session's people go on; the sliders may have moved
+        state["pipeline"].options, state["pipeline"].annotator = pipeline.options, pipeline.annotator
+    else:
+        state = {"model": model, "frames": 0, "pipeline": pipeline}
+    frame = Frame(source="webcam", name="webcam", image=np.ascontiguousarray(rgb[:, :, ::-1]), index=state["frames"],
+                  is_video=True, live=True)  # fmt: skip
+    result = state["pipeline"].process(frame)
     state["frames"] += 1
-    annotated = people.draw(Annotator(detector.names, blur_faces=blur)(bgr, tracked))
-    counts = summary(class_counts(prediction.detections, detector.names))
-    return annotated[:, :, ::-1], {**counts, "people": people.tally()}, state
+    return result.annotated[:, :, ::-1], {**summary(result.counts), "people": result.people.tally()}, state
 
 
 def _scratch_dir() -> Path:
@@ -186,58 +192,75 @@ def image_file(rgb: np.ndarray) -> str:
     return str(path)
 
 
+class _VideoSink(BaseSink):
+    """An uploaded video's results: the annotated WebM (browsers play it), faces per class over time, and
+    per-frame records."""
+
+    def __init__(self, out: Path, progress=None):
+        self.out, self.progress = out, progress
+        self.writer: cv2.VideoWriter | None = None
+        self.timeline: list[dict] = []
+        self.records: list[dict] = []
+
+    def write(self, result: FrameResult) -> None:
+        frame, annotated = result.frame, result.annotated
+        fps = frame.fps or DEFAULT_FPS
+        if self.writer is None:
+            h, w = annotated.shape[:2]
+            self.writer = cv2.VideoWriter(str(self.out), cv2.VideoWriter_fourcc(*"VP80"), fps, (w, h))
+        self.writer.write(annotated)
+        seconds = round(frame.index / fps, 2)
+        self.timeline += [{"time (s)": seconds, "class": c, "faces": n} for c, n in result.counts.items()]
+        self.records.append({"frame": frame.index, "time_s": seconds, "counts": result.counts})
+        if self.progress is not None and frame.total:
+            self.progress(min(frame.index / min(frame.total, MAX_VIDEO_FRAMES), 1.0), desc="Detecting")
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.release()
+
+
+def _video_frames(path: str) -> Iterator[Frame]:
+    """The frames of an upload, within the app's limits; an unreadable video is a UserError."""
+    for frame in iter_video(path):
+        if frame.error:
+            raise UserError("That video has no frames" if frame.error == "video has no frames"
+                            else "That file is not a video this app can read")  # fmt: skip
+        if frame.index >= MAX_VIDEO_FRAMES:
+            return
+        _check_pixels(frame.image.shape[1], frame.image.shape[0], MAX_VIDEO_PIXELS)
+        yield frame
+
+
 def detect_video(path: str | None, model: str, conf: float, iou: float, blur: bool, track: bool = False,
                  progress=None):  # fmt: skip
-    """Annotated WebM video (browsers play it), faces per class over time, totals, per-frame records.
-    With `track`, faces are followed and counted as people (totals gain a 'people' summary)."""
+    """Annotated WebM video, faces per class over time, totals, per-frame records. With `track`, faces are
+    followed and counted as people (totals gain a 'people' summary)."""
     if not path:
         raise UserError("No video received: upload one first")
     if Path(path).suffix.lower() not in VIDEO_SUFFIXES:
         raise UserError(f"That file is not a video this app can read ({', '.join(sorted(VIDEO_SUFFIXES))})")
+    people_rows: list[dict] = []
+
+    def people(frame: Frame, names: dict[int, str]) -> ComplianceCounter:
+        return ComplianceCounter(None, "", names, frame.fps or DEFAULT_FPS, interval_s=VIDEO_BUCKET_S,
+                                 on_person=people_rows.append)  # fmt: skip
+
+    pipeline = _pipeline(model, conf, iou, blur, people=people if track else None)
     folder = _scratch_dir()
-    out = folder / f"{Path(path).stem}_faces.webm"
-    writer, timeline, records, people, people_rows = None, [], [], None, []
+    sink = _VideoSink(folder / f"{Path(path).stem}_faces.webm", progress)
     try:
-        for frame in iter_video(path):
-            if frame.error:
-                raise UserError("That video has no frames" if frame.error == "video has no frames"
-                                else "That file is not a video this app can read")  # fmt: skip
-            if frame.index >= MAX_VIDEO_FRAMES:
-                break
-            _check_pixels(frame.image.shape[1], frame.image.shape[0], MAX_VIDEO_PIXELS)
-            fps = frame.fps or DEFAULT_FPS
-            detector, prediction = _predict(model, frame.image, conf, iou)
-            counts = class_counts(prediction.detections, detector.names)
-            detections = prediction.detections
-            if track:
-                people = people or ComplianceCounter(None, "", detector.names, fps, interval_s=VIDEO_BUCKET_S,
-                                                     on_person=people_rows.append)  # fmt: skip
-                detections = people.update(frame, detections)
-            annotated = Annotator(detector.names, blur_faces=blur)(frame.image, detections)
-            if people is not None:
-                people.draw(annotated)
-            if writer is None:
-                h, w = annotated.shape[:2]
-                writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"VP80"), fps, (w, h))
-            writer.write(annotated)
-            seconds = round(frame.index / fps, 2)
-            timeline += [{"time (s)": seconds, "class": c, "faces": n} for c, n in counts.items()]
-            records.append({"frame": frame.index, "time_s": seconds, "counts": counts})
-            if progress is not None and frame.total:
-                progress(min(frame.index / min(frame.total, MAX_VIDEO_FRAMES), 1.0), desc="Detecting")
+        people_summaries = pipeline.run(_video_frames(path), [sink])
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    finally:
-        if writer is not None:
-            writer.release()
     totals: dict[str, int] = {}
-    for r in records:
+    for r in sink.records:
         for c, n in r["counts"].items():
             totals[c] = totals.get(c, 0) + n
-    result = {"frames": len(records), **summary(totals)}
-    if people is not None:
-        s = people.close()
+    result = {"frames": len(sink.records), **summary(totals)}
+    if track:
+        s = people_summaries.get(path) or {"people": 0, "masked": 0, "unmasked": 0, "compliance_rate": None}
         result["people"] = {**{k: s[k] for k in ("people", "masked", "unmasked", "compliance_rate")},
                             "people_list": people_rows}  # fmt: skip
-    return str(out), timeline, result, records
+    return str(sink.out), sink.timeline, result, sink.records

@@ -15,6 +15,7 @@ import supervision as sv
 from facemask.data.sources import IMAGE_SUFFIXES
 from facemask.inference.annotate import blur_only
 from facemask.inference.media import Frame
+from facemask.inference.pipeline import BaseSink, FrameResult
 
 
 def detection_records(detections: sv.Detections, names: dict[int, str], scale: float = 1.0) -> list[dict[str, Any]]:
@@ -31,7 +32,9 @@ def detection_records(detections: sv.Detections, names: dict[int, str], scale: f
     return records
 
 
-class OutputWriter:
+class OutputWriter(BaseSink):
+    """detect.py's files, as a pipeline sink."""
+
     def __init__(
         self,
         save_dir: Path,
@@ -73,7 +76,8 @@ class OutputWriter:
             self._stems[frame.source] = stem
         return self._stems[frame.source]
 
-    def write(self, frame: Frame, detections: sv.Detections, counts: dict[str, int], annotated: np.ndarray | None):
+    def write(self, result: FrameResult) -> None:
+        frame, detections, counts, annotated = result.frame, result.detections, result.counts, result.annotated
         stem = self.stem(frame)
         label_stem = f"{stem}_{frame.index}" if frame.is_video else stem
         if self.save_img and annotated is not None:

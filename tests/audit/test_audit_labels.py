@@ -112,7 +112,7 @@ def colour_faces(image: np.ndarray) -> sv.Detections:
 
 @pytest.fixture
 def colour_model(monkeypatch):
-    monkeypatch.setattr(detector_module.Detector, "__call__", lambda self, image: Prediction(colour_faces(image)))
+    monkeypatch.setattr(detector_module.Detector, "__call__", lambda self, image, options=None: Prediction(colour_faces(image)))
 
 
 @pytest.fixture

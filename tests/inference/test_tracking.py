@@ -49,7 +49,7 @@ def make_video(path: Path) -> Path:
     return path
 
 
-def colour_detector(self, image: np.ndarray) -> Prediction:
+def colour_detector(self, image: np.ndarray, options=None) -> Prediction:
     """Boxes around green (class 0, Mask) and red (class 1, No Mask) blobs."""
     boxes, classes = [], []
     for cls, channel in ((0, 1), (1, 2)):

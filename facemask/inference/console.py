@@ -1,0 +1,81 @@
+"""detect.py's sinks for a person at a terminal: a line per image, a progress bar per video or stream,
+warnings for skipped files, the run's totals; and a window showing the results (--view-img)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import cv2
+from tqdm import tqdm
+
+from facemask.files import shown
+from facemask.inference.counting import RunSummary, format_counts
+from facemask.inference.media import Frame
+from facemask.inference.pipeline import BaseSink, FrameResult
+
+MAX_WARNINGS = 20  # skipped files named one by one; a folder of 10,000 bad files would bury the results
+
+
+class ConsoleSink(BaseSink):
+    def __init__(self, vid_stride: int = 1):
+        self.summary = RunSummary()
+        self.vid_stride = vid_stride
+        self._bar: tqdm | None = None
+
+    def write(self, result: FrameResult) -> None:
+        frame, counts = result.frame, result.counts
+        self.summary.add(counts, result.speed_ms, frame.is_video)
+        self._progress(frame if frame.is_video else None)
+        if self._bar is not None:
+            self._bar.set_postfix_str(format_counts(counts), refresh=False)
+            self._bar.update(1)
+        else:
+            h, w = frame.image.shape[:2]
+            ms = sum(result.speed_ms.values())
+            print(f"{shown(frame.source)}: {w}x{h} {format_counts(counts)}, {ms:.0f} ms")
+
+    def skip(self, frame: Frame) -> None:
+        self.summary.skipped[frame.error.split(" (")[0]] += 1
+        skipped = sum(self.summary.skipped.values())
+        if skipped <= MAX_WARNINGS:
+            print(f"WARNING: skipped {shown(frame.source)}: {frame.error}", file=sys.stderr)
+        elif skipped == MAX_WARNINGS + 1:
+            print("WARNING: more files skipped; the summary counts them by reason", file=sys.stderr)
+
+    def source_done(self, source: str, people: dict[str, Any]) -> None:
+        """A tracked video's people count, in a line."""
+        self._progress(None)
+        s = people
+        rate = "n/a" if s["compliance_rate"] is None else f"{s['compliance_rate']:.0%}"
+        print(f"{shown(source)}: {s['people']} people, {s['masked']} masked ({rate}), {s['unmasked']} unmasked; "
+              f"{s['ignored_tracks']} short or out-of-zone tracks ignored")  # fmt: skip
+
+    def close(self) -> None:
+        self._progress(None)
+
+    def _progress(self, frame: Frame | None) -> None:
+        """One bar per video or stream (a frame rate where the length is unknown); none for images."""
+        if self._bar is not None and (frame is None or self._bar.desc != shown(frame.source)):
+            self._bar.close()
+            self._bar = None
+        if frame is not None and self._bar is None:
+            total = -(-frame.total // self.vid_stride) if frame.total else None
+            self._bar = tqdm(total=total, desc=shown(frame.source), unit="frame", file=sys.stdout)
+
+
+class WindowSink(BaseSink):
+    """Shows each annotated frame; on a machine without a display, says so once and stops trying."""
+
+    def __init__(self):
+        self.on = True
+
+    def write(self, result: FrameResult) -> None:
+        if not self.on or result.annotated is None:
+            return
+        try:
+            cv2.imshow(shown(result.frame.source), result.annotated)  # OpenCV crashes on a title that is not UTF-8
+            cv2.waitKey(1)
+        except cv2.error:
+            print("WARNING: --view-img needs a display and OpenCV with GUI support; not showing", file=sys.stderr)
+            self.on = False

@@ -1,0 +1,150 @@
+"""The one detection pipeline every front end drives: frames in, detections through the detector, the
+tracker and counter, the annotator, and out to sinks.
+
+    frames (media) -> Detector -> sv.Detections -> people (tracking) -> Annotator -> sinks
+
+detect.py, each tab of the app, the benchmarks and the multi-camera view build a Pipeline and either
+hand it a stream of frames (`run`, the only frame loop) or one frame at a time (`process`, for a web
+request or a webcam frame). What differs between them is only their sinks: files and a console for
+detect.py, a video file and a timeline for the app.
+
+Tracking is per source: each video or stream gets its own people counter, made by the `people`
+factory the front end passes (it decides where the counter's files go). A source's counter is closed
+when its last frame has been seen: for files, one after another, when the next source starts; for
+live sources read side by side (`concurrent=True`), at the end of the run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+import supervision as sv
+
+from facemask.inference.annotate import Annotator
+from facemask.inference.counting import class_counts
+from facemask.inference.detector import Detector, PredictOptions
+from facemask.inference.media import Frame
+from facemask.inference.tracking import ComplianceCounter
+
+#: Makes the people counter of one source from its first frame (files go where the front end wants them).
+PeopleFactory = Callable[[Frame, dict[int, str]], ComplianceCounter]
+
+
+@dataclass
+class FrameResult:
+    """What the pipeline made of one frame: the currency every sink reads."""
+
+    frame: Frame
+    detections: sv.Detections  # with tracker_id when the source is tracked (-1: not in a track yet)
+    counts: dict[str, int]  # faces per class in this frame, every class listed
+    speed_ms: dict[str, float] = field(default_factory=dict)
+    annotated: np.ndarray | None = None  # BGR, boxes (and the people tally) drawn; None when not asked for
+    people: ComplianceCounter | None = None  # this frame's source's counter, when tracked
+
+
+class Sink(Protocol):
+    """Where results go. `skip` gets frames that could not be read; `source_done` a tracked source's people
+    summary once its last frame is seen; `close` is called once, at the end, however the run ends."""
+
+    def write(self, result: FrameResult) -> None: ...
+
+    def skip(self, frame: Frame) -> None: ...
+
+    def source_done(self, source: str, people: dict[str, Any]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class BaseSink:
+    """A sink that ignores what it does not need."""
+
+    def write(self, result: FrameResult) -> None:
+        pass
+
+    def skip(self, frame: Frame) -> None:
+        pass
+
+    def source_done(self, source: str, people: dict[str, Any]) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class Pipeline:
+    def __init__(
+        self,
+        detector: Detector,
+        options: PredictOptions | None = None,
+        annotator: Annotator | None = None,
+        people: PeopleFactory | None = None,
+        concurrent: bool = False,
+    ):
+        """`options`: this pipeline's thresholds (a web request's own; default the detector's settings).
+        `annotator`: draw results (None: no drawing, e.g. --nosave). `people`: track and count people
+        in videos and streams. `concurrent`: sources arrive interleaved (several cameras), so none is
+        closed before the end."""
+        self.detector, self.options, self.annotator = detector, options, annotator
+        self.people_factory, self.concurrent = people, concurrent
+        self.people: dict[str, ComplianceCounter] = {}  # open counters, by source
+
+    @property
+    def names(self) -> dict[int, str]:
+        return self.detector.names
+
+    def process(self, frame: Frame) -> FrameResult:
+        """Detect, track (videos and streams) and draw one readable frame."""
+        prediction = self.detector(frame.image, self.options)
+        detections = prediction.detections
+        counts = class_counts(detections, self.names)
+        people = self._people_of(frame) if frame.is_video and self.people_factory is not None else None
+        if people is not None:
+            detections = people.update(frame, detections)
+        annotated = None
+        if self.annotator is not None:
+            annotated = self.annotator(frame.image, detections)
+            if people is not None:
+                people.draw(annotated)
+        return FrameResult(frame, detections, counts, prediction.speed_ms, annotated, people)
+
+    def run(self, frames: Iterable[Frame], sinks: Sequence[Sink] = ()) -> dict[str, dict[str, Any]]:
+        """Every frame through `process` to every sink; unreadable frames to `skip`. Whatever ends the run
+        (the last frame, Ctrl+C, an error), open people counters are closed and the sinks too. Returns the
+        people summaries by source."""
+        summaries: dict[str, dict[str, Any]] = {}
+        try:
+            for frame in frames:
+                if frame.error:
+                    for sink in sinks:
+                        sink.skip(frame)
+                    continue
+                if not self.concurrent:
+                    for source in [s for s in self.people if s != frame.source]:
+                        summaries[source] = self._close(source, sinks)
+                result = self.process(frame)
+                for sink in sinks:
+                    sink.write(result)
+        finally:
+            for source in list(self.people):
+                summaries[source] = self._close(source, sinks)
+            for sink in sinks:
+                sink.close()
+        return summaries
+
+    def close(self) -> dict[str, dict[str, Any]]:
+        """Close every open people counter (a front end that called `process` itself); their summaries."""
+        return {source: self._close(source, ()) for source in list(self.people)}
+
+    def _people_of(self, frame: Frame) -> ComplianceCounter:
+        if frame.source not in self.people:
+            self.people[frame.source] = self.people_factory(frame, self.names)
+        return self.people[frame.source]
+
+    def _close(self, source: str, sinks: Sequence[Sink]) -> dict[str, Any]:
+        summary = self.people.pop(source).close()
+        for sink in sinks:
+            sink.source_done(source, summary)
+        return summary
