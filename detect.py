@@ -7,6 +7,7 @@ Usage - sources:
                               photos/                 # folder
                               'photos/**/*.jpg'       # glob
                               list.txt                # text file listing paths
+                              cams.streams            # several sources at once, one per line (files, URLs, 0)
                               clip.mp4                # video
                               0                       # webcam
                               rtsp://host/stream      # RTSP, RTMP, HTTP stream
@@ -23,6 +24,7 @@ Usage - small faces (crowds, wide shots):
 Usage - people over time (videos and streams):
     python detect.py --source entrance.mp4 --track                       # one verdict per person
     python detect.py --source rtsp://cam/1 --track --interval 60 --zone 0.1,0.5,0.9,0.5   # line crossers only
+    python detect.py --source cams.streams --track    # every camera at once: per-camera and total compliance
 
 Python:
     from detect import run
@@ -56,8 +58,9 @@ from facemask.inference.counting import RunSummary
 from facemask.inference.detector import Detector, DetectorSettings
 from facemask.inference.media import Frame, SourceError, iter_frames, resolve_source
 from facemask.inference.outputs import OutputWriter
+from facemask.inference.people_report import PeopleReport
 from facemask.inference.pipeline import Pipeline
-from facemask.inference.tracking import TRACKERS, ComplianceCounter, Zone, check_tracker
+from facemask.inference.tracking import PEOPLE_COLUMNS, TRACKERS, ComplianceCounter, RowWriter, Zone, check_tracker
 from facemask.model.checkpoints import run_dir
 from facemask.paths import DEFAULT_WEIGHTS, EXAMPLES_DIR, RUNS_DIR
 
@@ -109,23 +112,33 @@ def run(
     print(f"Running {shown(str(weights))} at {detector.size_note}")
     inputs = [*resolved.items, source] if resolved.kind == "files" else []  # never written into
     save_dir = run_dir(project, name, exist_ok, kind="detect", protected=[*inputs, weights])
-    writer = OutputWriter(save_dir, detector.names, not nosave, save_txt, save_conf, save_json, save_crop, blur_faces)
-    console = ConsoleSink(vid_stride)
-    sinks = [console, writer, *([WindowSink()] if view_img else [])]
+    concurrent = resolved.kind == "streams"  # several sources at once, each tracked and counted on its own
+    writer = OutputWriter(save_dir, detector.names, not nosave, save_txt, save_conf, save_json, save_crop, blur_faces,
+                          concurrent)  # fmt: skip
+    console = ConsoleSink(vid_stride, len(resolved.items) if concurrent else 0)
+    report = PeopleReport(save_dir / "compliance.png" if concurrent else None)
+    sinks = [console, writer, *([report] if track else []), *([WindowSink()] if view_img else [])]
+    shared_people = RowWriter(save_dir / "people.csv", PEOPLE_COLUMNS) if track and concurrent else None
 
     def people(frame: Frame, names: dict[int, str]) -> ComplianceCounter:
         return ComplianceCounter(save_dir, writer.stem(frame), names, frame.fps, frame.stride, min_track_frames,
-                                 interval, counting_zone, tracker)  # fmt: skip
+                                 interval, counting_zone, tracker, source=frame.source,
+                                 people_csv=shared_people)  # fmt: skip
 
     annotator = Annotator(detector.names, line_thickness, hide_labels, hide_conf, blur_faces)
     pipeline = Pipeline(detector, annotator=annotator if (not nosave or view_img) else None,
-                        people=people if track else None)  # fmt: skip
+                        people=people if track else None, concurrent=concurrent)  # fmt: skip
     try:
         pipeline.run(itertools.chain([first], frames), sinks)
     except KeyboardInterrupt:
         print("\nInterrupted; what was seen so far is saved.", file=sys.stderr)
     finally:
-        (save_dir / "summary.json").write_text(json.dumps(console.summary.to_dict(), indent=2) + "\n")
+        frames.close()  # stops the reader threads of a .streams source
+        if shared_people is not None:
+            shared_people.close()
+        summary = console.summary.to_dict() | ({"sources": console.per_source} if concurrent else {})
+        summary |= {"people": report.to_dict()} if track else {}
+        (save_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(console.summary.line())
     print(f"Results saved to {save_dir}")
     return console.summary
@@ -140,7 +153,7 @@ def _zone(spec: str) -> str:
 def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS, help="model: .pt or an export (.onnx, ...)")
-    p.add_argument("--source", default=str(EXAMPLES_DIR), help="file, folder, glob, list.txt, video, 0, URL")
+    p.add_argument("--source", default=str(EXAMPLES_DIR), help="file, folder, glob, list.txt, video, 0, URL, .streams")
     p.add_argument("--imgsz", "--img", "--img-size", dest="imgsz", type=image_size, default=None,
                    help="input size (default: the size the model was trained or exported at)")  # fmt: skip
     p.add_argument("--conf-thres", type=unit_float, default=0.25, help="confidence threshold (0-1)")

@@ -18,14 +18,18 @@ MAX_WARNINGS = 20  # skipped files named one by one; a folder of 10,000 bad file
 
 
 class ConsoleSink(BaseSink):
-    def __init__(self, vid_stride: int = 1):
+    def __init__(self, vid_stride: int = 1, sources: int = 0):
+        """`sources`: several sources are read at once (a .streams file): one bar for them all."""
         self.summary = RunSummary()
-        self.vid_stride = vid_stride
+        self.vid_stride, self.sources = vid_stride, sources
+        self.per_source: dict[str, dict[str, Any]] = {}  # with several sources: frames and problems of each
         self._bar: tqdm | None = None
 
     def write(self, result: FrameResult) -> None:
         frame, counts = result.frame, result.counts
         self.summary.add(counts, result.speed_ms, frame.is_video)
+        if self.sources:
+            self._source(frame.source)["frames"] += 1
         self._progress(frame if frame.is_video else None)
         if self._bar is not None:
             self._bar.set_postfix_str(format_counts(counts), refresh=False)
@@ -37,6 +41,10 @@ class ConsoleSink(BaseSink):
 
     def skip(self, frame: Frame) -> None:
         self.summary.skipped[frame.error.split(" (")[0]] += 1
+        if self.sources:
+            record = self._source(frame.source)  # counted by reason, so a camera down for days stays one line
+            record["problems"][frame.error.split(" (")[0]] = record["problems"].get(frame.error.split(" (")[0], 0) + 1
+            record["last_problem"] = frame.error
         skipped = sum(self.summary.skipped.values())
         if skipped <= MAX_WARNINGS:
             print(f"WARNING: skipped {shown(frame.source)}: {frame.error}", file=sys.stderr)
@@ -45,17 +53,27 @@ class ConsoleSink(BaseSink):
 
     def source_done(self, source: str, people: dict[str, Any]) -> None:
         """A tracked video's people count, in a line."""
-        self._progress(None)
+        if not self.sources:
+            self._progress(None)
         s = people
         rate = "n/a" if s["compliance_rate"] is None else f"{s['compliance_rate']:.0%}"
         print(f"{shown(source)}: {s['people']} people, {s['masked']} masked ({rate}), {s['unmasked']} unmasked; "
               f"{s['ignored_tracks']} short or out-of-zone tracks ignored")  # fmt: skip
 
     def close(self) -> None:
-        self._progress(None)
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+    def _source(self, source: str) -> dict[str, Any]:
+        return self.per_source.setdefault(source, {"frames": 0, "problems": {}, "last_problem": None})
 
     def _progress(self, frame: Frame | None) -> None:
         """One bar per video or stream (a frame rate where the length is unknown); none for images."""
+        if self.sources:
+            if self._bar is None and frame is not None:
+                self._bar = tqdm(desc=f"{self.sources} sources", unit="frame", file=sys.stdout)
+            return
         if self._bar is not None and (frame is None or self._bar.desc != shown(frame.source)):
             self._bar.close()
             self._bar = None

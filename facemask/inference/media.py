@@ -21,6 +21,7 @@ from facemask.files import folder_files, glob_files, has_magic, shown
 from facemask.images import NotAnImage, UnreadableImage, load_image
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".gif"})
+STREAMS_SUFFIX = ".streams"  # a text file of sources to read at once, one per line (YOLOv5's convention)
 STREAM_SCHEMES = ("rtsp://", "rtmp://", "http://", "https://", "tcp://", "udp://")
 MAX_SIDE = 4096  # larger images are decoded reduced to this long side (see load_image)
 MAX_PIXELS = 1_000_000_000  # refuse only absurd images (the merge, as Pillow, refuses above 89 Mpx)
@@ -59,7 +60,8 @@ class Frame:
 
 
 class Source(NamedTuple):
-    """What a --source names: its kind ('webcam' | 'stream' | 'files') and items (paths, or one URL)."""
+    """What a --source names: its kind ('webcam' | 'stream' | 'files' | 'streams') and items (paths, or one
+    URL; for 'streams', every source of the .streams file)."""
 
     kind: str
     items: list[str]
@@ -91,6 +93,10 @@ def resolve_source(source: str | int | Path) -> Source:
         if not files:
             raise SourceError(f"no files in {shown(s)}")
         return Source("files", files)
+    if path.suffix.lower() == STREAMS_SUFFIX:  # sources read side by side (facemask.inference.streams)
+        from facemask.inference.streams import read_streams_file  # it builds on this module
+
+        return Source("streams", read_streams_file(path))
     if path.suffix.lower() == ".txt":  # a list of paths, one per line, relative to the list's folder
         try:
             text = path.read_text(encoding="utf-8")
@@ -116,7 +122,11 @@ def iter_frames(source: str | int | Path | Source, vid_stride: int = 1) -> Itera
     if vid_stride < 1:
         raise ValueError(f"--vid-stride must be 1 or more, not {vid_stride}")
     kind, items = source if isinstance(source, Source) else resolve_source(source)
-    if kind == "webcam":
+    if kind == "streams":
+        from facemask.inference.streams import MultiSource  # it builds on this module
+
+        yield from MultiSource(items, vid_stride)
+    elif kind == "webcam":
         yield from iter_video(int(items[0]), f"webcam{items[0]}", vid_stride, live=True)
     elif kind == "stream":
         yield from iter_video(items[0], "stream", vid_stride, live=True)

@@ -45,14 +45,17 @@ class OutputWriter(BaseSink):
         save_json: bool = False,
         save_crop: bool = False,
         blur_faces: bool = False,
+        concurrent: bool = False,
     ):
-        self.dir, self.names = save_dir, names
+        """`concurrent`: videos arrive interleaved (several cameras), so each keeps its writer open to the end;
+        otherwise a video's file is closed when the next source starts."""
+        self.dir, self.names, self.concurrent = save_dir, names, concurrent
         self.save_img, self.save_txt, self.save_conf, self.save_crop = save_img, save_txt, save_conf, save_crop
         self.blur_faces = blur_faces
         self._stems: dict[str, str] = {}  # source -> unique output stem
         self._taken: set[str] = set()  # every stem given out
         self._next: dict[str, int] = {}  # name -> the suffix to try first for its next duplicate
-        self._video: tuple[str, cv2.VideoWriter] | None = None
+        self._videos: dict[str, cv2.VideoWriter] = {}  # open video files, by source
         self._json = None
         if save_txt:
             (save_dir / "labels").mkdir(parents=True, exist_ok=True)
@@ -94,14 +97,14 @@ class OutputWriter(BaseSink):
             self._crops(frame, label_stem, detections)
 
     def _video_frame(self, frame: Frame, stem: str, annotated: np.ndarray) -> None:
-        if self._video is None or self._video[0] != frame.source:
-            self._close_video()
+        if frame.source not in self._videos:
+            if not self.concurrent:
+                self._close_videos()
             h, w = annotated.shape[:2]
             path = self.dir / f"{stem}.mp4"
             fps = (frame.fps or 25.0) / frame.stride  # plays at the source's speed whatever the --vid-stride
-            writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
-            self._video = (frame.source, writer)
-        self._video[1].write(annotated)
+            self._videos[frame.source] = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+        self._videos[frame.source].write(annotated)
 
     def _txt(self, path: Path, frame: Frame, detections: sv.Detections) -> None:
         """`cls cx cy w h [conf]`, normalised; an empty file when nothing was found."""
@@ -131,14 +134,14 @@ class OutputWriter(BaseSink):
             if crop.size:
                 cv2.imwrite(str(folder / f"{stem}_{i}.jpg"), crop)
 
-    def _close_video(self) -> None:
-        if self._video is not None:
-            self._video[1].release()
-            self._video = None
+    def _close_videos(self) -> None:
+        for writer in self._videos.values():
+            writer.release()
+        self._videos.clear()
 
     def close(self) -> None:
-        """Finish the open video and the JSON array; safe to call twice."""
-        self._close_video()
+        """Finish the open videos and the JSON array; safe to call twice."""
+        self._close_videos()
         if self._json is not None:
             self._json.write("\n]\n")
             self._json.close()

@@ -33,7 +33,7 @@ from facemask.inference.media import Frame
 
 TRACKERS = ("bytetrack.yaml", "botsort.yaml")
 DEFAULT_FPS = 25.0  # for a video that does not say its frame rate
-PEOPLE_COLUMNS = ["track_id", "first_seen_s", "last_seen_s", "frames_seen", "verdict", "confidence",
+PEOPLE_COLUMNS = ["source", "track_id", "first_seen_s", "last_seen_s", "frames_seen", "verdict", "confidence",
                   "mean_detection_confidence"]  # fmt: skip
 BUCKET_COLUMNS = ["start_s", "end_s", "people", "masked", "unmasked", "compliance_rate"]
 
@@ -170,10 +170,10 @@ class Person:
     def verdict(self) -> str:
         return max(self.votes, key=lambda c: (self.votes[c], c != MASK))  # a tie is not called masked
 
-    def row(self) -> dict[str, Any]:
+    def row(self, source: str = "") -> dict[str, Any]:
         return {
-            "track_id": self.track_id, "first_seen_s": round(self.first_s, 2), "last_seen_s": round(self.last_s, 2),
-            "frames_seen": self.frames, "verdict": self.verdict,
+            "source": source, "track_id": self.track_id, "first_seen_s": round(self.first_s, 2),
+            "last_seen_s": round(self.last_s, 2), "frames_seen": self.frames, "verdict": self.verdict,
             "confidence": round(self.votes[self.verdict] / self.frames, 3),
             "mean_detection_confidence": round(self.confidence_sum / self.frames, 3),
         }  # fmt: skip
@@ -334,16 +334,17 @@ class ComplianceCounter:
     the totals and intervals and their files, wired together. With a `save_dir`, writes there
     `<stem>_people.csv` and `<stem>_compliance.csv` (rows flushed as they settle), and at close
     `<stem>_compliance.png` and `<stem>_tracking.json` (totals and intervals; the people are in the
-    CSV); without one (the app) it only counts. `on_person` is also given each counted person's row as
-    they settle (the app lists the people of its short videos).
+    CSV); without one (the app) it only counts. Rows name the `source`; with `people_csv` (several cameras)
+    they go to that shared file instead of one of the counter's own. `on_person` is also given each counted
+    person's row as they settle (the app lists the people of its short videos).
 
     `fps` is the source's frame rate and `stride` the --vid-stride: the tracker sees fps/stride frames
     a second, and a frame's time is its index over fps (the wall clock for live sources)."""
 
     def __init__(self, save_dir: Path | None, stem: str, names: dict[int, str], fps: float | None, stride: int = 1,
                  min_track_frames: int = 5, interval_s: float = 60.0, zone: Zone | None = None,
-                 tracker: str = "bytetrack.yaml",
-                 on_person: Callable[[dict[str, Any]], None] | None = None):  # fmt: skip
+                 tracker: str = "bytetrack.yaml", on_person: Callable[[dict[str, Any]], None] | None = None,
+                 source: str = "", people_csv: RowWriter | None = None):  # fmt: skip
         self.intervals = IntervalTally(interval_s)
         self.names = names
         self.fps = fps or DEFAULT_FPS
@@ -354,9 +355,11 @@ class ComplianceCounter:
         self.book = PersonBook(self.tracker.lost_frames)
         self.totals = Totals()
         self.ignored = 0  # tracks too short, or that never met the zone
-        outputs = ("people.csv", "compliance.csv", "compliance.png", "tracking.json")
+        self.source = source
+        outputs = ("compliance.csv", "compliance.png", "tracking.json") + (() if people_csv else ("people.csv",))
         self.paths = {k: save_dir / f"{stem}_{k}" for k in outputs} if save_dir else {}
-        self._people_csv = RowWriter(self.paths["people.csv"], PEOPLE_COLUMNS) if save_dir else None
+        self._shared_people = people_csv is not None
+        self._people_csv = people_csv or (RowWriter(self.paths["people.csv"], PEOPLE_COLUMNS) if save_dir else None)
         self._intervals_csv = RowWriter(self.paths["compliance.csv"], BUCKET_COLUMNS) if save_dir else None
         self.frames, self.now_s, self._closed = 0, 0.0, False
 
@@ -390,7 +393,7 @@ class ComplianceCounter:
             return
         self.totals.add(person)
         self.intervals.add(person)
-        row = person.row()
+        row = person.row(self.source)
         if self._people_csv is not None:
             self._people_csv.write(row)
         if self.on_person is not None:
@@ -429,7 +432,7 @@ class ComplianceCounter:
         for person in self.book.drain():
             self._settle(person)
         self._write_intervals(self.intervals.rest(self.now_s))
-        for writer in (self._people_csv, self._intervals_csv):
+        for writer in (None if self._shared_people else self._people_csv, self._intervals_csv):
             if writer is not None:
                 writer.close()
         summary = self.summary()

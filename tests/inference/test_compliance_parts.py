@@ -105,8 +105,8 @@ def test_a_persons_row_has_every_column_rounded() -> None:
         person.see(step, 0.123456 + step / 3, label, conf, hit=True)
     row = person.row()
     assert list(row) == PEOPLE_COLUMNS
-    assert row == {"track_id": 9, "first_seen_s": 0.12, "last_seen_s": 1.12, "frames_seen": 3, "verdict": "Mask",
-                   "confidence": 0.667, "mean_detection_confidence": 0.733}  # fmt: skip
+    assert row == {"source": "", "track_id": 9, "first_seen_s": 0.12, "last_seen_s": 1.12, "frames_seen": 3,
+                   "verdict": "Mask", "confidence": 0.667, "mean_detection_confidence": 0.733}  # fmt: skip
 
 
 # --- PersonBook ---

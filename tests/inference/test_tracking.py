@@ -38,9 +38,9 @@ def people_at(i: int) -> list[tuple[tuple[int, int, int], tuple[int, int]]]:
     return faces
 
 
-def make_video(path: Path) -> Path:
+def make_video(path: Path, frames: int = N) -> Path:
     out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), FPS, (W, H))
-    for i in range(N):
+    for i in range(frames):
         frame = np.zeros((H, W, 3), np.uint8)
         for colour, (x, y) in people_at(i):
             frame[y : y + 30, x : x + 30] = colour

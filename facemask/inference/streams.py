@@ -1,0 +1,167 @@
+"""Many sources at once: `--source cams.streams`, YOLOv5's convention of a text file with one source
+per line (video files, RTSP/HTTP streams, webcam indices; blank lines and # comments skipped).
+
+Each source is read by a thread of its own, so a slow or stalled camera never holds up the others;
+the detector takes their frames in turn. A live source keeps only its newest frame (a camera does not
+wait for the detector: old frames are dropped, as in YOLOv5's LoadStreams); a video file waits for its
+frames to be taken, so none is lost. A source that cannot be opened, or drops out, is reported (as a
+Frame with an error, which detect.py prints and counts) and retried after `retry_s`: a live source for
+as long as the run lasts, a file `file_retries` times. The run ends when every file has ended or been
+given up; on live sources it runs until stopped, and every reader thread is stopped and joined then.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from facemask.files import shown
+from facemask.inference.media import STREAM_SCHEMES, Frame, SourceError, iter_video
+
+RETRY_S = 5.0  # wait before opening a failed source again
+FILE_RETRIES = 2  # a video file that fails is tried this many more times (it may be still being copied)
+POLL_S = 0.05  # how long the reader loop waits on a source with no new frame before trying the next
+
+
+def read_streams_file(path: str | Path) -> list[str]:
+    """The sources a .streams file lists; relative paths are relative to the file's folder."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise SourceError(f"{shown(str(path))} is not a list of sources (not UTF-8 text)") from None
+    except OSError as e:
+        raise SourceError(f"cannot read {shown(str(path))}: {e.strerror}") from None
+    items = []
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip() if not line.lower().startswith(STREAM_SCHEMES) else line.strip()
+        if line:
+            live = line.isdigit() or line.lower().startswith(STREAM_SCHEMES)
+            items.append(line if live or Path(line).is_absolute() else str(path.parent / line))
+    if not items:
+        raise SourceError(f"{shown(str(path))} lists no sources")
+    return items
+
+
+def is_live(item: str) -> bool:
+    return item.isdigit() or item.lower().startswith(STREAM_SCHEMES)
+
+
+def source_name(item: str, index: int) -> str:
+    """A short name for output files: the file's stem, cam<N> for a webcam, stream<N> for a URL."""
+    if item.isdigit():
+        return f"cam{item}"
+    if item.lower().startswith(STREAM_SCHEMES):
+        return f"stream{index + 1}"
+    return Path(item).stem
+
+
+@dataclass
+class _Reader:
+    """One source's thread and its one-frame mailbox."""
+
+    item: str
+    name: str
+    thread: threading.Thread | None = None
+    done: bool = False
+
+
+class MultiSource:
+    """Frames of several sources, interleaved; iterate it once. Use as a context manager, or call `stop`,
+    so that no reader thread outlives the run."""
+
+    def __init__(self, items: list[str], vid_stride: int = 1, retry_s: float | None = None,
+                 file_retries: int | None = None):  # fmt: skip
+        self.vid_stride = vid_stride
+        self.retry_s = RETRY_S if retry_s is None else retry_s  # read at call time: tests shorten the wait
+        self.file_retries = FILE_RETRIES if file_retries is None else file_retries
+        self.readers = [_Reader(item, source_name(item, i)) for i, item in enumerate(items)]
+        self._frames: queue.Queue[Frame] = queue.Queue()  # errors and frames of files (which wait their turn)
+        self._latest: dict[str, Frame] = {}  # the newest frame of each live source
+        self._lock = threading.Lock()
+        self._file_slots = {r.item: threading.Semaphore(1) for r in self.readers}  # one file frame in flight each
+        self._stop = threading.Event()
+
+    def __enter__(self) -> MultiSource:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """Stop and join every reader thread."""
+        self._stop.set()
+        for slot in self._file_slots.values():
+            slot.release()  # a file reader waiting for its frame to be taken wakes up and sees the stop
+        for r in self.readers:
+            if r.thread is not None:
+                r.thread.join(timeout=30)
+
+    def __iter__(self) -> Iterator[Frame]:
+        for r in self.readers:
+            r.thread = threading.Thread(target=self._read, args=(r,), name=f"source-{r.name}", daemon=True)
+            r.thread.start()
+        try:
+            while True:
+                try:
+                    frame = self._frames.get(timeout=POLL_S)
+                except queue.Empty:
+                    frame = None
+                if frame is not None:
+                    if frame.error is None and not frame.live:
+                        self._file_slots[frame.source].release()
+                    yield frame
+                with self._lock:
+                    live = list(self._latest.values())
+                    self._latest.clear()
+                yield from live
+                if frame is None and not live and all(r.done for r in self.readers) and self._frames.empty():
+                    return
+        finally:
+            self.stop()
+
+    def _read(self, r: _Reader) -> None:
+        live, attempts = is_live(r.item), 0
+        try:
+            while not self._stop.is_set():
+                error = self._read_once(r, live)
+                if self._stop.is_set() or (error is None and not live):
+                    return  # a file that played to its end
+                attempts += 1
+                if not live and attempts > self.file_retries:
+                    self._frames.put(Frame(r.item, r.name, is_video=True, live=live,
+                                           error=f"{error} (given up after {attempts} tries)"))  # fmt: skip
+                    return
+                why = error or "the stream ended"
+                self._frames.put(Frame(r.item, r.name, is_video=True, live=live,
+                                       error=f"{why} (retrying in {self.retry_s:g} s)"))  # fmt: skip
+                self._stop.wait(self.retry_s)
+        finally:
+            r.done = True
+
+    def _read_once(self, r: _Reader, live: bool) -> str | None:
+        """Read the source until it ends (None) or fails (why)."""
+        target: str | int = int(r.item) if r.item.isdigit() else r.item
+        try:
+            for frame in iter_video(target, r.name, self.vid_stride, live=live):
+                if self._stop.is_set():
+                    return None
+                if frame.error:
+                    return frame.error
+                frame.source = r.item
+                if live:
+                    with self._lock:
+                        self._latest[r.item] = frame  # a newer frame replaces one not taken yet
+                else:
+                    self._file_slots[r.item].acquire()
+                    if self._stop.is_set():
+                        return None
+                    self._frames.put(frame)
+        except SourceError as e:
+            return str(e)
+        except Exception as e:  # a backend failing mid-stream must not end the other sources
+            return f"read failed ({type(e).__name__}: {e})"
+        return None

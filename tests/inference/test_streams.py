@@ -1,0 +1,83 @@
+"""detect.py --source cams.streams: several videos read at once as cameras, one of them broken and one
+ending early; each tracked and counted on its own, in the summary JSON, one people CSV and one chart,
+with the colour detector of test_tracking standing in for the model."""
+
+from __future__ import annotations
+
+import csv
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+import detect
+from facemask.inference import streams
+from facemask.inference.media import SourceError, resolve_source
+from facemask.inference.streams import MultiSource, read_streams_file
+from tests.inference.test_tracking import N, make_video, video  # noqa: F401  (video: the colour detector fixture)
+
+
+def readers() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("source-") and t.is_alive()]
+
+
+@pytest.fixture
+def cameras(video: Path, tmp_path: Path) -> Path:  # noqa: F811
+    """entrance (80 frames, 3 people), side: the same scene cut after 30 frames (A and B only, both seen
+    long enough), broken: not a video."""
+    side = tmp_path / "side.mp4"
+    make_video(side, frames=30)
+    (tmp_path / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"x" * 500)
+    listing = tmp_path / "cams.streams"
+    listing.write_text("# two doors and a broken camera\nentrance.mp4\nside.mp4\n\nbroken.mp4\n")
+    return listing
+
+
+def test_each_camera_is_counted_on_its_own_and_a_broken_one_stops_none(cameras, trained_run, tmp_path,
+                                                                       monkeypatch) -> None:  # fmt: skip
+    monkeypatch.setattr(streams, "RETRY_S", 0.1)
+    detect.run(weights=trained_run / "weights" / "best.pt", source=cameras, project=tmp_path / "runs",
+               track=True, interval=2.0)  # fmt: skip
+    assert not readers()  # every reader thread has ended
+    out = sorted((tmp_path / "runs").iterdir())[-1]
+    summary = json.loads((out / "summary.json").read_text())
+    entrance, side, broken = (str(tmp_path / n) for n in ("entrance.mp4", "side.mp4", "broken.mp4"))
+    assert summary["frames"] == N + 30
+    assert summary["sources"][entrance]["frames"] == N and summary["sources"][side]["frames"] == 30
+    assert "unreadable video" in summary["sources"][broken]["problems"]
+    assert "given up" in summary["sources"][broken]["last_problem"]
+    people = summary["people"]
+    assert (people["sources"][entrance]["people"], people["sources"][entrance]["masked"]) == (3, 2)
+    assert (people["sources"][side]["people"], people["sources"][side]["masked"]) == (2, 1)
+    assert broken not in people["sources"]
+    assert (people["total"]["people"], people["total"]["masked"], people["total"]["unmasked"]) == (5, 3, 2)
+    assert people["total"]["compliance_rate"] == pytest.approx(0.6)
+    assert sum(b["people"] for b in people["total"]["buckets"]) == 5
+    with (out / "people.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert sorted((r["source"], r["verdict"]) for r in rows) == sorted(
+        [(entrance, "Mask"), (entrance, "No Mask"), (entrance, "Mask"), (side, "Mask"), (side, "No Mask")]
+    )
+    assert (out / "compliance.png").stat().st_size > 0
+    assert (out / "entrance.mp4").is_file() and (out / "side.mp4").is_file()  # each camera's own video
+
+
+def test_a_streams_file_lists_sources_relative_to_itself(tmp_path: Path) -> None:
+    listing = tmp_path / "cams.streams"
+    listing.write_text("0\nrtsp://cam.local/1  \n# not me\ndoor.mp4  # the front door\n")
+    assert read_streams_file(listing) == ["0", "rtsp://cam.local/1", str(tmp_path / "door.mp4")]
+    assert resolve_source(listing).kind == "streams"
+    (tmp_path / "empty.streams").write_text("# nothing yet\n")
+    with pytest.raises(SourceError, match="lists no sources"):
+        resolve_source(tmp_path / "empty.streams")
+
+
+def test_stopping_early_ends_every_reader(tmp_path: Path) -> None:
+    clips = [make_video(tmp_path / f"c{i}.mp4") for i in range(3)]
+    with MultiSource([str(c) for c in clips]) as source:
+        frames = iter(source)
+        seen = {next(frames).source for _ in range(12)}
+        frames.close()
+    assert not readers()
+    assert seen == {str(c) for c in clips}  # taken in turn, not one camera first
