@@ -1,11 +1,13 @@
 """Export a face-mask model to deployment formats with ultralytics' exporter.
 
 Every export loads in detect.py and val.py (`--weights face_masks.onnx`, `--weights face_masks_openvino_model`).
+`web` builds the in-browser page instead (web/: the ONNX model with ONNX Runtime Web; see facemask/app/web_page.py).
 
 Usage:
     python export.py --weights weights/face_masks.pt --include onnx openvino torchscript
     python export.py --weights weights/face_masks.pt --include openvino --int8     # int8, calibrated on data
     python export.py --weights weights/face_masks.pt --include onnx --imgsz 320 --dynamic
+    python export.py --format web                                  # the in-browser page, built in web/
 
 Python:
     from export import run
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from facemask.app import web_page
 from facemask.cli import fail, float_range, image_size, positive_int
 from facemask.data.data_yaml import check_data
 from facemask.errors import FacemaskError
@@ -24,7 +27,7 @@ from facemask.model.checkpoints import PT_HINT, DeviceError, check_device, load_
 from facemask.model.input_size import resolve
 from facemask.paths import DEFAULT_DATA, DEFAULT_WEIGHTS
 
-FORMATS = ("torchscript", "onnx", "openvino", "engine", "coreml", "saved_model", "tflite", "ncnn")
+FORMATS = ("torchscript", "onnx", "openvino", "engine", "coreml", "saved_model", "tflite", "ncnn", "web")
 
 
 def run(
@@ -39,8 +42,10 @@ def run(
     simplify: bool = True,
     batch: int = 1,
     device: str | None = None,
+    web_dir: str | Path = web_page.PAGE_DIR,
 ) -> dict[str, Path]:
-    """Export to each format of `include`; returns format -> path of the exported model."""
+    """Export to each format of `include`; returns format -> path of the exported model ("web": the page's
+    folder, `web_dir`, built from this run's ONNX export if there is one)."""
     unknown = [f for f in include if f not in FORMATS]
     if unknown:
         raise ValueError(f"unknown format {unknown[0]!r}; choose from {', '.join(FORMATS)}")
@@ -60,18 +65,21 @@ def run(
     print(f"Exporting {weights} at {size.describe(weights)}")
     imgsz = size.imgsz
     out = {}
-    for fmt in include:
+    for fmt in (f for f in include if f != "web"):
         path = model.export(format=fmt, imgsz=imgsz, dynamic=dynamic, simplify=simplify, batch=batch, device=device,
                             **precision_args(half, int8), **extra)  # fmt: skip
         out[fmt] = Path(path)
         print(f"{fmt}: {path}")
+    if "web" in include:
+        out["web"] = web_page.build(out.get("onnx", weights), web_dir, imgsz if size.why == "--imgsz" else None)
+        print(f"web: {out['web']} (serve it: python -m http.server -d {out['web']})")
     return out
 
 
 def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
-    p.add_argument("--include", nargs="+", default=["onnx"], choices=FORMATS, help="formats to export")
+    p.add_argument("--include", "--format", nargs="+", default=["onnx"], choices=FORMATS, help="formats to export")
     p.add_argument("--imgsz", "--img", "--img-size", dest="imgsz", type=image_size, default=None,
                    help="export size (default: the size the model was trained at)")  # fmt: skip
     p.add_argument("--half", action="store_true", help="FP16 (GPU formats)")
@@ -83,6 +91,7 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--no-simplify", dest="simplify", action="store_false", help="skip ONNX simplification")
     p.add_argument("--batch", type=positive_int(), default=1)
     p.add_argument("--device", help="cpu, 0, ...")
+    p.add_argument("--web-dir", type=Path, default=web_page.PAGE_DIR, help="--include web: the folder to build")
     return p.parse_args(argv)
 
 
