@@ -71,7 +71,8 @@ def run(
         out[fmt] = Path(path)
         print(f"{fmt}: {path}")
     if "web" in include:
-        out["web"] = web_page.build(out.get("onnx", weights), web_dir, imgsz if size.why == "--imgsz" else None)
+        onnx = out.get("onnx") if not half else None  # the page feeds float32: an FP16 export would not run
+        out["web"] = web_page.build(onnx or weights, web_dir, imgsz if size.why == "--imgsz" else None)
         print(f"web: {out['web']} (serve it: python -m http.server -d {out['web']})")
     return out
 
