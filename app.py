@@ -9,6 +9,9 @@ Usage:
 
 API (every tab is an endpoint; see the README for gradio_client examples):
     /detect_image  /detect_video  /detect_frame
+
+The in-browser page (the model run by the visitor's browser), once built with `python export.py --format web`,
+is served at /web/.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from facemask.app.service import (
     read_upload,
 )
 from facemask.app.service import detect_video as _detect_video
+from facemask.app.web_page import page_link, routes
 from facemask.cli import fail, port_number
 from facemask.errors import FacemaskError
 from facemask.paths import EXAMPLES_DIR
@@ -123,6 +127,7 @@ with gr.Blocks(title="Face mask detector", delete_cache=(1800, 3600)) as demo:  
         "# 😷 Face mask detector\nEvery face boxed as **Mask** (green) or **No Mask** (red), with counts. "
         "Images, videos and your webcam; uploads and results are deleted within an hour."
     )
+    gr.Markdown(page_link(), elem_id="web-page-link")  # the in-browser page (web/), served at /web/
     with gr.Tab("Image"):
         with gr.Row():
             image_in = lenient(gr.Image(type="filepath", sources=["upload", "clipboard", "webcam"], label="Photo"))
@@ -191,7 +196,7 @@ def main(opt: argparse.Namespace) -> None:
     except FacemaskError as e:
         fail("app.py", e)
     demo.launch(server_name=opt.host, server_port=opt.port, share=opt.share, max_file_size=MAX_UPLOAD,
-                footer_links=["api", "gradio"])  # fmt: skip
+                footer_links=["api", "gradio"], app_kwargs={"routes": routes()})  # fmt: skip
 
 
 if __name__ == "__main__":
