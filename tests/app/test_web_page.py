@@ -1,0 +1,265 @@
+"""The in-browser page (web/) in a real headless Chromium. Built from the shipped model into a temporary folder
+and served as plain static files, it must find the faces detect.py's Detector finds with the same ONNX model
+(the same count per class, each box IoU >= 0.8 with its match) on the examples, on photos that test the
+decoding (EXIF rotation, alpha) and on real dataset photos with both classes; and a broken model file or a
+denied camera must show a message, never a blank page. The page's ms per image is printed.
+
+Skipped, like tests/app/test_app_browser.py, without Playwright and Chromium, and without npm (which fetches
+the runtime on the first build); FACEMASK_REQUIRE_BROWSER=1 (CI) makes that a failure."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import os
+import shutil
+import statistics
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from facemask.app import web_page
+from tests.app.test_app_browser import CHROMIUM, CHROMIUM_ARGS, playwright_or_skip
+from tests.conftest import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+WEIGHTS = ROOT / "weights" / "face_masks.pt"
+SHARED = ROOT.parent / "shared" / "datasets"
+# Real photos with both classes (8 Mask + 7 No Mask, 18 + 2, 3 + 3 faces) and a real RGBA PNG; used when
+# ../shared is there, as on every developer machine and in CI.
+SHARED_PHOTOS = (
+    "andrewmvd-face-mask-detection/images/maksssksksss110.jpg",
+    "andrewmvd-face-mask-detection/images/maksssksksss139.jpg",
+    "andrewmvd-face-mask-detection/images/maksssksksss104.jpg",
+    "aditya276-face-mask-dataset-yolo-format/images/test/Untitled-design-13.png",
+)
+MIN_IOU = 0.8
+pytestmark = pytest.mark.slow
+
+
+def fail_or_skip(reason: str) -> None:
+    if os.environ.get("FACEMASK_REQUIRE_BROWSER"):
+        pytest.fail(f"FACEMASK_REQUIRE_BROWSER is set but {reason}")
+    pytest.skip(reason)
+
+
+def fixture_images(folder: Path) -> list[Path]:
+    """The examples, two made here (stored sideways with EXIF orientation 6; with transparent areas), and the
+    shared photos that exist."""
+    folder.mkdir()
+    images = []
+    for path in sorted((ROOT / "examples").glob("*.jpg")):
+        images.append(folder / path.name)
+        shutil.copy(path, images[-1])
+    bus = Image.open(ROOT / "examples" / "bus.jpg")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # shown upright after a 90° turn: both readers must apply it
+    bus.transpose(Image.Transpose.ROTATE_90).save(folder / "bus_exif6.jpg", exif=exif, quality=92)
+    rgba = np.dstack([np.asarray(Image.open(ROOT / "examples" / "zidane.jpg")), np.full((720, 1280), 255, np.uint8)])
+    rgba[:200, :, 3] = 0  # a transparent band and a half-transparent one: both flatten onto white
+    rgba[500:600, :, 3] = 128
+    Image.fromarray(rgba).save(folder / "zidane_alpha.png")
+    images += [folder / "bus_exif6.jpg", folder / "zidane_alpha.png"]
+    for rel in SHARED_PHOTOS:
+        if (SHARED / rel).is_file():
+            images.append(folder / Path(rel).name)
+            shutil.copy(SHARED / rel, images[-1])
+    return images
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    playwright_or_skip()
+    if shutil.which("npm") is None and not os.environ.get("FACEMASK_ORT_DIR"):
+        cached = web_page.cache_dir() / f"onnxruntime-web-{web_page.ORT_VERSION}" / "node_modules" / "onnxruntime-web"
+        if not cached.is_dir():
+            fail_or_skip("npm is missing (it fetches onnxruntime-web for the page)")
+    folder = web_page.build(WEIGHTS, tmp_path_factory.mktemp("site"))
+    fixture_images(folder / "fixtures")
+    return folder
+
+
+class QuietFiles(http.server.SimpleHTTPRequestHandler):
+    """A plain static server, as any host (no cross-origin isolation headers, so one WASM thread)."""
+
+    extensions_map: ClassVar[dict[str, str]] = {".mjs": "text/javascript", ".wasm": "application/wasm"}
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def url(site: Path) -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietFiles, directory=str(site)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser(site: Path):
+    sync_playwright = playwright_or_skip()
+    with sync_playwright() as p:
+        # a fake camera, so that a denied one is denied by permission and an allowed one gives frames
+        args = [*CHROMIUM_ARGS, "--use-fake-device-for-media-stream"]
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=args)
+        yield browser
+        browser.close()
+
+
+def open_page(browser, url: str, permissions: list[str] | None = None, query: str = ""):
+    context = browser.new_context(permissions=permissions or [], viewport={"width": 1200, "height": 900})
+    page = context.new_page()
+    page.goto(url + query)
+    return page, page.evaluate("window.facemask.ready")
+
+
+def iou(a: list[float], b: list[float]) -> float:
+    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h
+    return w * h / union if union > 0 else 0.0
+
+
+def match(expected: list[tuple[int, list[float]]], found: list[tuple[int, list[float]]]) -> list[float]:
+    """Greedy one-to-one matching within each class, best pairs first: the IoU of each expected box's match."""
+    pairs = sorted(((iou(e, f), i, j) for i, (ce, e) in enumerate(expected) for j, (cf, f) in enumerate(found)
+                    if ce == cf), reverse=True)  # fmt: skip
+    best: dict[int, float] = {}
+    used: set[int] = set()
+    for value, i, j in pairs:
+        if i not in best and j not in used:
+            best[i] = value
+            used.add(j)
+    return [best.get(i, 0.0) for i in range(len(expected))]
+
+
+def test_page_finds_the_faces_detect_py_finds(site: Path, url: str, browser) -> None:
+    from facemask.inference.detector import Detector
+    from facemask.inference.media import read_image
+
+    detector = Detector(site / web_page.MODEL_DIR / "face_masks.onnx")  # the very file the page runs
+    page, ready = open_page(browser, url)
+    assert ready["ok"], ready
+    assert ready["names"] == {"0": "Mask", "1": "No Mask"} and ready["imgsz"] == [416, 416]  # from model.json
+    rows, times, faces = [], [], {"Mask": 0, "No Mask": 0}
+    for path in sorted((site / "fixtures").iterdir()):
+        frame = read_image(str(path))
+        want = detector(frame.image).detections
+        expected = [(int(c), b.tolist()) for c, b in zip(want.class_id, want.xyxy, strict=True)]
+        got = page.evaluate(f"window.facemask.detectImage('fixtures/{path.name}')")
+        assert (got["width"], got["height"]) == (frame.image.shape[1], frame.image.shape[0]), path.name
+        found = [(d["cls"], d["box"]) for d in got["detections"]]
+        for cls, name in detector.names.items():
+            n = sum(c == cls for c, _ in expected)
+            assert sum(c == cls for c, _ in found) == n, f"{path.name}: {name} count differs"
+            faces[name] += n
+        ious = match(expected, found)
+        assert all(v >= MIN_IOU for v in ious), f"{path.name}: IoUs {ious}"
+        dconf = max((abs(a - b) for a, b in zip(sorted(want.confidence), sorted(d["conf"] for d in got["detections"]),
+                                                strict=True)), default=0.0)  # fmt: skip
+        times.append(got["ms"]["total"])
+        rows.append(f"{path.name:28} {len(expected):3} faces  min IoU {min(ious, default=1):.4f}  "
+                    f"max |dconf| {dconf:.1e}  {got['ms']['total']:6.0f} ms")  # fmt: skip
+    print("\n" + "\n".join(rows))
+    print(f"page: {statistics.median(times):.0f} ms per image (median, {ready['backend']}, {ready['threads']} thread)"
+          f"; {faces}")  # fmt: skip
+    assert faces["No Mask"] >= 3  # the examples alone hold 3 unmasked faces
+    assert "faces" in page.locator("#counts").inner_text() and "ms" in page.locator("#fps").inner_text()
+    assert page.locator("#message").is_hidden()
+    page.context.close()
+
+
+@pytest.mark.parametrize("case", ["damaged", "truncated", "missing"])
+def test_a_broken_or_missing_model_shows_a_message(site: Path, url: str, browser, case: str) -> None:
+    folder = site / f"broken_{case}"
+    folder.mkdir(exist_ok=True)
+    config = json.loads((site / web_page.MODEL_DIR / web_page.CONFIG).read_text())
+    model = (site / web_page.MODEL_DIR / config["model"]).read_bytes()
+    if case == "damaged":
+        (folder / config["model"]).write_bytes(b"this is not an ONNX model" * 100)
+    elif case == "truncated":
+        (folder / config["model"]).write_bytes(model[: len(model) // 3])
+    (folder / web_page.CONFIG).write_text(json.dumps(config))
+    page, ready = open_page(browser, url, query=f"?model={folder.name}/model.json")
+    assert not ready["ok"]
+    message = page.locator("#message")
+    assert message.is_visible()
+    text = message.inner_text()
+    print(f"\n{case}: {text}")
+    if case == "missing":
+        assert "could not be downloaded (HTTP 404)" in text and "python export.py --format web" in text
+    else:
+        assert "damaged or not an ONNX model" in text
+    assert page.locator("body").get_attribute("data-state") == "error"
+    page.context.close()
+
+
+def test_a_denied_camera_shows_a_message(url: str, browser) -> None:
+    page, ready = open_page(browser, url)  # no camera permission: Chromium denies it
+    assert ready["ok"]
+    page.locator("#camera").click()
+    message = page.locator("#message")
+    message.wait_for(state="visible", timeout=10_000)
+    print(f"\ndenied camera: {message.inner_text()}")
+    assert "Camera access was denied" in message.inner_text()
+    assert page.locator("#camera").inner_text() == "Start camera"
+    page.context.close()
+
+
+def test_camera_frames_are_detected_with_fps(url: str, browser) -> None:
+    page, ready = open_page(browser, url, permissions=["camera"])
+    assert ready["ok"]
+    page.locator("#camera").click()
+    page.wait_for_function("document.getElementById('fps').textContent.includes('fps')", timeout=30_000)
+    print(f"\nfake camera: {page.locator('#fps').inner_text()}")
+    assert page.locator("#camera").inner_text() == "Stop camera" and page.locator("#message").is_hidden()
+    page.locator("#camera").click()
+    assert page.locator("#camera").inner_text() == "Start camera"
+    page.context.close()
+
+
+def test_the_gradio_server_serves_the_page_isolated(site: Path) -> None:
+    """The mechanism app.py uses (the page's routes given to gradio's FastAPI app) on this gradio version: the
+    page is served at /web/ with the headers that give it threads and the media types modules need."""
+    import gradio as gr
+    from fastapi.testclient import TestClient
+    from gradio.routes import App
+
+    with gr.Blocks() as demo:
+        gr.Markdown(web_page.page_link(site))
+    client = TestClient(App.create_app(demo, app_kwargs={"routes": web_page.routes(site)}))
+    page = client.get("/web/")
+    assert page.status_code == 200 and "Face mask detector" in page.text
+    assert page.headers["cross-origin-embedder-policy"] == "require-corp"
+    assert client.get("/web/ort/ort.wasm.min.mjs").headers["content-type"] == "text/javascript"
+    assert client.get("/web/ort/ort-wasm-simd-threaded.wasm").headers["content-type"] == "application/wasm"
+    assert client.get("/web/nothing.js").status_code == 404
+
+
+def test_app_links_the_page_and_mounts_it(site: Path, monkeypatch, tmp_path: Path) -> None:
+    import app
+
+    header = [b for b in app.demo.blocks.values() if getattr(b, "elem_id", None) == "web-page-link"]
+    assert len(header) == 1 and header[0].value == web_page.page_link()
+    assert 'href="web/"' in web_page.page_link(site)  # built: a link
+    assert "python export.py --format web" in web_page.page_link(tmp_path)  # not built: how to build it
+    seen = {}
+    monkeypatch.setattr(app.demo, "launch", lambda **kwargs: seen.update(kwargs))
+    app.main(app.parse_opt(["--port", str(free_port())]))
+    (route,) = seen["app_kwargs"]["routes"]
+    assert route.path == "/web" and Path(route.app.directory) == web_page.PAGE_DIR
+
+
+def test_export_py_builds_the_page_with_format_web() -> None:
+    import export
+
+    assert export.parse_opt(["--format", "web"]).include == ["web"]
+    assert export.parse_opt(["--include", "web", "onnx"]).include == ["web", "onnx"]
