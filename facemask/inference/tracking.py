@@ -352,7 +352,8 @@ class ComplianceCounter:
         self.started = time.monotonic()
         self.min_frames, self.zone, self.on_person = min_track_frames, zone, on_person
         self.gate = ZoneGate(zone)
-        self.book = PersonBook(self.tracker.lost_frames)
+        # The tracker drops a lost track one update after lost_frames; until then it may hand the id back.
+        self.book = PersonBook(self.tracker.lost_frames + 1)
         self.totals = Totals()
         self.ignored = 0  # tracks too short, or that never met the zone
         self.source = source

@@ -77,7 +77,7 @@ def test_stopping_early_ends_every_reader(tmp_path: Path) -> None:
     clips = [make_video(tmp_path / f"c{i}.mp4") for i in range(3)]
     with MultiSource([str(c) for c in clips]) as source:
         frames = iter(source)
-        seen = {next(frames).source for _ in range(12)}
+        seen = {next(frames).source for _ in range(30)}
         frames.close()
     assert not readers()
     assert seen == {str(c) for c in clips}  # taken in turn, not one camera first

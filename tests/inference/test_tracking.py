@@ -192,7 +192,7 @@ def test_short_tracks_are_ignored_and_ties_are_not_called_masked(tmp_path) -> No
     people = counter(tmp_path)
     votes = {1: [MASKED] * 3 + [UNMASKED] * 2, 2: [MASKED] * 4, 3: [MASKED, UNMASKED] * 3}  # 2: 4 frames, too few
     feed(people, [[(t, v[i]) for t, v in votes.items() if i < len(v)] for i in range(6)])
-    feed(people, [[]] * (people.tracker.lost_frames + 1), start=6)  # all lost for longer than the tracker keeps them
+    feed(people, [[]] * (people.book.lost_frames + 1), start=6)  # all lost for longer than the tracker keeps them
     rows = read_csv(tmp_path / "cam_people.csv")  # written as they settle, before close
     assert [(r["track_id"], r["verdict"], r["frames_seen"], r["confidence"]) for r in rows] == [
         ("1", "Mask", "5", "0.6"), ("3", "No Mask", "6", "0.5")
@@ -208,7 +208,7 @@ def test_short_tracks_are_ignored_and_ties_are_not_called_masked(tmp_path) -> No
 
 def test_a_person_is_held_until_lost_longer_than_the_tracker_keeps_them(tmp_path) -> None:
     people = counter(tmp_path)
-    lost = people.tracker.lost_frames
+    lost = people.book.lost_frames
     feed(people, [[(7, MASKED)]] * 5)  # frames 0-4
     feed(people, [[]] * lost, start=5)  # gone for as long as the tracker keeps the track: may come back
     assert len(people.book) == 1
@@ -226,7 +226,7 @@ def test_an_interval_is_written_once_everyone_first_seen_in_it_is_settled(tmp_pa
     # A stays frames 0-29, B (unmasked) 12-16, C is a flicker in interval 2; nobody starts in interval 3.
     feed(people, [[(1, MASKED)] + ([(2, UNMASKED)] if 12 <= i <= 16 else []) + ([(3, MASKED)] if i == 25 else [])
                   for i in range(30)])  # fmt: skip
-    feed(people, [[]] * people.tracker.lost_frames, start=30)  # frames 30-39: A is not settled yet
+    feed(people, [[]] * people.book.lost_frames, start=30)  # frames 30-39: A is not settled yet
     assert read_csv(tmp_path / "cam_compliance.csv") == []  # interval 0 waits for A, and every later one with it
     feed(people, [[]], start=40)  # A settles at 4.0 s: intervals 0-3 are complete
     rows = read_csv(tmp_path / "cam_compliance.csv")

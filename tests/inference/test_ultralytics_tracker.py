@@ -85,8 +85,6 @@ def test_a_lost_track_comes_back_for_one_frame_more_than_its_buffer(config, fps,
     assert returns_after(FaceTracker(config, frame_rate=fps), lost + 2) == -1
 
 
-@pytest.mark.xfail(strict=True, reason="PersonBook settles a person after lost_frames absent frames; the tracker "
-                   "can still hand the same track id back one frame later (see the test above)")
 def test_a_face_back_under_its_old_id_is_still_one_person() -> None:
     from facemask.inference.media import Frame
     from facemask.inference.tracking import ComplianceCounter
