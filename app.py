@@ -6,9 +6,11 @@ Usage:
     python app.py                              # http://127.0.0.1:7860
     python app.py --host 0.0.0.0 --port 8080   # in a container
     python app.py --share                      # a temporary public link (off unless asked)
+    python app.py --cameras cams.streams       # the Cameras tab: every camera of the file, live, with counts
+    FACEMASK_AUTH=admin:secret python app.py --cameras cams.streams --auth   # camera feeds behind a login
 
 API (every tab is an endpoint; see the README for gradio_client examples):
-    /detect_image  /detect_video  /detect_frame
+    /detect_image  /detect_video  /detect_frame  /cameras
 
 The in-browser page (the model run by the visitor's browser), once built with `python export.py --format web`,
 is served at /web/.
@@ -27,10 +29,12 @@ from facemask.app.service import (
     MAX_UPLOAD,
     UserError,
     available_models,
+    camera_wall,
     check_listen,
     detect_live,
     detect_rgb,
     image_file,
+    logins,
     read_upload,
 )
 from facemask.app.service import detect_video as _detect_video
@@ -113,6 +117,21 @@ def detect_video(video: str | None, model: str, conf: float, iou: float, blur: b
     return path, pd.DataFrame(timeline), totals, records
 
 
+WALL = None  # the Cameras tab's CameraWall, started by main() with --cameras
+CAMERA_TICK_S = 1.0  # each viewer's browser asks for the newest frames this often
+
+
+def camera_views():
+    """Every camera's newest frame with its counts, the totals over all cameras, and a status line; the
+    same for every viewer (the cameras are analysed once, in the background)."""
+    if WALL is None:
+        return [], {}, "No cameras: start the app with `python app.py --cameras cams.streams` (one source a line)."
+    cells, total = WALL.snapshot()
+    rate = "" if total["share masked"] is None else f" · {total['share masked']:.0%} masked"
+    state = "live" if total["running"] else total.get("error", "every source has ended")
+    return cells, total, f"### {len(cells)} cameras ({state}): {total['people']} people{rate}"
+
+
 def controls():
     with gr.Row():
         model = gr.Dropdown(MODELS, value=DEFAULT_MODEL, label="Model", scale=2)
@@ -175,6 +194,13 @@ with gr.Blocks(title="Face mask detector", delete_cache=(1800, 3600)) as demo:  
         # The same function as a plain endpoint: gradio_client cannot call a streaming event.
         gr.Button(visible=False).click(detect_frame, live_inputs, live_outputs, api_name="detect_frame",
                                        **INFERENCE)  # fmt: skip
+    with gr.Tab("Cameras"):
+        cameras_status = gr.Markdown("Waiting for the cameras ...", elem_id="cameras-status")
+        camera_grid = gr.Gallery(label="Cameras", columns=2, height="auto", object_fit="contain", interactive=False)
+        camera_totals = gr.JSON(label="All cameras")
+        gr.Timer(CAMERA_TICK_S).tick(camera_views, None, [camera_grid, camera_totals, cameras_status],
+                                     api_name="cameras", show_progress="hidden", concurrency_id="cameras",
+                                     concurrency_limit=None)  # fmt: skip
     if not MODELS:
         gr.Markdown("**No model found in weights/**: train one (train.py) or copy a .pt there.")
 
@@ -187,15 +213,21 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), help="0.0.0.0 in containers")
     p.add_argument("--port", type=port_number, default=os.environ.get("GRADIO_SERVER_PORT", "7860"), help="1-65535")
     p.add_argument("--share", action="store_true", help="create a public gradio.live link")
+    p.add_argument("--cameras", default=os.environ.get("FACEMASK_CAMERAS"),
+                   help="a .streams file (one video, URL or webcam index a line) for the Cameras tab")  # fmt: skip
+    p.add_argument("--auth", action="store_true", help="require a login, read from $FACEMASK_AUTH (user:password)")
     return p.parse_args(argv)
 
 
 def main(opt: argparse.Namespace) -> None:
+    global WALL
     try:
         check_listen(opt.host, opt.port)
+        auth = logins(dict(os.environ)) if opt.auth else None
+        WALL = camera_wall(opt.cameras, DEFAULT_MODEL) if opt.cameras else None
     except FacemaskError as e:
         fail("app.py", e)
-    demo.launch(server_name=opt.host, server_port=opt.port, share=opt.share, max_file_size=MAX_UPLOAD,
+    demo.launch(server_name=opt.host, server_port=opt.port, share=opt.share, max_file_size=MAX_UPLOAD, auth=auth,
                 footer_links=["api", "gradio"], app_kwargs={"routes": routes()})  # fmt: skip
 
 

@@ -20,12 +20,14 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from facemask.app.cameras import CameraWall
 from facemask.errors import FacemaskError
+from facemask.files import shown
 from facemask.images import ImageTooLarge, NotAnImage, UnreadableImage, load_image
 from facemask.inference.annotate import Annotator
 from facemask.inference.counting import share_masked
 from facemask.inference.detector import Detector, DetectorSettings, PredictOptions
-from facemask.inference.media import MAX_SIDE, VIDEO_SUFFIXES, Frame, iter_video
+from facemask.inference.media import MAX_SIDE, VIDEO_SUFFIXES, Frame, SourceError, iter_video
 from facemask.inference.outputs import detection_records
 from facemask.inference.pipeline import BaseSink, FrameResult, PeopleFactory, Pipeline
 from facemask.inference.tracking import DEFAULT_FPS, ComplianceCounter
@@ -264,3 +266,30 @@ def detect_video(path: str | None, model: str, conf: float, iou: float, blur: bo
         result["people"] = {**{k: s[k] for k in ("people", "masked", "unmasked", "compliance_rate")},
                             "people_list": people_rows}  # fmt: skip
     return str(sink.out), sink.timeline, result, sink.records
+
+
+AUTH_ENV = "FACEMASK_AUTH"  # "user:password", or several separated by commas: never passed on a command line
+
+
+def logins(environ: dict[str, str]) -> list[tuple[str, str]]:
+    """The app's logins from FACEMASK_AUTH (so they stay out of shell history, process lists and logs);
+    a ServeError, which never repeats the value, when it is missing or malformed."""
+    text = environ.get(AUTH_ENV, "").strip()
+    if not text:
+        raise ServeError(f"--auth reads the logins from the environment variable {AUTH_ENV} ('user:password'), "
+                         "which is not set")  # fmt: skip
+    pairs = [tuple(item.strip().split(":", 1)) for item in text.split(",") if item.strip()]
+    if not pairs or any(len(p) != 2 or not p[0] or not p[1] for p in pairs):
+        raise ServeError(f"{AUTH_ENV} must be 'user:password' (several separated by commas)")
+    return pairs  # type: ignore[return-value]
+
+
+def camera_wall(streams: str, model: str | None) -> CameraWall:
+    """The Cameras tab's wall over `streams`, analysed with one of weights/' models; a ServeError in words
+    for a .streams file that cannot be read or a model that cannot be loaded."""
+    if model is None:
+        raise ServeError("--cameras needs a model in weights/")
+    try:
+        return CameraWall(streams, detector_for(model)).start()
+    except (SourceError, UserError) as e:
+        raise ServeError(f"--cameras {shown(streams)}: {e}") from None
