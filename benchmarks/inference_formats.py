@@ -28,11 +28,13 @@ from pathlib import Path
 import torch
 import yaml
 
-from facemask.data.data_yaml import PROJECT_ROOT, check_data, dataset_root
+from facemask.data.data_yaml import check_data, dataset_root
 from facemask.data.sources import IMAGE_SUFFIXES
 from facemask.inference.detector import Detector, DetectorSettings
-from facemask.inference.media import read_image
+from facemask.inference.media import Frame, read_image
+from facemask.inference.pipeline import Pipeline
 from facemask.model.evaluation import evaluate
+from facemask.paths import PROJECT_ROOT
 
 EXPORTS = {  # name -> ultralytics export arguments (None: the .pt itself)
     "PyTorch": None,
@@ -61,13 +63,14 @@ def export(weights: Path, work: Path, imgsz: int, data: Path, fraction: float) -
 
 
 def latency(model: Path, images: list, imgsz: int, runs: int, warmup: int) -> dict[str, float]:
-    detector = Detector(model, DetectorSettings(imgsz=imgsz, device="cpu"))
-    for image in images[:warmup]:
-        detector(image)
+    pipeline = Pipeline(Detector(model, DetectorSettings(imgsz=imgsz, device="cpu")))  # detect.py's, no drawing
+    frames = [Frame(f"image{i}", f"image{i}", image) for i, image in enumerate(images)]
+    for frame in frames[:warmup]:
+        pipeline.process(frame)
     times: dict[str, list[float]] = {"preprocess": [], "inference": [], "postprocess": []}
     for _ in range(runs):
-        for image in images:
-            for k, v in detector(image).speed_ms.items():
+        for frame in frames:
+            for k, v in pipeline.process(frame).speed_ms.items():
                 times[k].append(v)
     medians = {k: statistics.median(v) for k, v in times.items()}
     medians["total"] = sum(medians.values())

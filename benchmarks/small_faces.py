@@ -26,7 +26,8 @@ import numpy as np
 
 from facemask.data.dataset_files import class_names, known_sources, load_dataset, load_labels, split_images
 from facemask.inference.detector import Detector, DetectorSettings
-from facemask.inference.media import read_image
+from facemask.inference.media import Frame, read_image
+from facemask.inference.pipeline import Pipeline
 from facemask.model import recall_breakdown
 
 MODES = {  # name -> DetectorSettings changes
@@ -39,6 +40,7 @@ MODES = {  # name -> DetectorSettings changes
 
 def measure(weights: Path, data: Path, split: str, mode: str, conf: float) -> dict:
     detector = Detector(weights, DetectorSettings(conf=conf, **MODES[mode]))
+    pipeline = Pipeline(detector)  # what detect.py runs, without drawing
     root, content = load_dataset(data)
     names = class_names(content)
     images = split_images(root, content, split)
@@ -47,7 +49,7 @@ def measure(weights: Path, data: Path, split: str, mode: str, conf: float) -> di
 
     def detect(image: np.ndarray):
         start = time.perf_counter()
-        found = detector(image).detections
+        found = pipeline.process(Frame("benchmark", "benchmark", image)).detections
         timings.append((time.perf_counter() - start) * 1000)
         return found
 
@@ -57,7 +59,7 @@ def measure(weights: Path, data: Path, split: str, mode: str, conf: float) -> di
         if frame.image is None:
             continue
         labels = load_labels(image, frame.image.shape[1], frame.image.shape[0])
-        found = detector(frame.image).detections
+        found = pipeline.process(frame).detections
         extra += int((~recall_breakdown.found_faces(found, labels)).sum()) if len(found) else 0
     result = recall_breakdown.summarise(faces)
     result.update(mode=mode, imgsz=detector.input_size.imgsz, ms=float(np.median(timings[1:] or timings)),

@@ -60,8 +60,8 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from facemask.data.data_yaml import PROJECT_ROOT
 from facemask.data.sources import IMAGE_SUFFIXES
+from facemask.paths import PROJECT_ROOT
 
 T = TypeVar("T")
 R = TypeVar("R")
