@@ -365,20 +365,25 @@ async function startCamera() {
   }
   let last = performance.now();
   let fps = 0;
-  while (camera.running) {
-    if (video.readyState < 2 || !video.videoWidth) {
+  try {
+    while (camera.running) {
+      if (video.readyState < 2 || !video.videoWidth) {
+        await nextFrame();
+        continue;
+      }
+      const result = await detect(video, video.videoWidth, video.videoHeight);
+      if (!camera.running) break;
+      draw(page.grab, result); // the very frame the faces were found in
+      const now = performance.now();
+      fps = fps ? 0.8 * fps + 0.2 * (1000 / (now - last)) : 1000 / (now - last);
+      last = now;
+      $("counts").textContent = headline(result.detections);
+      $("fps").textContent = `${fps.toFixed(1)} fps · ${timing(result.ms)} per frame`;
       await nextFrame();
-      continue;
     }
-    const result = await detect(video, video.videoWidth, video.videoHeight);
-    if (!camera.running) break;
-    draw(page.grab, result); // the very frame the faces were found in
-    const now = performance.now();
-    fps = fps ? 0.8 * fps + 0.2 * (1000 / (now - last)) : 1000 / (now - last);
-    last = now;
-    $("counts").textContent = headline(result.detections);
-    $("fps").textContent = `${fps.toFixed(1)} fps · ${timing(result.ms)} per frame`;
-    await nextFrame();
+  } catch (e) {
+    if (page.camera === camera) stopCamera(); // a failed frame stops the camera; the message says why
+    throw e;
   }
 }
 
