@@ -14,22 +14,24 @@ from __future__ import annotations
 import csv
 import sys
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Sequence
 from dataclasses import astuple, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 import supervision as sv
 from rich.console import Console
 from rich.table import Table
+from tqdm import tqdm
 
 from facemask.data.dataset_files import DatasetError, load_dataset, load_labels, source_of, split_images
 from facemask.data.labels import LabelError
 from facemask.data.split import SPLITS
 from facemask.errors import FacemaskError
 from facemask.inference.detector import Detector, DetectorSettings
+from facemask.inference.media import Frame, read_image
+from facemask.inference.pipeline import BaseSink, FrameResult, Pipeline
 from facemask.paths import PROJECT_ROOT
 
 KINDS = ("missing", "wrong_class", "unfound")
@@ -120,23 +122,37 @@ def to_candidates(image: str, found: dict[str, sv.Detections], width: int, heigh
     return out
 
 
-def audit_images(detector: Detector, images: Iterable[Path], root: Path, conf_thres: float) -> Iterator[ImageAudit]:
-    """Run the model over `images` (detector settings reaching down to UNFOUND_CONF) and compare with
-    their labels; unreadable images and labels are skipped with a warning."""
-    for path in images:
-        image = cv2.imread(str(path))
-        if image is None:
-            print(f"WARNING: skipped {path}: not a readable image", file=sys.stderr)
-            continue
-        height, width = image.shape[:2]
+class _AuditSink(BaseSink):
+    """Compares each image's detections with its labels, as the pipeline hands them over."""
+
+    def __init__(self, root: Path, conf_thres: float):
+        self.root, self.conf_thres = root, conf_thres
+        self.audits: list[ImageAudit] = []
+
+    def write(self, result: FrameResult) -> None:
+        path = Path(result.frame.source)
+        height, width = result.frame.image.shape[:2]
         try:
             labels = load_labels(path, width, height)
         except LabelError as e:
             print(f"WARNING: skipped {path}: {e}", file=sys.stderr)
-            continue
-        found = find_candidates(labels, detector(image).detections, conf_thres)
-        rel = path.relative_to(root).as_posix()
-        yield ImageAudit(rel, len(labels), to_candidates(rel, found, width, height))
+            return
+        found = find_candidates(labels, result.detections, self.conf_thres)
+        rel = path.relative_to(self.root).as_posix()
+        self.audits.append(ImageAudit(rel, len(labels), to_candidates(rel, found, width, height)))
+
+    def skip(self, frame: Frame) -> None:
+        print(f"WARNING: skipped {frame.source}: {frame.error}", file=sys.stderr)
+
+
+def audit_images(detector: Detector, images: Sequence[Path], root: Path, conf_thres: float,
+                 desc: str = "Auditing") -> list[ImageAudit]:  # fmt: skip
+    """Run the model over `images` through detect.py's pipeline (detector settings reaching down to
+    UNFOUND_CONF) and compare with their labels; unreadable images and labels are skipped with a warning."""
+    sink = _AuditSink(root, conf_thres)
+    frames = (read_image(str(p)) for p in tqdm(images, desc=desc, unit="img", file=sys.stdout))
+    Pipeline(detector).run(frames, [sink])
+    return sink.audits
 
 
 def training_names(train_args: dict[str, Any]) -> set[str] | None:
