@@ -40,7 +40,6 @@ SHARED_PHOTOS = (
     "aditya276-face-mask-dataset-yolo-format/images/test/Untitled-design-13.png",
 )
 MIN_IOU = 0.8
-pytestmark = pytest.mark.slow
 
 
 def fail_or_skip(reason: str) -> None:
