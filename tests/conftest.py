@@ -5,10 +5,15 @@ background, so a test can check that a box covers its face by looking at pixel c
 Layout: tests/<stage>/ mirrors facemask/<stage>/ (data, audit, model, inference, app), and a script's
 tests sit beside the stage it drives (prepare_data.py in data/, audit_labels.py in audit/, train.py,
 val.py and export.py in model/, detect.py in inference/, app.py in app/); tests/ itself keeps the top-level
-shared modules (geometry, images) and what spans every stage (bad inputs, the container, the notebook)."""
+shared modules (geometry, images) and what spans every stage (bad inputs, the container, the notebook).
+
+One model: the default run (`python -m pytest`) trains only `tiny_run` below, shared by every test that
+needs weights. Tests marked `slow` train models of their own and are left out of it (`-m slow` runs them,
+`-m ""` everything); each repeats, for real, what a default test covers with the shared model."""
 
 from __future__ import annotations
 
+import csv
 import io
 import socket
 from dataclasses import dataclass, field
@@ -230,12 +235,48 @@ def tiny_data(tmp_path_factory) -> Path:
     return root / "ds.yaml"
 
 
+@dataclass
+class TinyRun:
+    """The one training of the default test run, and what it looked like when it was interrupted."""
+
+    dir: Path  # the finished run: weights/best.pt and last.pt, results.csv, two W&B sessions of one run
+    epochs_when_interrupted: list[int]  # results.csv rows written before the interruption
+    run_id_when_interrupted: str  # wandb_run_id.txt then
+    resumed_into: Path  # what train.run(resume=...) returned
+
+
+def results_epochs(results_csv: Path) -> list[int]:
+    with results_csv.open() as f:
+        return [int(float(row["epoch"])) for row in csv.DictReader(f)]
+
+
 @pytest.fixture(scope="session")
-def trained_run(tiny_data: Path, tmp_path_factory) -> Path:
+def tiny_run(tiny_data: Path, tmp_path_factory) -> TinyRun:
+    """The only model the default test run trains (`-m slow` adds the tests that must train their own):
+    YOLOv5n from yaml, 2 epochs at 64 px, W&B offline. It is stopped as the second epoch starts, as
+    Ctrl-C stops a user's run, and resumed from its last.pt, so the one training also covers --resume.
+    Being resumed, its checkpoints' train_args say model: <its last.pt> (ultralytics records the resumed
+    file), not the yolov5n.yaml it started from."""
     import train
 
+    def interrupt_after_first_epoch(trainer) -> None:
+        if trainer.epoch == 1:
+            raise KeyboardInterrupt
+
     project = tmp_path_factory.mktemp("runs")
-    return train.run(data=str(tiny_data), epochs=2, project=str(project), name="t", **TINY_TRAIN)
+    with pytest.raises(KeyboardInterrupt):
+        train.run(data=str(tiny_data), epochs=2, project=str(project), name="t",
+                  callbacks={"on_train_epoch_start": interrupt_after_first_epoch}, **TINY_TRAIN)  # fmt: skip
+    run_dir = project / "t"
+    epochs, run_id = results_epochs(run_dir / "results.csv"), (run_dir / "wandb_run_id.txt").read_text()
+    resumed = train.run(resume=str(run_dir / "weights" / "last.pt"), wandb="offline")
+    return TinyRun(run_dir, epochs, run_id, resumed)
+
+
+@pytest.fixture(scope="session")
+def trained_run(tiny_run: TinyRun) -> Path:
+    """The folder of the shared tiny model (weights/best.pt); tests copy what they change."""
+    return tiny_run.dir
 
 
 def free_port() -> int:

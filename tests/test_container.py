@@ -15,7 +15,6 @@ import time
 import urllib.request
 from pathlib import Path
 
-import pytest
 import yaml
 
 from tests.conftest import free_port
@@ -226,7 +225,6 @@ def healthy(env: dict[str, str]) -> bool:
     return subprocess.run([sys.executable, *cmd[1:]], env=env, capture_output=True, timeout=30).returncode == 0
 
 
-@pytest.mark.slow
 def test_the_image_command_serves_the_app_and_the_health_check_sees_it(tmp_path: Path) -> None:
     app = stage_image(tmp_path / "image")
     port = free_port()

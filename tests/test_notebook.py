@@ -1,5 +1,6 @@
 """tutorial.ipynb: stored clean, and run top to bottom in a real kernel on a tiny dataset (papermill-style
-parameters injected after its `parameters` cell), writing only to a temporary folder."""
+parameters injected after its `parameters` cell), writing only to a temporary folder; its training cell
+gets the shared tiny model, and trains for real only in the slow test."""
 
 from __future__ import annotations
 
@@ -61,8 +62,45 @@ def run_notebook(nb: nbformat.NotebookNode, cwd: Path) -> nbformat.NotebookNode:
     return nb
 
 
+def stand_in_training(trained: Path, calls: Path) -> nbformat.NotebookNode:
+    """A cell that replaces the kernel's train.run with a copy of the shared tiny run, put where the
+    notebook's run would be, and writes down what the notebook asked for."""
+    return nbformat.v4.new_code_cell(f"""\
+import json as _json, shutil as _shutil
+from pathlib import Path as _Path
+
+
+def _trained(**kwargs):
+    _json.dump({{k: str(v) for k, v in kwargs.items()}}, open({str(calls)!r}, "w"))
+    run = _Path(kwargs["project"]) / kwargs["name"]
+    _shutil.copytree({str(trained)!r}, run, ignore=_shutil.ignore_patterns("wandb"))
+    return run
+
+
+train.run = _trained""")
+
+
+def test_notebook_runs_top_to_bottom_on_a_tiny_subset(tmp_path: Path, monkeypatch, trained_run: Path) -> None:
+    """Every cell, with train.run standing in for the shared tiny model: what it was asked must be options
+    train.run takes (train.py's long flag names), with the notebook's parameters.
+    test_notebook_trains_for_real (slow) trains."""
+    import train
+
+    calls = tmp_path / "train_call.json"
+    run_tutorial(tmp_path, monkeypatch, stand_in=stand_in_training(trained_run, calls))
+    asked = json.loads(calls.read_text())
+    assert set(asked) <= set(vars(train.parse_opt([])))
+    assert asked == {"data": str(tmp_path / "work" / "dataset.yaml"), "epochs": "1", "imgsz": str(IMGSZ),
+                     "batch": "8", "device": "cpu", "workers": "0", "project": str(tmp_path / "work" / "train"),
+                     "name": "exp", "wandb": "disabled", "cfg": "yolov5n.yaml"}  # fmt: skip
+
+
 @pytest.mark.slow
-def test_notebook_runs_top_to_bottom_on_a_tiny_subset(tmp_path: Path, monkeypatch) -> None:
+def test_notebook_trains_for_real(tmp_path: Path, monkeypatch) -> None:
+    run_tutorial(tmp_path, monkeypatch)
+
+
+def run_tutorial(tmp_path: Path, monkeypatch, stand_in: nbformat.NotebookNode | None = None) -> None:
     monkeypatch.setenv("WANDB_MODE", "disabled")  # the kernel inherits it; WANDB below says the same
     src = build_sources(tmp_path / "in")
     work = tmp_path / "work"
@@ -77,6 +115,8 @@ def test_notebook_runs_top_to_bottom_on_a_tiny_subset(tmp_path: Path, monkeypatc
     injected = nbformat.v4.new_code_cell("\n".join(f"{k} = {v!r}" for k, v in params.items()))
     injected.metadata["tags"] = ["injected-parameters"]
     nb.cells.insert(i + 1, injected)
+    if stand_in is not None:  # after the cell that imports train
+        nb.cells.insert(next(j for j, c in enumerate(nb.cells) if "import train\n" in c.source) + 1, stand_in)
     # A last cell hands the paths the notebook made back to the test.
     probe = {
         "weights": "best", "results": 'run_dir / "results.png"', "report": 'dataset / "report.png"',

@@ -49,7 +49,13 @@ def artifacts(run_file: Path) -> list[tuple[str, str]]:
     return [(r.artifact.type, r.artifact.name) for r in records(run_file) if r.WhichOneof("record_type") == "artifact"]
 
 
-def run_file(run_dir: Path) -> Path:
+def run_files(run_dir: Path) -> list[Path]:
+    """Every offline W&B session under a training run, oldest first (a resumed run adds one)."""
     found = sorted(run_dir.glob("wandb/offline-run-*/run-*.wandb"), key=lambda p: p.stat().st_mtime)
     assert found, f"no offline W&B run under {run_dir}"
-    return found[-1]
+    return found
+
+
+def run_file(run_dir: Path) -> Path:
+    """The latest session's file."""
+    return run_files(run_dir)[-1]

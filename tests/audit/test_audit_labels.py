@@ -1,6 +1,7 @@
 """audit_labels.py: the matching rules on hand-made boxes; the whole run (CSV, gallery, summary per
 source, --apply) on a copy of the tiny dataset with planted label errors, seen by a stand-in model that
-finds the painted faces by colour, so every candidate is known; and --folds with real tiny models."""
+finds the painted faces by colour, so every candidate is known; and --folds around the shared tiny model
+(fold models trained for real only in the slow test)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import cv2
 import numpy as np
 import pytest
 import supervision as sv
+import torch
 import yaml
 
 import audit_labels
@@ -112,7 +114,8 @@ def colour_faces(image: np.ndarray) -> sv.Detections:
 
 @pytest.fixture
 def colour_model(monkeypatch):
-    monkeypatch.setattr(detector_module.Detector, "__call__", lambda self, image, options=None: Prediction(colour_faces(image)))
+    monkeypatch.setattr(detector_module.Detector, "__call__",
+                        lambda self, image, options=None: Prediction(colour_faces(image)))  # fmt: skip
 
 
 @pytest.fixture
@@ -245,15 +248,16 @@ def test_training_data_is_found_from_the_checkpoint_record(tiny_data: Path, tmp_
     assert training_names({"data": str(tmp_path / "nowhere.yaml")}) is None and training_names({}) is None
 
 
-@pytest.mark.slow
-def test_folds_audit_each_photo_with_a_model_that_did_not_see_it(weights, tiny_data, tmp_path, capsys) -> None:
+def audit_with_folds(weights: Path, tiny_data: Path, tmp_path: Path) -> AuditResult:
     config = tmp_path / "tiny.yaml"
     config.write_text(yaml.safe_dump({"workers": 0, "seed": 0}))
-    result = audit_labels.run(
+    return audit_labels.run(
         weights=weights, data=tiny_data, split=["train"], imgsz=64, device="cpu", project=tmp_path / "runs",
         folds=2, fold_epochs=1, fold_batch=8, fold_config=config,
     )  # fmt: skip
-    assert "WARNING" not in capsys.readouterr().err
+
+
+def assert_each_photo_audited_by_a_model_that_did_not_see_it(result: AuditResult, tiny_data: Path) -> None:
     train = {p.name for p in (Path(yaml.safe_load(tiny_data.read_text())["path"]) / "images" / "train").iterdir()}
     assert result.summary["seen_in_training"] == result.summary["audited_by_fold_models"] == len(train)
     held_out = []
@@ -265,3 +269,63 @@ def test_folds_audit_each_photo_with_a_model_that_did_not_see_it(weights, tiny_d
         held_out.append(held)
     assert not held_out[0] & held_out[1]
     assert (result.save_dir / "candidates.csv").read_text().startswith("image,kind,cls,conf,cx,cy,w,h\n")
+
+
+@pytest.fixture
+def audited(weights: Path, tmp_path: Path) -> Path:
+    """The shared tiny model as a run that was never interrupted records itself (the shared run was
+    resumed, so its train_args name its own last.pt as the model it started from)."""
+    ckpt = torch.load(weights, map_location="cpu", weights_only=False)
+    ckpt["train_args"] = {**ckpt["train_args"], "model": "yolov5n.yaml", "resume": False}
+    torch.save(ckpt, tmp_path / "audited.pt")
+    return tmp_path / "audited.pt"
+
+
+def test_folds_audit_each_photo_with_a_model_that_did_not_see_it(audited, tiny_data, tmp_path, monkeypatch,
+                                                                 capsys) -> None:  # fmt: skip
+    """The fold models are the shared tiny model, saved as each fold's training would save it (its
+    train_args naming the fold's dataset): what --folds does around the training, with no training.
+    test_folds_train_real_fold_models (slow) trains them."""
+    from facemask.audit import folds
+
+    calls = []
+
+    def fold_training(**kw) -> Path:
+        calls.append(kw)
+        ckpt = torch.load(audited, map_location="cpu", weights_only=False)
+        ckpt["train_args"] = {**ckpt["train_args"], "data": kw["data"], "epochs": kw["epochs"]}
+        run = Path(kw["project"]) / kw["name"]
+        (run / "weights").mkdir(parents=True)
+        torch.save(ckpt, run / "weights" / "last.pt")
+        return run
+
+    monkeypatch.setattr(folds, "train", fold_training)
+    result = audit_with_folds(audited, tiny_data, tmp_path)
+    assert "WARNING" not in capsys.readouterr().err
+    assert_each_photo_audited_by_a_model_that_did_not_see_it(result, tiny_data)
+    # from what the audited model started from (a yaml: from scratch), never from the audited weights
+    assert [(c["name"], c.get("cfg"), c["epochs"], c["batch"], c["imgsz"], c["device"]) for c in calls] == [
+        ("fold1", "yolov5n.yaml", 1, 8, 64, "cpu"), ("fold2", "yolov5n.yaml", 1, 8, 64, "cpu")
+    ]  # fmt: skip
+    assert all(c["config"] == tmp_path / "tiny.yaml" and c["wandb"] == "disabled" and c["val"] is False
+               and "weights" not in c for c in calls)  # fmt: skip
+
+
+@pytest.mark.slow
+def test_folds_train_real_fold_models(audited, tiny_data, tmp_path, capsys) -> None:
+    result = audit_with_folds(audited, tiny_data, tmp_path)
+    assert "WARNING" not in capsys.readouterr().err
+    assert_each_photo_audited_by_a_model_that_did_not_see_it(result, tiny_data)
+
+
+@pytest.mark.xfail(strict=True, reason="a resumed run's checkpoints record model: <its own last.pt>, so --folds "
+                   "fine-tunes the fold models from weights that saw every fold")  # fmt: skip
+def test_folds_of_a_resumed_run_do_not_start_from_its_own_weights(weights) -> None:
+    from facemask.audit.candidates import AuditError
+    from facemask.audit.folds import start_point
+
+    try:
+        start = start_point(load_model(weights).ckpt["train_args"], None)
+    except AuditError:
+        return  # asking for --fold-weights is a fix too
+    assert not Path(start).resolve().is_relative_to(weights.resolve().parents[1])  # not from the audited run

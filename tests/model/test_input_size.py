@@ -34,7 +34,6 @@ def test_a_fixed_export_refuses_another_size() -> None:
         resolve(exported + 32, object(), SHIPPED_INT8)
 
 
-@pytest.mark.slow
 def test_onnx_exports_know_their_size(trained_run: Path, tmp_path: Path) -> None:
     import export
 

@@ -1,8 +1,8 @@
-"""train.py on a tiny synthetic dataset: a real 2-epoch run (YOLOv5n from yaml, 64 px), W&B offline."""
+"""train.py on a tiny synthetic dataset: the shared 2-epoch run of conftest.tiny_run (YOLOv5n from yaml,
+64 px, W&B offline), interrupted after its first epoch and resumed; and the errors before any training."""
 
 from __future__ import annotations
 
-import csv
 import subprocess
 import sys
 from pathlib import Path
@@ -14,21 +14,19 @@ from facemask.data.data_yaml import DatasetError
 from facemask.model import checkpoints
 from facemask.model.checkpoints import CheckpointError
 from tests.conftest import TINY_TRAIN as TINY
-from tests.wandb_records import artifacts, history, run_file
+from tests.conftest import TinyRun, results_epochs
+from tests.wandb_records import artifacts, history, run_file, run_files
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def epochs_in(results_csv: Path) -> list[int]:
-    with results_csv.open() as f:
-        return [int(float(row["epoch"])) for row in csv.DictReader(f)]
-
-
-@pytest.mark.slow
-def test_training_writes_weights_metrics_and_a_real_wandb_run(trained_run: Path) -> None:
-    assert (trained_run / "weights" / "best.pt").is_file() and (trained_run / "weights" / "last.pt").is_file()
-    assert epochs_in(trained_run / "results.csv") == [1, 2]
-    rows = history(run_file(trained_run))
+def test_training_writes_weights_metrics_and_a_real_wandb_run(tiny_run: TinyRun) -> None:
+    run = tiny_run.dir
+    assert (run / "weights" / "best.pt").is_file() and (run / "weights" / "last.pt").is_file()
+    assert results_epochs(run / "results.csv") == [1, 2]
+    sessions = run_files(run)  # the run was interrupted and resumed: one W&B run, two sessions
+    assert len(sessions) == 2 and all((run / "wandb_run_id.txt").read_text() in f.name for f in sessions)
+    rows = [r for f in sessions for r in history(f)]
     per_epoch = [r for r in rows if "metrics/mAP50(B)" in r]
     assert [r["epoch"] for r in per_epoch] == [1, 2]
     assert {"train/box_loss", "train/cls_loss", "metrics/mAP50-95(B)", "metrics/precision(B)"} <= set(per_epoch[0])
@@ -36,27 +34,17 @@ def test_training_writes_weights_metrics_and_a_real_wandb_run(trained_run: Path)
     for prefix in ("curves/Precision-Recall(B)", "confusion_matrix/", "predictions/", "dataset/splits/",
                    "plots/BoxPR_curve", "plots/confusion_matrix"):  # fmt: skip
         assert any(k.startswith(prefix) for k in logged), prefix
-    types = {t for t, _ in artifacts(run_file(trained_run))}
+    types = {t for f in sessions for t, _ in artifacts(f)}
     assert {"model", "dataset-report"} <= types
-    assert (trained_run / "wandb_run_id.txt").read_text() in run_file(trained_run).name
 
 
-@pytest.mark.slow
-def test_resume_continues_an_interrupted_run(tiny_data: Path, tmp_path: Path) -> None:
-    def interrupt_after_first_epoch(trainer) -> None:
-        if trainer.epoch == 0:
-            raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        train.run(data=str(tiny_data), epochs=2, project=str(tmp_path), name="r",
-                  callbacks={"on_fit_epoch_end": interrupt_after_first_epoch}, **TINY)  # fmt: skip
-    run_dir = tmp_path / "r"
-    assert epochs_in(run_dir / "results.csv") == [1]
-    run_id = (run_dir / "wandb_run_id.txt").read_text()
-
-    assert train.run(resume=str(run_dir / "weights" / "last.pt"), wandb="offline") == run_dir
-    assert epochs_in(run_dir / "results.csv") == [1, 2]
-    assert (run_dir / "wandb_run_id.txt").read_text() == run_id  # the same W&B run continues
+def test_resume_continues_an_interrupted_run(tiny_run: TinyRun) -> None:
+    """The shared run was stopped as epoch 2 began (conftest.tiny_run) and resumed from its last.pt."""
+    run_dir = tiny_run.dir
+    assert tiny_run.epochs_when_interrupted == [1]
+    assert tiny_run.resumed_into == run_dir
+    assert results_epochs(run_dir / "results.csv") == [1, 2]
+    assert (run_dir / "wandb_run_id.txt").read_text() == tiny_run.run_id_when_interrupted  # the same W&B run goes on
     assert [r["epoch"] for r in history(run_file(run_dir)) if "metrics/mAP50(B)" in r] == [2]
 
 

@@ -15,7 +15,6 @@ from facemask.model.checkpoints import CheckpointError
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.slow
 def test_val_writes_per_class_json_and_plots(trained_run: Path, tiny_data: Path, tmp_path: Path) -> None:
     result = val.run(weights=trained_run / "weights" / "best.pt", data=tiny_data, task="test", imgsz=64,
                      project=tmp_path, name="v", save_json=True)  # fmt: skip
