@@ -75,11 +75,11 @@ def fixture_images(folder: Path) -> list[Path]:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
     playwright_or_skip()
-    if shutil.which("npm") is None and not os.environ.get("FACEMASK_ORT_DIR"):
-        cached = web_page.cache_dir() / f"onnxruntime-web-{web_page.ORT_VERSION}" / "node_modules" / "onnxruntime-web"
-        if not cached.is_dir():
-            fail_or_skip("npm is missing (it fetches onnxruntime-web for the page)")
-    folder = web_page.build(WEIGHTS, tmp_path_factory.mktemp("site"))
+    try:
+        runtime = web_page.runtime_package()  # npm-installed into the cache on the first run
+    except web_page.WebPageError as e:
+        fail_or_skip(f"the page's runtime cannot be fetched ({e})")
+    folder = web_page.build(WEIGHTS, tmp_path_factory.mktemp("site"), runtime=runtime)
     fixture_images(folder / "fixtures")
     return folder
 
@@ -176,7 +176,7 @@ def test_page_finds_the_faces_detect_py_finds(site: Path, url: str, browser) -> 
     page.context.close()
 
 
-@pytest.mark.parametrize("case", ["damaged", "truncated", "missing"])
+@pytest.mark.parametrize("case", ["damaged", "truncated", "missing", "mismatched"])
 def test_a_broken_or_missing_model_shows_a_message(site: Path, url: str, browser, case: str) -> None:
     folder = site / f"broken_{case}"
     folder.mkdir(exist_ok=True)
@@ -186,6 +186,9 @@ def test_a_broken_or_missing_model_shows_a_message(site: Path, url: str, browser
         (folder / config["model"]).write_bytes(b"this is not an ONNX model" * 100)
     elif case == "truncated":
         (folder / config["model"]).write_bytes(model[: len(model) // 3])
+    elif case == "mismatched":  # a model.json of a three-class model beside a two-class model
+        (folder / config["model"]).write_bytes(model)
+        config["names"]["2"] = "Incorrect"
     (folder / web_page.CONFIG).write_text(json.dumps(config))
     page, ready = open_page(browser, url, query=f"?model={folder.name}/model.json")
     assert not ready["ok"]
@@ -195,10 +198,27 @@ def test_a_broken_or_missing_model_shows_a_message(site: Path, url: str, browser
     print(f"\n{case}: {text}")
     if case == "missing":
         assert "could not be downloaded (HTTP 404)" in text and "python export.py --format web" in text
+    elif case == "mismatched":
+        assert "output has shape [1, 6, 3549], not [1, 7, anchors]" in text
     else:
         assert "damaged or not an ONNX model" in text
     assert page.locator("body").get_attribute("data-state") == "error"
     page.context.close()
+
+
+def test_model_json_comes_from_the_export_metadata(site: Path, tmp_path: Path) -> None:
+    """Names, colours (orange for a third class) and size are the export's, whatever the model."""
+    import onnx
+
+    graph = onnx.load(str(site / web_page.MODEL_DIR / "face_masks.onnx"))
+    meta = {p.key: p for p in graph.metadata_props}
+    meta["names"].value = "{0: 'Mask', 1: 'No Mask', 2: 'Incorrect'}"
+    meta["imgsz"].value = "[320, 480]"
+    onnx.save(graph, str(tmp_path / "three.onnx"))
+    config = web_page.model_config(tmp_path / "three.onnx", source="three.pt")
+    assert config["names"] == {"0": "Mask", "1": "No Mask", "2": "Incorrect"} and config["imgsz"] == [320, 480]
+    assert config["colors"] == {"0": "#28c83c", "1": "#e62828", "2": "#ff9600"}  # the app's green, red, orange
+    assert (config["model"], config["source"], config["conf"], config["iou"]) == ("three.onnx", "three.pt", 0.25, 0.45)
 
 
 def test_a_denied_camera_shows_a_message(url: str, browser) -> None:
