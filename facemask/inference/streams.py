@@ -23,7 +23,7 @@ from facemask.inference.media import STREAM_SCHEMES, Frame, SourceError, iter_vi
 
 RETRY_S = 5.0  # wait before opening a failed source again
 FILE_RETRIES = 2  # a video file that fails is tried this many more times (it may be still being copied)
-POLL_S = 0.05  # how long the reader loop waits on a source with no new frame before trying the next
+POLL_S = 0.5  # the longest the loop sleeps without news from a reader (it wakes at each new frame)
 
 
 def read_streams_file(path: str | Path) -> list[str]:
@@ -84,6 +84,7 @@ class MultiSource:
         self._lock = threading.Lock()
         self._file_slots = {r.item: threading.Semaphore(1) for r in self.readers}  # one file frame in flight each
         self._stop = threading.Event()
+        self._new = threading.Event()  # a frame or an error is waiting
 
     def __enter__(self) -> MultiSource:
         return self
@@ -106,19 +107,23 @@ class MultiSource:
             r.thread.start()
         try:
             while True:
-                try:
-                    frame = self._frames.get(timeout=POLL_S)
-                except queue.Empty:
-                    frame = None
-                if frame is not None:
-                    if frame.error is None and not frame.live:
-                        self._file_slots[frame.source].release()
-                    yield frame
+                self._new.wait(POLL_S)  # a reader sets it with each frame: the detector never waits idle
+                self._new.clear()
+                queued = []
+                while True:
+                    try:
+                        queued.append(self._frames.get_nowait())
+                    except queue.Empty:
+                        break
                 with self._lock:
                     live = list(self._latest.values())
                     self._latest.clear()
+                for frame in queued:
+                    if frame.error is None and not frame.live:
+                        self._file_slots[frame.source].release()  # its reader may read the next one now
+                    yield frame
                 yield from live
-                if frame is None and not live and all(r.done for r in self.readers) and self._frames.empty():
+                if not queued and not live and all(r.done for r in self.readers) and self._frames.empty():
                     return
         finally:
             self.stop()
@@ -134,13 +139,16 @@ class MultiSource:
                 if not live and attempts > self.file_retries:
                     self._frames.put(Frame(r.item, r.name, is_video=True, live=live,
                                            error=f"{error} (given up after {attempts} tries)"))  # fmt: skip
+                    self._new.set()
                     return
                 why = error or "the stream ended"
                 self._frames.put(Frame(r.item, r.name, is_video=True, live=live,
                                        error=f"{why} (retrying in {self.retry_s:g} s)"))  # fmt: skip
+                self._new.set()
                 self._stop.wait(self.retry_s)
         finally:
             r.done = True
+            self._new.set()
 
     def _read_once(self, r: _Reader, live: bool) -> str | None:
         """Read the source until it ends (None) or fails (why)."""
@@ -155,11 +163,13 @@ class MultiSource:
                 if live:
                     with self._lock:
                         self._latest[r.item] = frame  # a newer frame replaces one not taken yet
+                    self._new.set()
                 else:
                     self._file_slots[r.item].acquire()
                     if self._stop.is_set():
                         return None
                     self._frames.put(frame)
+                    self._new.set()
         except SourceError as e:
             return str(e)
         except Exception as e:  # a backend failing mid-stream must not end the other sources
