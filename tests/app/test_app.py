@@ -28,7 +28,12 @@ def client(app_url) -> Client:
 
 def test_every_tab_is_an_api_endpoint(client) -> None:
     endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
-    assert {"/detect_image", "/detect_video", "/detect_frame"} <= set(endpoints)
+    assert {"/detect_image", "/detect_video", "/detect_frame", "/cameras"} <= set(endpoints)
+
+
+def test_the_cameras_tab_says_how_to_start_it(client) -> None:
+    cells, totals, status = client.predict(api_name="/cameras")  # the test app runs without --cameras
+    assert cells == [] and totals == {} and "--cameras cams.streams" in status
 
 
 def trained_size() -> int:
