@@ -7,6 +7,7 @@ processed every good input and left every file that was there before as it was."
 from __future__ import annotations
 
 import hashlib
+import importlib
 import io
 import json
 import os
@@ -445,8 +446,21 @@ def test_app_shows_a_damaged_model_as_a_message(tmp_path, monkeypatch) -> None:
         ("train.py", ["--seed", "-1"], "argument --seed"),
     ],
 )
-def test_bad_numbers_are_refused_when_parsed(tmp_path, prog, args, needle) -> None:
-    assert_refused(script(prog, *args, cwd=tmp_path), prog, needle)
+def test_bad_numbers_are_refused_when_parsed(tmp_path, monkeypatch, capsys, prog, args, needle) -> None:
+    """In-process: the script's own parse_opt, as its command line calls it (a subprocess per flag cost a
+    torch import each; test_a_bad_number_is_refused_from_the_command_line runs one as users do)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", [prog])  # argparse names the program after argv[0]
+    module = importlib.import_module(prog.removesuffix(".py"))
+    with pytest.raises(SystemExit) as exit_:
+        module.parse_opt(args)
+    out = capsys.readouterr()
+    assert_refused(Result(exit_.value.code, out.out, out.err, 0.0), prog, needle)
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_bad_number_is_refused_from_the_command_line(tmp_path) -> None:
+    assert_refused(script("detect.py", "--conf-thres", "1.5", cwd=tmp_path), "detect.py", "from 0 to 1")
     assert not any(tmp_path.iterdir())
 
 
