@@ -98,15 +98,19 @@ def resolve_source(source: str | int | Path) -> Source:
 
         return Source("streams", read_streams_file(path))
     if path.suffix.lower() == ".txt":  # a list of paths, one per line, relative to the list's folder
-        try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError:
-            raise SourceError(f"{shown(s)} is not a list of paths (not UTF-8 text)") from None
-        except OSError as e:
-            raise SourceError(f"cannot read {shown(s)}: {e.strerror}") from None
-        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        lines = [line.strip() for line in read_list(path, "paths") if line.strip()]
         return Source("files", [line if Path(line).is_absolute() else str(path.parent / line) for line in lines])
     return Source("files", [s])
+
+
+def read_list(path: Path, what: str) -> list[str]:
+    """The lines of a list file (.txt of paths, .streams of sources); a SourceError when it cannot be read."""
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise SourceError(f"{shown(str(path))} is not a list of {what} (not UTF-8 text)") from None
+    except OSError as e:
+        raise SourceError(f"cannot read {shown(str(path))}: {e.strerror}") from None
 
 
 def _report(errors: list[OSError], found: bool) -> None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from facemask.files import shown
-from facemask.inference.media import STREAM_SCHEMES, Frame, SourceError, iter_video
+from facemask.inference.media import STREAM_SCHEMES, Frame, SourceError, iter_video, read_list
 
 RETRY_S = 5.0  # wait before opening a failed source again
 FILE_RETRIES = 2  # a video file that fails is tried this many more times (it may be still being copied)
@@ -29,14 +29,8 @@ POLL_S = 0.5  # the longest the loop sleeps without news from a reader (it wakes
 def read_streams_file(path: str | Path) -> list[str]:
     """The sources a .streams file lists; relative paths are relative to the file's folder."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise SourceError(f"{shown(str(path))} is not a list of sources (not UTF-8 text)") from None
-    except OSError as e:
-        raise SourceError(f"cannot read {shown(str(path))}: {e.strerror}") from None
     items = []
-    for line in text.splitlines():
+    for line in read_list(path, "sources"):
         line = line.split("#", 1)[0].strip() if not line.lower().startswith(STREAM_SCHEMES) else line.strip()
         if line:
             live = line.isdigit() or line.lower().startswith(STREAM_SCHEMES)

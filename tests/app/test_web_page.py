@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from benchmarks.web_page_speed import agreement  # the benchmark's matching: one definition of 'the same faces'
 from facemask.app import web_page
 from tests.app.test_app_browser import CHROMIUM, CHROMIUM_ARGS, playwright_or_skip
 from tests.conftest import free_port
@@ -120,26 +121,6 @@ def open_page(browser, url: str, permissions: list[str] | None = None, query: st
     return page, page.evaluate("window.facemask.ready")
 
 
-def iou(a: list[float], b: list[float]) -> float:
-    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h
-    return w * h / union if union > 0 else 0.0
-
-
-def match(expected: list[tuple[int, list[float]]], found: list[tuple[int, list[float]]]) -> list[float]:
-    """Greedy one-to-one matching within each class, best pairs first: the IoU of each expected box's match."""
-    pairs = sorted(((iou(e, f), i, j) for i, (ce, e) in enumerate(expected) for j, (cf, f) in enumerate(found)
-                    if ce == cf), reverse=True)  # fmt: skip
-    best: dict[int, float] = {}
-    used: set[int] = set()
-    for value, i, j in pairs:
-        if i not in best and j not in used:
-            best[i] = value
-            used.add(j)
-    return [best.get(i, 0.0) for i in range(len(expected))]
-
-
 def test_page_finds_the_faces_detect_py_finds(site: Path, url: str, browser) -> None:
     from facemask.inference.detector import Detector
     from facemask.inference.media import read_image
@@ -160,7 +141,7 @@ def test_page_finds_the_faces_detect_py_finds(site: Path, url: str, browser) -> 
             n = sum(c == cls for c, _ in expected)
             assert sum(c == cls for c, _ in found) == n, f"{path.name}: {name} count differs"
             faces[name] += n
-        ious = match(expected, found)
+        ious = agreement(expected, found)[1]
         assert all(v >= MIN_IOU for v in ious), f"{path.name}: IoUs {ious}"
         dconf = max((abs(a - b) for a, b in zip(sorted(want.confidence), sorted(d["conf"] for d in got["detections"]),
                                                 strict=True)), default=0.0)  # fmt: skip
