@@ -318,8 +318,6 @@ def test_folds_train_real_fold_models(audited, tiny_data, tmp_path, capsys) -> N
     assert_each_photo_audited_by_a_model_that_did_not_see_it(result, tiny_data)
 
 
-@pytest.mark.xfail(strict=True, reason="a resumed run's checkpoints record model: <its own last.pt>, so --folds "
-                   "fine-tunes the fold models from weights that saw every fold")  # fmt: skip
 def test_folds_of_a_resumed_run_do_not_start_from_its_own_weights(weights) -> None:
     from facemask.audit.candidates import AuditError
     from facemask.audit.folds import start_point
