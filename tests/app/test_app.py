@@ -14,11 +14,13 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "bus.jpg"
-SETTINGS = ("face_masks.pt", 0.25, 0.45, False)  # model, confidence, IoU, blur
+#: Model, confidence, IoU, blur. 0.3, not the default 0.25: at 0.25 the shipped model also calls a road sign
+#: at bus.jpg's left edge a Mask (0.27), which these tests would otherwise pin as a face.
+SETTINGS = ("face_masks.pt", 0.3, 0.45, False)
 #: The faces the shipped weights/face_masks.pt finds in examples/bus.jpg at SETTINGS (detect.py
 #: --save-json): an app that finds nothing, or other faces, fails. Pinned to this model: retrained
 #: weights need new values.
-BUS_FACES = [("No Mask", [111.5, 418.2, 150.4, 466.1]), ("No Mask", [267.4, 427.9, 307.1, 474.4])]
+BUS_FACES = [("No Mask", [119.3, 418.7, 157.1, 468.0]), ("No Mask", [265.9, 428.4, 307.8, 480.9])]
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ import functools
 import http.server
 import json
 import os
+import re
 import shutil
 import statistics
 import threading
@@ -128,7 +129,8 @@ def test_page_finds_the_faces_detect_py_finds(site: Path, url: str, browser) -> 
     detector = Detector(site / web_page.MODEL_DIR / "face_masks.onnx")  # the very file the page runs
     page, ready = open_page(browser, url)
     assert ready["ok"], ready
-    assert ready["names"] == {"0": "Mask", "1": "No Mask"} and ready["imgsz"] == [416, 416]  # from model.json
+    side = detector.input_size.imgsz  # the size the shipped model was trained at, read from its export
+    assert ready["names"] == {"0": "Mask", "1": "No Mask"} and ready["imgsz"] == [side, side]  # from model.json
     rows, times, faces = [], [], {"Mask": 0, "No Mask": 0}
     for path in sorted((site / "fixtures").iterdir()):
         frame = read_image(str(path))
@@ -152,7 +154,7 @@ def test_page_finds_the_faces_detect_py_finds(site: Path, url: str, browser) -> 
     print(f"page: {statistics.median(times):.0f} ms per image (median, {ready['backend']}, {ready['threads']} thread)"
           f"; {faces}")  # fmt: skip
     assert faces["No Mask"] >= 3  # the examples alone hold 3 unmasked faces
-    assert "faces" in page.locator("#counts").inner_text() and "ms" in page.locator("#fps").inner_text()
+    assert re.search(r"\d+ faces?", page.locator("#counts").inner_text()) and "ms" in page.locator("#fps").inner_text()
     assert page.locator("#message").is_hidden()
     page.context.close()
 
@@ -180,7 +182,7 @@ def test_a_broken_or_missing_model_shows_a_message(site: Path, url: str, browser
     if case == "missing":
         assert "could not be downloaded (HTTP 404)" in text and "python export.py --format web" in text
     elif case == "mismatched":
-        assert "output has shape [1, 6, 3549], not [1, 7, anchors]" in text
+        assert re.search(r"output has shape \[1, 6, \d+\], not \[1, 7, anchors\]", text), text
     else:
         assert "damaged or not an ONNX model" in text
     assert page.locator("body").get_attribute("data-state") == "error"
