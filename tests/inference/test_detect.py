@@ -182,7 +182,8 @@ def test_options_given_with_a_call_apply_to_that_call_only() -> None:
         found = list(pool.map(lambda conf: len(detector(image, PredictOptions(conf=conf)).detections),
                               [0.95, 0.05] * 3))  # fmt: skip
     assert found == [alone[0.95], alone[0.05]] * 3  # each call as if it were alone
-    assert len(detector(image).detections) == 2 and detector.settings == DetectorSettings()  # its own 0.25
+    own = len(detector(image, PredictOptions(conf=0.25)).detections)
+    assert len(detector(image).detections) == own and detector.settings == DetectorSettings()  # its own 0.25
 
 
 def test_settings_give_their_per_call_options() -> None:
