@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from facemask.inference.pipeline import BaseSink
-from facemask.inference.tracking import read_intervals
+from facemask.inference.tracking import people_chart, read_intervals
 
 TOTAL_KEYS = ("people", "masked", "unmasked")
 
@@ -53,32 +53,9 @@ class PeopleReport(BaseSink):
 
 def sources_chart(report: dict[str, Any], path: Path) -> None:
     """People per interval in total (bars) and each source's compliance rate over time (lines), as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
     total = report["total"]
-    fig, ax = plt.subplots(figsize=(9, 3.8))
-    starts = [b["start_s"] for b in total["buckets"]]
-    widths = [(b["end_s"] - b["start_s"]) * 0.9 for b in total["buckets"]]
-    ax.bar(starts, [b["masked"] for b in total["buckets"]], width=widths, align="edge", color="tab:green",
-           alpha=0.6, label="masked (all sources)")  # fmt: skip
-    ax.bar(starts, [b["unmasked"] for b in total["buckets"]], width=widths, align="edge", color="tab:red",
-           alpha=0.6, bottom=[b["masked"] for b in total["buckets"]], label="unmasked (all sources)")  # fmt: skip
-    ax.set_xlabel("time since each source's first frame (s)")
-    ax.set_ylabel("people")
-    rate = ax.twinx()
-    for name, s in report["sources"].items():
-        mids = [(b["start_s"] + b["end_s"]) / 2 for b in s["buckets"]]
-        rates = [np.nan if b["compliance_rate"] is None else b["compliance_rate"] for b in s["buckets"]]
-        rate.plot(mids, rates, "o-", label=f"{Path(name).name}: compliance")
-    rate.set_ylim(0, 1.05)
-    rate.set_ylabel("compliance rate")
     share = "n/a" if total["compliance_rate"] is None else f"{total['compliance_rate']:.0%}"
-    ax.set_title(f"{len(report['sources'])} sources: {total['people']} people, {total['masked']} masked ({share})")
-    fig.tight_layout(rect=(0, 0.12, 1, 1))
-    fig.legend(loc="lower center", ncol=3, fontsize=8, frameon=False)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    rates = {f"{Path(name).name}: compliance": s["buckets"] for name, s in report["sources"].items()}
+    people_chart(total["buckets"], rates, path, "time since each source's first frame (s)",
+                 f"{len(report['sources'])} sources counted: {total['people']} people, {total['masked']} masked "
+                 f"({share})", bar_label=" (all sources)")  # fmt: skip

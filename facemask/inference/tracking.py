@@ -302,28 +302,38 @@ def read_intervals(path: Path) -> list[dict[str, Any]]:
 
 def compliance_chart(intervals: list[dict[str, Any]], seconds: float, totals: dict[str, Any], path: Path) -> None:
     """People per interval (masked and unmasked bars) and the compliance rate, as a PNG."""
+    share = "n/a" if totals["compliance_rate"] is None else f"{totals['compliance_rate']:.0%}"
+    people_chart(intervals, {"compliance": intervals}, path, "time (s)",
+                 f"{totals['people']} people, {totals['masked']} masked ({share}), per {seconds:g} s")  # fmt: skip
+
+
+def people_chart(bars: list[dict[str, Any]], rates: dict[str, list[dict[str, Any]]], path: Path, xlabel: str,
+                 title: str, bar_label: str = "") -> None:  # fmt: skip
+    """Masked and unmasked people per interval of `bars` (stacked), and the compliance rate of each of
+    `rates`' interval lists as a line (one for a video, one per camera over several), as a PNG."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(9, 3.5))
-    starts = [b["start_s"] for b in intervals]
-    ax.bar(starts, [b["masked"] for b in intervals], width=seconds * 0.9, align="edge",
-           color="tab:green", label="masked")  # fmt: skip
-    ax.bar(starts, [b["unmasked"] for b in intervals], width=seconds * 0.9, align="edge",
-           bottom=[b["masked"] for b in intervals], color="tab:red", label="unmasked")  # fmt: skip
-    ax.set_xlabel("time (s)")
+    fig, ax = plt.subplots(figsize=(9, 3.8))
+    starts = [b["start_s"] for b in bars]
+    widths = [(b["end_s"] - b["start_s"]) * 0.9 for b in bars]
+    masked = [b["masked"] for b in bars]
+    ax.bar(starts, masked, width=widths, align="edge", color="tab:green", label=f"masked{bar_label}")
+    ax.bar(starts, [b["unmasked"] for b in bars], width=widths, align="edge", bottom=masked, color="tab:red",
+           label=f"unmasked{bar_label}")  # fmt: skip
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("people")
     rate = ax.twinx()
-    rate.plot([s + seconds / 2 for s in starts],
-              [b["compliance_rate"] if b["compliance_rate"] is not None else np.nan for b in intervals],
-              "o-", color="black", label="compliance")  # fmt: skip
+    for label, intervals in rates.items():
+        rate.plot([(b["start_s"] + b["end_s"]) / 2 for b in intervals],
+                  [np.nan if b["compliance_rate"] is None else b["compliance_rate"] for b in intervals], "o-",
+                  label=label, **({"color": "black"} if len(rates) == 1 else {}))  # fmt: skip
     rate.set_ylim(0, 1.05)
     rate.set_ylabel("compliance rate")
-    share = "n/a" if totals["compliance_rate"] is None else f"{totals['compliance_rate']:.0%}"
-    ax.set_title(f"{totals['people']} people, {totals['masked']} masked ({share}), per {seconds:g} s")
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    ax.set_title(title)
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
     fig.legend(loc="lower center", ncol=3, fontsize=8, frameon=False)
     fig.savefig(path, dpi=100)
     plt.close(fig)
