@@ -134,10 +134,6 @@ class Pipeline:
                 sink.close()
         return summaries
 
-    def close(self) -> dict[str, dict[str, Any]]:
-        """Close every open people counter (a front end that called `process` itself); their summaries."""
-        return {source: self._close(source, ()) for source in list(self.people)}
-
     def _people_of(self, frame: Frame) -> ComplianceCounter:
         if frame.source not in self.people:
             self.people[frame.source] = self.people_factory(frame, self.names)
