@@ -8,6 +8,12 @@ Usage:
     python prepare_data.py --sources DIR --incorrect no-mask       # count incorrect masks as No Mask
     python prepare_data.py --sources DIR --blur-threshold 60 --no-rotate --out datasets/plain --exist-ok
     python prepare_data.py --sources DIR --negatives photos_without_faces/ --negatives-share 0.1
+    python prepare_data.py --sources DIR --keep-split none --seed 3       # a split of its own, not the model's
+
+Every merged dataset lists its split in splits.csv. By default the merge keeps the split the shipped model
+was trained and measured on (data/face_masks_splits.csv, or data/face_masks_3class_splits.csv with
+--incorrect class): photos listed there stay where they were, except that a photo with a copy in an
+earlier split joins it (train before val before test), so no photo the model saw lands in val or test.
 
 Python:
     from prepare_data import run
@@ -30,10 +36,10 @@ from facemask.data.merge import MergeOptions, merge
 from facemask.data.quality import BLUR_SCOPES
 from facemask.data.report import DUPLICATE, INCORRECT_MASK, MergeReport
 from facemask.data.sources import load_sources
-from facemask.data.split import parse_fractions
+from facemask.data.split import parse_fractions, read_split_list
 from facemask.errors import FacemaskError
 from facemask.owned_dirs import check_output
-from facemask.paths import CONFIGS_DIR, DATASETS_DIR, DEFAULT_DATA, PROJECT_ROOT
+from facemask.paths import CONFIGS_DIR, DATASETS_DIR, DEFAULT_DATA, PROJECT_ROOT, SPLIT_LISTS
 
 POLICY_DROPS = (DUPLICATE, INCORRECT_MASK)  # drops by design, not problems with the input
 
@@ -56,13 +62,17 @@ def run(
     rotate: bool = True,
     negatives: str | Path | None = None,
     negatives_share: float = 0.1,
+    keep_split: str | Path | None = "default",
     workers: int | None = None,
     exist_ok: bool = False,
     progress: bool = True,
 ) -> MergeReport:
-    """Merge the sources into `out`, point `data` at it, print the report; returns the report."""
+    """Merge the sources into `out`, point `data` at it, print the report; returns the report.
+    `keep_split`: a splits.csv to keep, "default" for the shipped model's (when it exists), None or
+    "none" for a split of the merge's own."""
     if (sources is None) == (not download):
         raise ValueError("give exactly one of --sources DIR or --download")
+    keep_split = _split_list(keep_split, incorrect)
     out, data = Path(out), Path(data)
     protected = [Path(cache)] + ([Path(sources)] if sources is not None else [])
     check_output(out, exist_ok, protected, replace=True)  # before any download
@@ -78,6 +88,7 @@ def run(
         rotate=rotate,
         negatives=str(negatives) if negatives else None,
         negatives_share=negatives_share,
+        keep_split=keep_split,
         workers=workers or os.cpu_count() or 1,
     )
     if download:
@@ -87,6 +98,17 @@ def run(
     _point_data_yaml(data, out, report, exist_ok)
     _print_summary(report, out)
     return report
+
+
+def _split_list(keep_split: str | Path | None, incorrect: str) -> str | None:
+    """The split list to keep, checked before hours of reading: the shipped model's by default."""
+    if keep_split is None or str(keep_split) == "none":
+        return None
+    if str(keep_split) == "default":
+        default = SPLIT_LISTS["three classes" if incorrect == "class" else "two classes"]
+        return str(default) if default.is_file() else None
+    read_split_list(Path(keep_split))  # a one-line error now, not after the merge
+    return str(keep_split)
 
 
 def _point_data_yaml(data: Path, out: Path, report: MergeReport, exist_ok: bool) -> None:
@@ -166,6 +188,11 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--negatives", type=Path, help="folder of photos without faces, kept as background images")
     p.add_argument(
         "--negatives-share", type=float_range(0, 1, hi_open=True), default=0.1, help="at most this share are negatives"
+    )
+    p.add_argument(
+        "--keep-split",
+        default="default",
+        help="a splits.csv whose photos keep their split; 'default': the shipped model's; 'none': a new split",
     )
     p.add_argument("--workers", type=positive_int(), default=None, help="processes (default: all cores)")
     p.add_argument("--exist-ok", action="store_true", help="replace an existing --out and --data")

@@ -45,7 +45,7 @@ from facemask.data.report import (
     group_stats,
 )
 from facemask.data.sources import Sample, SourceSpec, image_files, iter_samples, load_sources
-from facemask.data.split import SPLITS, assign_splits
+from facemask.data.split import SPLITS, assign_splits, moved_by_keep, read_split_list, write_split_list
 from facemask.errors import FacemaskError
 from facemask.geometry import ROTATIONS, as_boxes, big_enough, clamp_boxes, to_yolo, transpose_boxes, transposed_size
 from facemask.images import LoadedImage, UnreadableImage, load_image, output_suffix, safe_name, save_rgb, write_image
@@ -77,6 +77,7 @@ class MergeOptions:
     rotate: bool = True
     negatives: str | None = None  # a folder of photos without faces, kept as background images
     negatives_share: float = 0.1  # at most this share of the merged photos are negatives
+    keep_split: str | None = None  # a splits.csv whose photos keep their split (split.assign_splits)
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
 
 
@@ -259,7 +260,8 @@ def _group_copies(judged: list[Judged], opts: MergeOptions, progress: bool) -> t
     """The kept photos and a group id for each: a photo, its augmented copies and similar photos share one.
     A kept photo that is a copy of one dropped for an incorrectly worn mask is dropped too."""
     pool = [j for j in judged if j.reason is None or (j.reason == INCORRECT_MASK and j.fingerprint is not None)]
-    pairs = copy_pairs([j.fingerprint for j in pool], workers=opts.workers, progress=progress)
+    names = [(j.source, j.rel) for j in pool]
+    pairs = copy_pairs([j.fingerprint for j in pool], names, workers=opts.workers, progress=progress)
     for a, b in pairs:
         for j, other in ((pool[a], pool[b]), (pool[b], pool[a])):
             if j.reason is None and j.source == NEGATIVES and other.classes:
@@ -331,8 +333,13 @@ def merge(
         _drop_duplicates(judged, opts.dup_distance)
         kept, groups = _group_copies(judged, opts, progress)
         kept, groups = _cap_negatives(kept, groups, opts)
-        report.groups = group_stats([j.source for j in kept], groups)
-        splits = assign_splits([j.name for j in kept], groups, [j.source for j in kept], opts.split, opts.seed)
+        keys, sources = [j.name for j in kept], [j.source for j in kept]
+        report.groups = group_stats(sources, groups)
+        keep = read_split_list(Path(opts.keep_split)) if opts.keep_split else {}
+        splits = assign_splits(keys, groups, sources, opts.split, opts.seed, keep)
+        if opts.keep_split:
+            report.kept_split = {"file": opts.keep_split, "listed": sum(k in keep for k in keys),
+                                 "moved": moved_by_keep(keys, splits, keep)}  # fmt: skip
 
         for j in judged:
             report.add_image(j.source, j.rel, j.box_classes, j.box_reasons, j.reason, j.detail)
@@ -349,6 +356,7 @@ def merge(
         report.splits = _split_stats(jobs, written, names)
         shutil.rmtree(stage)
         write_data_yaml(tmp / "data.yaml", names, path=None)
+        write_split_list(tmp / "splits.csv", keys, sources, groups, splits)
         report.wall_time_s = round(time.perf_counter() - t0, 1)
         report.save(tmp / "report.json")
         report.plot(tmp / "report.png")

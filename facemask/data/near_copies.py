@@ -3,19 +3,22 @@
 A perceptual hash of the image as it is misses most such copies (public sets ship three or four of
 each photo), so a split built on it leaks. Two stages find them:
 
-1. candidates, from two searches: each photo's nearest neighbours by a small, brightness-normalised
+1. candidates, from three searches: each photo's nearest neighbours by a small, brightness-normalised
    thumbnail, compared in all eight right-angle turns and mirrorings (squashing to a square also undoes
-   a stretch); and the photos that most of its strongest keypoints (and its mirror image's) point to in
+   a stretch); the photos that most of its strongest keypoints (and its mirror image's) point to in
    one index of all photos' keypoints, which finds zoomed crops and tilted copies with black corners
-   that the thumbnail misses;
+   that the thumbnail misses; and the photos next to it in its source's file names, in natural order
+   (tools that export augmented copies, and frame grabbers, number them one after another: the
+   tightly cropped copies in sergiovirahonda are found no other way);
 2. verification: ORB keypoints of the two photos (and of the mirror image) matched with Lowe's ratio
-   test, kept only when an affine RANSAC model explains enough of them, which a copy satisfies and
-   two different photos of faces do not.
+   test, each way round, kept only when an affine RANSAC model explains enough of them, which a copy
+   satisfies and two different photos of faces do not.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -29,7 +32,12 @@ THUMB = 16  # thumbnail side: coarse enough that crops and turns of a few degree
 ORB_SIDE = 512  # keypoints are found on the photo scaled to this longest side
 ORB_FEATURES = 400
 RATIO = 0.8  # Lowe's ratio test
-NEIGHBOURS = 10  # candidates per photo and search: sets hold 3-5 copies of a photo, plus frames of one scene
+# Candidates per photo and search: sets hold 3-5 copies of a photo, plus frames of one scene. Measured on
+# the three public sets against benchmarks/split_leak_check.py's pairs: 5 thumbnail neighbours group
+# the copies as 10 do at a third fewer pairs; 20 chain look-alikes into groups of hundreds.
+THUMB_NEIGHBOURS = 5
+VOTE_NEIGHBOURS = 10
+NAME_NEIGHBOURS = 2  # following file names of the same source
 VOTE_FEATURES = 100  # strongest keypoints per photo in the vote index
 MAX_VOTE_DISTANCE = 48  # Hamming bits (of 256) for a keypoint match to vote
 MIN_VOTES = 2
@@ -38,6 +46,10 @@ MIN_VOTES = 2
 #: same session, which belong in one split as well.
 MIN_INLIERS = 15
 MIN_SPREAD = 0.1  # inliers must reach across a tenth of the photo (a face on a plain wall: 0.1-0.15): _spread()
+#: The ratio test is not symmetric: a tight crop keeps few of the full photo's keypoints distinct, so the
+#: pair is matched the other way round too, when the first way found at least this many inliers (about
+#: a quarter of the pairs: the rest are clearly different photos, and matching dominates the merge's time).
+SECOND_LOOK = 5
 
 
 @dataclass
@@ -80,13 +92,28 @@ def _orb(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.array([keypoints[i].pt for i in order], np.float32), descriptors[order]
 
 
-def candidate_pairs(prints: Sequence[Fingerprint], k: int = NEIGHBOURS) -> list[tuple[int, int]]:
-    """Pairs (i, j), i < j, where j is among i's k nearest photos by thumbnail or by keypoint votes, or
-    the other way round; each pair once, sorted."""
-    return sorted(set(thumbnail_pairs(prints, k)) | set(vote_pairs(prints, k)))
+def candidate_pairs(prints: Sequence[Fingerprint], names: Sequence[tuple[str, str]] = ()) -> list[tuple[int, int]]:
+    """Pairs (i, j), i < j, where j is among i's nearest photos by thumbnail or by keypoint votes, or
+    next to it by (source, file name) in `names`, or the other way round; each pair once, sorted."""
+    pairs = set(thumbnail_pairs(prints, THUMB_NEIGHBOURS)) | set(vote_pairs(prints, VOTE_NEIGHBOURS))
+    return sorted(pairs | set(name_pairs(names, NAME_NEIGHBOURS)))
 
 
-def vote_pairs(prints: Sequence[Fingerprint], k: int = NEIGHBOURS) -> Iterator[tuple[int, int]]:
+def name_pairs(names: Sequence[tuple[str, str]], k: int = NAME_NEIGHBOURS) -> Iterator[tuple[int, int]]:
+    """Pairs (i, j), i < j, where j is one of the k photos after i in natural order of file names
+    ('img9' before 'img10') within the same source."""
+    order = sorted(range(len(names)), key=lambda i: (names[i][0], _natural(names[i][1])))
+    for at, i in enumerate(order):
+        for j in order[at + 1 : at + 1 + k]:
+            if names[j][0] == names[i][0]:
+                yield (min(i, j), max(i, j))
+
+
+def _natural(name: str) -> list[tuple[int, int | str]]:
+    return [(0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", name) if part]
+
+
+def vote_pairs(prints: Sequence[Fingerprint], k: int = VOTE_NEIGHBOURS) -> Iterator[tuple[int, int]]:
     """Pairs (i, j) where j is among the k photos that most of i's strongest keypoints (or its mirror
     image's) match in an LSH index of every photo's strongest keypoints (at least MIN_VOTES)."""
     descriptors = [p.descriptors[:VOTE_FEATURES] for p in prints]
@@ -113,7 +140,9 @@ def vote_pairs(prints: Sequence[Fingerprint], k: int = NEIGHBOURS) -> Iterator[t
             yield (min(i, j), max(i, j))
 
 
-def thumbnail_pairs(prints: Sequence[Fingerprint], k: int = NEIGHBOURS, chunk: int = 512) -> Iterator[tuple[int, int]]:
+def thumbnail_pairs(
+    prints: Sequence[Fingerprint], k: int = THUMB_NEIGHBOURS, chunk: int = 512
+) -> Iterator[tuple[int, int]]:
     """Pairs (i, j), i < j, where j is among i's k most similar thumbnails in any orientation."""
     n = len(prints)
     if n < 2:
@@ -178,19 +207,26 @@ def _init_worker(prints: Sequence[Fingerprint]) -> None:
     _PRINTS = prints
 
 
+def is_copy(a: Fingerprint, b: Fingerprint, min_inliers: int = MIN_INLIERS) -> bool:
+    """Whether one affine map explains at least `min_inliers` keypoint matches, matched either way round."""
+    first = inliers(a, b)
+    return first >= min_inliers or (first >= SECOND_LOOK and inliers(b, a) >= min_inliers)
+
+
 def _verify(pairs: list[tuple[int, int]], min_inliers: int) -> list[tuple[int, int]]:
-    return [(i, j) for i, j in pairs if inliers(_PRINTS[i], _PRINTS[j]) >= min_inliers]
+    return [(i, j) for i, j in pairs if is_copy(_PRINTS[i], _PRINTS[j], min_inliers)]
 
 
 def copy_pairs(
     prints: Sequence[Fingerprint],
-    k: int = NEIGHBOURS,
+    names: Sequence[tuple[str, str]] = (),
     min_inliers: int = MIN_INLIERS,
     workers: int = 1,
     progress: bool = False,
 ) -> list[tuple[int, int]]:
-    """Verified pairs of copies among the candidates, checked on `workers` processes."""
-    pairs = list(candidate_pairs(prints, k))
+    """Verified pairs of copies among the candidates (`names`: each photo's source and file name, for
+    the name neighbours), checked on `workers` processes."""
+    pairs = candidate_pairs(prints, names)
     chunks = [pairs[i : i + 256] for i in range(0, len(pairs), 256)]
     bar = tqdm(total=len(pairs), desc="Matching copies", unit="pair", disable=not progress)
     found: list[tuple[int, int]] = []

@@ -84,6 +84,7 @@ class MergeReport:
     skipped: list[dict[str, str]] = field(default_factory=list)
     splits: dict[str, dict[str, Any]] = field(default_factory=dict)
     groups: dict[str, dict[str, int]] = field(default_factory=dict)  # group_stats(): copies kept together
+    kept_split: dict[str, Any] = field(default_factory=dict)  # --keep-split: file, photos listed, moved
     wall_time_s: float | None = None
 
     def add_image(
@@ -127,6 +128,7 @@ class MergeReport:
             },
             "splits": self.splits,
             "groups": self.groups,
+            "kept_split": self.kept_split,
             "skipped": self.skipped,
             "wall_time_s": self.wall_time_s,
         }
@@ -188,6 +190,10 @@ class MergeReport:
             for source, stats in self.groups.items():
                 gt.add_row(source, *(str(v) for v in stats.values()))
             console.print(gt)
+        if self.kept_split:
+            moved = ", ".join(f"{k}: {n}" for k, n in self.kept_split["moved"].items()) or "none"
+            console.print(f"Kept the split of {self.kept_split['listed']} photos listed in {self.kept_split['file']}; "
+                          f"moved with a copy in an earlier split: {moved}")  # fmt: skip
         if self.splits:
             names = sorted({c for v in self.splits.values() for c in v["boxes"]})
             st = Table(title="Splits", title_justify="left")

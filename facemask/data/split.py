@@ -1,11 +1,17 @@
-"""Leak-free train/val/test splitting: whole groups of near-duplicates go to one split."""
+"""Leak-free train/val/test splitting: whole groups of near-duplicates go to one split.
+
+A split list (splits.csv, written beside every merged dataset) can be kept by a later merge, so that a
+better copy search or a new source never moves a photo a model was trained on into its val or test split.
+"""
 
 from __future__ import annotations
 
+import csv
 import math
 import random
-from collections import defaultdict
-from collections.abc import Sequence
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from facemask.errors import FacemaskError
 
@@ -13,7 +19,10 @@ SPLITS = ("train", "val", "test")
 
 
 class SplitError(FacemaskError, ValueError):
-    """A --split that is not three shares adding up to 1 (or 100)."""
+    """A --split that is not three shares adding up to 1 (or 100), or a --keep-split list that is not one."""
+
+
+SPLIT_LIST_COLUMNS = ("image", "source", "group", "split")
 
 
 def parse_fractions(text: str | Sequence[float]) -> tuple[float, float, float]:
@@ -38,6 +47,7 @@ def assign_splits(
     strata: Sequence[str],
     fractions: Sequence[float] = (0.85, 0.10, 0.05),
     seed: int = 0,
+    keep: Mapping[str, str] | None = None,
 ) -> list[str]:
     """Split name for each item.
 
@@ -45,16 +55,27 @@ def assign_splits(
     its share of every source), groups are shuffled by `seed` and laid end to end; a group goes to the
     split in which its middle falls. The order depends only on the item `keys`, not on input order,
     so the same data and seed always give the same split.
+
+    `keep` (key -> split, a kept split list) overrides that for every group with a listed item: the group
+    goes to the earliest split any of its listed items had (train before val before test), so a photo
+    once trained on never lands in val or test, nor does a copy of it. The other groups are laid out
+    as above among themselves.
     """
+    keep = keep or {}
     members: dict[int, list[int]] = defaultdict(list)
     for i, g in enumerate(groups):
         members[g].append(i)
+    out = [""] * len(keys)
     by_stratum: dict[str, list[list[int]]] = defaultdict(list)
     for idx in members.values():
         idx.sort(key=lambda i: keys[i])
-        by_stratum[strata[idx[0]]].append(idx)
+        listed = [SPLITS.index(keep[keys[i]]) for i in idx if keys[i] in keep]
+        if listed:
+            for i in idx:
+                out[i] = SPLITS[min(listed)]
+        else:
+            by_stratum[strata[idx[0]]].append(idx)
 
-    out = [""] * len(keys)
     for stratum in sorted(by_stratum):
         group_list = sorted(by_stratum[stratum], key=lambda idx: keys[idx[0]])
         random.Random(f"{seed}:{stratum}").shuffle(group_list)
@@ -68,3 +89,34 @@ def assign_splits(
                 out[i] = split
             seen += len(idx)
     return out
+
+
+def moved_by_keep(keys: Sequence[str], splits: Sequence[str], keep: Mapping[str, str]) -> dict[str, int]:
+    """How many listed items a kept split list could not leave where they were, as 'val->train': n
+    (each moved with a copy of it that was listed in an earlier split)."""
+    moves = Counter(f"{keep[k]}->{s}" for k, s in zip(keys, splits, strict=True) if k in keep and keep[k] != s)
+    return dict(sorted(moves.items()))
+
+
+def read_split_list(path: Path) -> dict[str, str]:
+    """image -> split from a splits.csv (SPLIT_LIST_COLUMNS; only `image` and `split` are read)."""
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise SplitError(f"--keep-split {path}: cannot read it ({e})") from e
+    if rows and not {"image", "split"} <= set(rows[0]):
+        raise SplitError(f"--keep-split {path}: needs the columns image and split (a merged dataset's splits.csv)")
+    bad = next((r for r in rows if r["split"] not in SPLITS), None)
+    if bad is not None:
+        raise SplitError(f"--keep-split {path}: {bad['image']!r} has split {bad['split']!r}, not one of {SPLITS}")
+    return {r["image"]: r["split"] for r in rows}
+
+
+def write_split_list(path: Path, keys: Sequence[str], sources: Sequence[str], groups: Sequence[int],
+                     splits: Sequence[str]) -> None:  # fmt: skip
+    """splits.csv: every photo's file stem, source, group of copies and split, sorted by image."""
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(SPLIT_LIST_COLUMNS)
+        writer.writerows(sorted(zip(keys, sources, map(int, groups), splits, strict=True)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from PIL import Image
 import prepare_data
 from facemask.data import merge as merge_module
 from facemask.data.dedup import min_distances, rotation_hashes
+from facemask.data.split import read_split_list
 from tests.conftest import MASK_RGB, NO_MASK_RGB, SHARED_DATASETS, Sources, background
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -109,6 +111,14 @@ def test_rotated_copies_only_in_train_and_boxes_follow_the_faces(sources: Source
     out = tmp_path / "merged"
     report = run(sources, out)
     assert not list((out / "images" / "val").glob("*_rot*")) and not list((out / "images" / "test").glob("*_rot*"))
+    # The shipped model's split list is kept as it is: this merge finds no copy across its splits.
+    assert report.kept_split["moved"] == {} and report.kept_split["listed"] == total
+    # sergiovirahonda's photo of two people in 14 copies, most of them tight crops (the copy search once
+    # left six of them in test and one in train): one group, one split.
+    with open(out / "splits.csv", newline="") as f:
+        rows = {r["image"].split("_")[1]: r for r in csv.DictReader(f) if r["source"] == "sergiovirahonda"}
+    family = [rows[str(i)] for i in (912, 913, 915, 916, 918, 919, 921, 922, 924, 925, 927) if str(i) in rows]
+    assert len(family) >= 8 and len({r["group"] for r in family}) == 1 and len({r["split"] for r in family}) == 1
     train = labels(out, "train")
     originals = [s for s in train if "_rot" not in s]
     assert report.splits["train"]["rotated"] == 3 * len(originals) > 0
@@ -158,6 +168,27 @@ def test_split_is_deterministic_for_a_seed(sources: Sources, tmp_path: Path) -> 
     files = lambda d: sorted(p.relative_to(d).as_posix() for p in (d / "images").rglob("*.*"))  # noqa: E731
     assert files(tmp_path / "a") == files(tmp_path / "b")
     assert a.splits == b.splits
+
+
+def test_a_kept_split_list_keeps_every_photo_where_it_was(sources: Sources, tmp_path: Path) -> None:
+    """A model trained on one merge stays honest on the next: its train photos never reach val or test,
+    even with another seed (how copies found only later move: test_split)."""
+    first = run(sources, tmp_path / "a", rotate=False, split="50/30/20")
+    listed = read_split_list(tmp_path / "a" / "splits.csv")
+    assert sorted(listed) == sorted(p.stem for p in (tmp_path / "a" / "images").rglob("*.*"))
+    assert all(listed[p.stem] == p.parent.name for p in (tmp_path / "a" / "images").rglob("*.*"))
+    trained, tested = (next(k for k, s in listed.items() if s == split) for split in ("train", "test"))
+    listed[tested] = "train"  # as if a better copy search had found `tested` to be a copy of a train photo
+    changed = tmp_path / "splits.csv"
+    changed.write_text("image,split\n" + "".join(f"{k},{s}\n" for k, s in listed.items()))
+    report = run(sources, tmp_path / "b", rotate=False, split="50/30/20", seed=7, keep_split=changed)
+    again = read_split_list(tmp_path / "b" / "splits.csv")
+    assert again == listed and again[trained] == "train"
+    assert report.kept_split == {"file": str(changed), "listed": len(listed), "moved": {}}
+    assert {s: v["photos"] for s, v in report.splits.items()} != {s: v["photos"] for s, v in first.splits.items()}
+    assert json.loads((tmp_path / "b" / "report.json").read_text())["kept_split"]["listed"] == len(listed)
+    fresh = run(sources, tmp_path / "c", rotate=False, split="50/30/20", seed=7, keep_split="none")
+    assert fresh.kept_split == {} and read_split_list(tmp_path / "c" / "splits.csv") != listed
 
 
 @pytest.mark.parametrize(("policy", "names", "incorrect_ids"), [("no-mask", 2, [1]), ("class", 3, [2])])
@@ -285,7 +316,7 @@ def test_cli_errors_are_one_line(sources: Sources, tmp_path: Path) -> None:
     assert result.stderr.count("\n") == 1
     assert "'without_mask'" in result.stderr and "bad.yaml" in result.stderr
     for flag, value in [("--split", "0.5,0.6,0.1"), ("--dup-distance", "-1"), ("--negatives-share", "1"),
-                        ("--workers", "0"), ("--min-box", "nan")]:  # fmt: skip
+                        ("--workers", "0"), ("--min-box", "nan"), ("--keep-split", str(bad_config))]:  # fmt: skip
         result = subprocess.run(
             [sys.executable, str(ROOT / "prepare_data.py"), "--sources", str(sources.root), flag, value,
              "--out", str(tmp_path / "o")],
@@ -309,6 +340,14 @@ def test_merge_of_the_real_sources(tmp_path: Path) -> None:
     assert abs(photos["train"] / total - 0.85) < 0.02 and abs(photos["test"] / total - 0.05) < 0.02
     assert report.splits["train"]["rotated"] == 3 * photos["train"]
     assert not list((out / "images" / "val").glob("*_rot*")) and not list((out / "images" / "test").glob("*_rot*"))
+    # The shipped model's split list is kept as it is: this merge finds no copy across its splits.
+    assert report.kept_split["moved"] == {} and report.kept_split["listed"] == total
+    # sergiovirahonda's photo of two people in 14 copies, most of them tight crops (the copy search once
+    # left six of them in test and one in train): one group, one split.
+    with open(out / "splits.csv", newline="") as f:
+        rows = {r["image"].split("_")[1]: r for r in csv.DictReader(f) if r["source"] == "sergiovirahonda"}
+    family = [rows[str(i)] for i in (912, 913, 915, 916, 918, 919, 921, 922, 924, 925, 927) if str(i) in rows]
+    assert len(family) >= 8 and len({r["group"] for r in family}) == 1 and len({r["split"] for r in family}) == 1
 
 
 def test_negatives_are_added_with_empty_labels_and_capped(sources: Sources, tmp_path: Path) -> None:

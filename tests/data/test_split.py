@@ -2,7 +2,15 @@ from collections import Counter
 
 import pytest
 
-from facemask.data.split import assign_splits, parse_fractions
+from facemask.data.split import (
+    SPLITS,
+    SplitError,
+    assign_splits,
+    moved_by_keep,
+    parse_fractions,
+    read_split_list,
+    write_split_list,
+)
 
 
 def test_fractions_parse() -> None:
@@ -34,3 +42,30 @@ def test_split_depends_on_keys_and_seed_not_order() -> None:
     rev = assign_splits(keys[::-1], list(range(200)), ["s"] * 200, seed=0)
     assert dict(zip(keys, a, strict=True)) == dict(zip(keys[::-1], rev, strict=True))
     assert assign_splits(keys, list(range(200)), ["s"] * 200, seed=1) != a
+
+
+def test_a_kept_split_stays_and_copies_join_the_earliest_split() -> None:
+    keys = [f"k{i:03}" for i in range(300)]
+    groups = list(range(300))
+    groups[1] = 0  # k001 is a copy of k000, newly found
+    fresh = assign_splits(keys, groups, ["s"] * 300, seed=0)
+    keep = {k: s for k, s in zip(keys, assign_splits(keys, list(range(300)), ["s"] * 300, seed=5), strict=True)}
+    keep["k000"], keep["k001"] = "test", "train"
+    del keep["k299"]  # a photo the list does not know
+    out = assign_splits(keys, groups, ["s"] * 300, seed=0, keep=keep)
+    assert out[0] == out[1] == "train"  # the copy of a trained-on photo does not stay in test
+    assert all(out[i] == keep[k] for i, k in enumerate(keys) if i > 1 and k in keep)
+    assert out[299] in SPLITS and out != fresh
+    assert moved_by_keep(keys, out, keep) == {"test->train": 1}
+
+
+def test_split_lists_round_trip_and_bad_ones_are_one_line(tmp_path) -> None:
+    path = tmp_path / "splits.csv"
+    write_split_list(path, ["b", "a"], ["src", "src"], [1, 0], ["val", "train"])
+    assert path.read_text().splitlines() == ["image,source,group,split", "a,src,0,train", "b,src,1,val"]
+    assert read_split_list(path) == {"a": "train", "b": "val"}
+    (tmp_path / "bad.csv").write_text("image,split\na,holdout\n")
+    (tmp_path / "other.csv").write_text("name,fold\na,1\n")
+    for bad, needle in (("bad.csv", "'holdout'"), ("other.csv", "columns image and split"), ("no.csv", "cannot read")):
+        with pytest.raises(SplitError, match=needle):
+            read_split_list(tmp_path / bad)
