@@ -16,6 +16,7 @@ from facemask.inference.detector import Detector
 from tests.conftest import free_port
 from tests.inference.test_streams import cameras, readers  # noqa: F401  (fixtures)
 from tests.inference.test_tracking import video  # noqa: F401  (the colour detector)
+from tests.scripts import run_script
 
 
 def test_the_wall_counts_each_camera_and_shows_the_broken_one(cameras, trained_run, monkeypatch) -> None:  # noqa: F811
@@ -43,11 +44,7 @@ def test_logins_come_from_the_environment_and_are_never_repeated() -> None:
 
 
 def test_the_app_refuses_auth_without_logins(tmp_path: Path) -> None:
-    import subprocess
-    import sys
-
     root = Path(__file__).resolve().parents[2]
-    port = str(free_port())
-    run = subprocess.run([sys.executable, str(root / "app.py"), "--auth", "--port", port], capture_output=True,
-                         text=True, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}, timeout=120)  # fmt: skip
-    assert run.returncode == 2 and "FACEMASK_AUTH" in run.stderr and "Traceback" not in run.stderr
+    run = run_script(root / "app.py", ["--auth", "--port", str(free_port())], tmp_path, timeout=120,
+                     env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})  # fmt: skip
+    assert run.code == 2 and "FACEMASK_AUTH" in run.stderr and "Traceback" not in run.stderr

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -19,6 +17,7 @@ from facemask.data import merge as merge_module
 from facemask.data.dedup import min_distances, rotation_hashes
 from facemask.data.split import read_split_list
 from tests.conftest import MASK_RGB, NO_MASK_RGB, SHARED_DATASETS, Sources, background
+from tests.scripts import run_script
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -111,14 +110,6 @@ def test_rotated_copies_only_in_train_and_boxes_follow_the_faces(sources: Source
     out = tmp_path / "merged"
     report = run(sources, out)
     assert not list((out / "images" / "val").glob("*_rot*")) and not list((out / "images" / "test").glob("*_rot*"))
-    # The shipped model's split list is kept as it is: this merge finds no copy across its splits.
-    assert report.kept_split["moved"] == {} and report.kept_split["listed"] == total
-    # sergiovirahonda's photo of two people in 14 copies, most of them tight crops (the copy search once
-    # left six of them in test and one in train): one group, one split.
-    with open(out / "splits.csv", newline="") as f:
-        rows = {r["image"].split("_")[1]: r for r in csv.DictReader(f) if r["source"] == "sergiovirahonda"}
-    family = [rows[str(i)] for i in (912, 913, 915, 916, 918, 919, 921, 922, 924, 925, 927) if str(i) in rows]
-    assert len(family) >= 8 and len({r["group"] for r in family}) == 1 and len({r["split"] for r in family}) == 1
     train = labels(out, "train")
     originals = [s for s in train if "_rot" not in s]
     assert report.splits["train"]["rotated"] == 3 * len(originals) > 0
@@ -242,12 +233,9 @@ def test_out_that_is_a_file_or_overlaps_the_sources_is_refused(sources: Sources,
         with pytest.raises(FileExistsError, match=match):
             run(sources, out, exist_ok=True)
     assert tree(sources.root) == before and a_file.read_text() == "not a folder"
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "prepare_data.py"), "--sources", str(sources.root), "--config", str(sources.config),
-         "--out", str(sources.root), "--exist-ok"],
-        capture_output=True, text=True,
-    )  # fmt: skip
-    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "overlaps the input" in result.stderr
+    result = run_script(ROOT / "prepare_data.py", ["--sources", sources.root, "--config", sources.config,
+                        "--out", sources.root, "--exist-ok"], tmp_path)  # fmt: skip
+    assert result.code == 2 and result.stderr.count("\n") == 1 and "overlaps the input" in result.stderr
     assert tree(sources.root) == before
 
 
@@ -295,11 +283,8 @@ def test_download_without_credentials_stops_before_writing(tmp_path: Path, monke
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     out, cache = tmp_path / "merged", tmp_path / "cache"
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "prepare_data.py"), "--download", "--out", str(out), "--cache", str(cache)],
-        capture_output=True, text=True, cwd=tmp_path,
-    )  # fmt: skip
-    assert result.returncode != 0
+    result = run_script(ROOT / "prepare_data.py", ["--download", "--out", out, "--cache", cache], tmp_path)
+    assert result.code != 0
     assert result.stderr.strip().count("\n") == 0 and "Kaggle credentials not found" in result.stderr
     assert not out.exists() and not cache.exists()
 
@@ -307,22 +292,16 @@ def test_download_without_credentials_stops_before_writing(tmp_path: Path, monke
 def test_cli_errors_are_one_line(sources: Sources, tmp_path: Path) -> None:
     bad_config = tmp_path / "bad.yaml"
     bad_config.write_text(sources.config.read_text().replace("without_mask: No Mask", "without_mask: Nomask"))
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "prepare_data.py"), "--sources", str(sources.root), "--config", str(bad_config),
-         "--out", str(tmp_path / "o")],
-        capture_output=True, text=True,
-    )  # fmt: skip
-    assert result.returncode == 2
+    result = run_script(ROOT / "prepare_data.py", ["--sources", sources.root, "--config", bad_config,
+                        "--out", tmp_path / "o"], tmp_path)  # fmt: skip
+    assert result.code == 2
     assert result.stderr.count("\n") == 1
     assert "'without_mask'" in result.stderr and "bad.yaml" in result.stderr
     for flag, value in [("--split", "0.5,0.6,0.1"), ("--dup-distance", "-1"), ("--negatives-share", "1"),
                         ("--workers", "0"), ("--min-box", "nan"), ("--keep-split", str(bad_config))]:  # fmt: skip
-        result = subprocess.run(
-            [sys.executable, str(ROOT / "prepare_data.py"), "--sources", str(sources.root), flag, value,
-             "--out", str(tmp_path / "o")],
-            capture_output=True, text=True,
-        )  # fmt: skip
-        assert result.returncode == 2 and flag in result.stderr.splitlines()[-1] and "Traceback" not in result.stderr
+        result = run_script(ROOT / "prepare_data.py", ["--sources", sources.root, flag, value, "--out", tmp_path / "o"],
+                            tmp_path)  # fmt: skip
+        assert result.code == 2 and flag in result.stderr.splitlines()[-1] and "Traceback" not in result.stderr
     assert not (tmp_path / "o").exists()
 
 
@@ -340,6 +319,14 @@ def test_merge_of_the_real_sources(tmp_path: Path) -> None:
     assert abs(photos["train"] / total - 0.85) < 0.02 and abs(photos["test"] / total - 0.05) < 0.02
     assert report.splits["train"]["rotated"] == 3 * photos["train"]
     assert not list((out / "images" / "val").glob("*_rot*")) and not list((out / "images" / "test").glob("*_rot*"))
+    # The shipped model's split list is kept as it is: this merge finds no copy across its splits.
+    assert report.kept_split["moved"] == {} and report.kept_split["listed"] == total
+    # sergiovirahonda's photo of two people in 14 copies, most of them tight crops (the copy search once
+    # left six of them in test and one in train): one group, one split.
+    with open(out / "splits.csv", newline="") as f:
+        rows = {r["image"].split("_")[1]: r for r in csv.DictReader(f) if r["source"] == "sergiovirahonda"}
+    family = [rows[str(i)] for i in (912, 913, 915, 916, 918, 919, 921, 922, 924, 925, 927) if str(i) in rows]
+    assert len(family) >= 8 and len({r["group"] for r in family}) == 1 and len({r["split"] for r in family}) == 1
     # The shipped model's split list is kept as it is: this merge finds no copy across its splits.
     assert report.kept_split["moved"] == {} and report.kept_split["listed"] == total
     # sergiovirahonda's photo of two people in 14 copies, most of them tight crops (the copy search once

@@ -5,8 +5,6 @@ are checked with a stand-in detector whose boxes are known."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -20,6 +18,7 @@ import detect
 from facemask.inference import detector as detector_module
 from facemask.inference.detector import Detector, DetectorSettings, Prediction, PredictOptions
 from tests.conftest import background, draw_faces
+from tests.scripts import run_script
 
 ROOT = Path(__file__).resolve().parents[2]
 FACES = np.array([[20.0, 30.0, 60.0, 80.0], [100.0, 20.0, 140.0, 70.0]])
@@ -140,12 +139,9 @@ def test_huge_image_is_read_reduced_and_detected(known_boxes, weights, tmp_path)
 
 @pytest.mark.parametrize("source", ["missing.jpg", "nothing/*.jpg", "rtsp://127.0.0.1:9/none"])
 def test_missing_or_unknown_sources_exit_with_one_line(weights, tmp_path, source) -> None:
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "detect.py"), "--weights", str(weights), "--source", source,
-         "--project", str(tmp_path / "runs")],
-        capture_output=True, text=True, cwd=tmp_path, timeout=120,
-    )  # fmt: skip
-    assert result.returncode == 2  # a user's mistake, as argparse says it
+    result = run_script(ROOT / "detect.py", ["--weights", weights, "--source", source, "--project", tmp_path / "runs"],
+                        tmp_path, timeout=120)  # fmt: skip
+    assert result.code == 2  # a user's mistake, as argparse says it
     assert result.stderr.strip().count("\n") == 0 and "detect.py: error:" in result.stderr
     assert not (tmp_path / "runs").exists()
 

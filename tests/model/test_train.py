@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +13,7 @@ from facemask.model import checkpoints
 from facemask.model.checkpoints import CheckpointError
 from tests.conftest import TINY_TRAIN as TINY
 from tests.conftest import TinyRun, results_epochs
+from tests.scripts import run_script
 from tests.wandb_records import artifacts, history, run_file, run_files
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,11 +48,8 @@ def test_resume_continues_an_interrupted_run(tiny_run: TinyRun) -> None:
 
 
 def test_missing_data_yaml_is_a_one_line_error(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "train.py"), "--data", str(tmp_path / "nope.yaml"), "--cfg", "yolov5n.yaml"],
-        capture_output=True, text=True,
-    )  # fmt: skip
-    assert result.returncode == 2
+    result = run_script(ROOT / "train.py", ["--data", tmp_path / "nope.yaml", "--cfg", "yolov5n.yaml"], tmp_path)
+    assert result.code == 2
     assert result.stderr.count("\n") == 1 and "data yaml not found" in result.stderr
 
 

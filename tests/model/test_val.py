@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 import val
 from facemask.model.checkpoints import CheckpointError
+from tests.scripts import run_script
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,9 +31,8 @@ def test_val_writes_per_class_json_and_plots(trained_run: Path, tiny_data: Path,
 
 
 def test_val_missing_weights_is_a_one_line_error(tiny_data: Path, tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, str(ROOT / "val.py"), "--weights", str(tmp_path / "no.pt"),
-                             "--data", str(tiny_data)], capture_output=True, text=True)  # fmt: skip
-    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "no such checkpoint" in result.stderr
+    result = run_script(ROOT / "val.py", ["--weights", tmp_path / "no.pt", "--data", tiny_data], tmp_path)
+    assert result.code == 2 and result.stderr.count("\n") == 1 and "no such checkpoint" in result.stderr
 
 
 def test_val_missing_split_is_an_error(tiny_data: Path, trained_run: Path) -> None:
