@@ -7,20 +7,26 @@ tests sit beside the stage it drives (prepare_data.py in data/, audit_labels.py 
 val.py and export.py in model/, detect.py in inference/, app.py in app/); tests/ itself keeps the top-level
 shared modules (geometry, images) and what spans every stage (bad inputs, the container, the notebook).
 
-One model: the default run (`python -m pytest`) trains only `tiny_run` below, shared by every test that
-needs weights. Tests marked `slow` train models of their own and are left out of it (`-m slow` runs them,
-`-m ""` everything); each repeats, for real, what a default test covers with the shared model."""
+One model: the default run (`python -m pytest`, on up to four pytest-xdist workers) trains only `tiny_run`
+below, once, shared by every test and worker that needs weights. Tests marked `slow` train models of their
+own or merge the whole of the real sources, and are left out of it (`-m slow` runs them, `-m ""`
+everything); each repeats, at full size, what a default test covers with the shared model or a sample."""
 
 from __future__ import annotations
 
 import csv
 import io
+import os
+import pickle
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pytest
+from filelock import FileLock
 from PIL import Image
 
 SHARED_DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
@@ -221,18 +227,37 @@ def sources(tmp_path: Path) -> Sources:
 TINY_TRAIN = {"cfg": "yolov5n.yaml", "imgsz": 64, "batch": 8, "workers": 0, "device": "cpu", "wandb": "offline"}
 
 
+T = TypeVar("T")
+
+
+def made_once(tmp_path_factory, name: str, make: Callable[[Path], T]) -> T:
+    """`make(folder)`, once per test run: the suite runs on several pytest-xdist workers, and the first
+    that needs it makes it while the others wait, then take what it made (pickled beside it)."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return make(tmp_path_factory.mktemp(name))
+    folder = tmp_path_factory.getbasetemp().parent / name  # the run's folder, shared by its workers
+    made = folder / "made.pickle"
+    with FileLock(f"{folder}.lock"):
+        if not made.exists():
+            folder.mkdir()
+            made.write_bytes(pickle.dumps(make(folder)))
+    return pickle.loads(made.read_bytes())
+
+
 @pytest.fixture(scope="session")
 def tiny_data(tmp_path_factory) -> Path:
     """A merged dataset of ~40 small images (no rotated copies, to keep training quick)."""
     import prepare_data
 
-    root = tmp_path_factory.mktemp("tiny")
-    src = build_sources(root / "in")
-    prepare_data.run(
-        sources=src.root, config=src.config, out=root / "ds", data=root / "ds.yaml", rotate=False, workers=1,
-        progress=False,
-    )  # fmt: skip
-    return root / "ds.yaml"
+    def make(root: Path) -> Path:
+        src = build_sources(root / "in")
+        prepare_data.run(
+            sources=src.root, config=src.config, out=root / "ds", data=root / "ds.yaml", rotate=False, workers=1,
+            progress=False,
+        )  # fmt: skip
+        return root / "ds.yaml"
+
+    return made_once(tmp_path_factory, "tiny", make)
 
 
 @dataclass
@@ -263,14 +288,16 @@ def tiny_run(tiny_data: Path, tmp_path_factory) -> TinyRun:
         if trainer.epoch == 1:
             raise KeyboardInterrupt
 
-    project = tmp_path_factory.mktemp("runs")
-    with pytest.raises(KeyboardInterrupt):
-        train.run(data=str(tiny_data), epochs=2, project=str(project), name="t",
-                  callbacks={"on_train_epoch_start": interrupt_after_first_epoch}, **TINY_TRAIN)  # fmt: skip
-    run_dir = project / "t"
-    epochs, run_id = results_epochs(run_dir / "results.csv"), (run_dir / "wandb_run_id.txt").read_text()
-    resumed = train.run(resume=str(run_dir / "weights" / "last.pt"), wandb="offline")
-    return TinyRun(run_dir, epochs, run_id, resumed)
+    def make(project: Path) -> TinyRun:
+        with pytest.raises(KeyboardInterrupt):
+            train.run(data=str(tiny_data), epochs=2, project=str(project), name="t",
+                      callbacks={"on_train_epoch_start": interrupt_after_first_epoch}, **TINY_TRAIN)  # fmt: skip
+        run_dir = project / "t"
+        epochs, run_id = results_epochs(run_dir / "results.csv"), (run_dir / "wandb_run_id.txt").read_text()
+        resumed = train.run(resume=str(run_dir / "weights" / "last.pt"), wandb="offline")
+        return TinyRun(run_dir, epochs, run_id, resumed)
+
+    return made_once(tmp_path_factory, "runs", make)
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -77,7 +78,9 @@ def test_stopping_early_ends_every_reader(tmp_path: Path) -> None:
     clips = [make_video(tmp_path / f"c{i}.mp4") for i in range(3)]
     with MultiSource([str(c) for c in clips]) as source:
         frames = iter(source)
-        seen = {next(frames).source for _ in range(30)}
+        first = next(frames).source
+        time.sleep(1.0)  # every reader opens its file and holds a frame (on a busy machine that takes a while)
+        seen = {first} | {next(frames).source for _ in range(30)}
         frames.close()
     assert not readers()
     assert seen == {str(c) for c in clips}  # taken in turn, not one camera first
