@@ -48,7 +48,7 @@ MIN_INLIERS = 15
 MIN_SPREAD = 0.1  # inliers must reach across a tenth of the photo (a face on a plain wall: 0.1-0.15): _spread()
 #: The ratio test is not symmetric: a tight crop keeps few of the full photo's keypoints distinct, so the
 #: pair is matched the other way round too, when the first way found at least this many inliers (about
-#: a quarter of the pairs: the rest are clearly different photos, and matching dominates the merge's time).
+#: a third of the pairs: the rest are clearly different photos, and matching dominates the merge's time).
 SECOND_LOOK = 5
 
 
