@@ -54,8 +54,10 @@ def start_point(train_args: dict[str, Any], fold_weights: str | Path | None) -> 
     if not start:
         raise AuditError("--folds: the checkpoint does not say what it was trained from; give --fold-weights")
     if not fold_weights and train_args.get("resume"):  # a resumed run records its own last.pt as its start
-        raise AuditError("--folds: the model's run was resumed, so its checkpoint names its own weights (which saw "
-                         "every fold) as its start; give --fold-weights, e.g. what its first run started from")
+        raise AuditError(
+            "--folds: the model's run was resumed, so its checkpoint names its own weights (which saw "
+            "every fold) as its start; give --fold-weights, e.g. what its first run started from"
+        )
     path = Path(start)
     return str(PROJECT_ROOT / path) if not path.exists() and (PROJECT_ROOT / path).exists() else str(start)
 

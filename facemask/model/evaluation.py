@@ -22,8 +22,6 @@ from facemask.paths import DEFAULT_DATA, DEFAULT_WEIGHTS
 METRIC_KEYS = ("precision", "recall", "mAP50", "mAP50-95")
 
 
-
-
 def evaluate(
     weights: str | Path = DEFAULT_WEIGHTS,
     data: str | Path = DEFAULT_DATA,
