@@ -56,7 +56,7 @@ from facemask.inference.annotate import Annotator
 from facemask.inference.console import ConsoleSink, WindowSink
 from facemask.inference.counting import RunSummary
 from facemask.inference.detector import Detector, DetectorSettings
-from facemask.inference.media import Frame, SourceError, iter_frames, resolve_source
+from facemask.inference.media import STREAM_TIMEOUT_S, Frame, SourceError, iter_frames, resolve_source
 from facemask.inference.outputs import OutputWriter
 from facemask.inference.people_report import PeopleReport
 from facemask.inference.pipeline import Pipeline
@@ -91,6 +91,7 @@ def run(
     tile: bool = False,
     tile_overlap: float = 0.2,
     vid_stride: int = 1,
+    stream_timeout: float = STREAM_TIMEOUT_S,
     blur_faces: bool = False,
     track: bool = False,
     tracker: str = "bytetrack.yaml",
@@ -102,7 +103,7 @@ def run(
     faces in videos and streams are followed and counted as people (see facemask.inference.tracking)."""
     counting_zone = Zone.parse(zone) if zone else None
     resolved = resolve_source(source)
-    frames = iter_frames(resolved, vid_stride)
+    frames = iter_frames(resolved, vid_stride, stream_timeout)
     first = next(frames, None)  # raises SourceError now, before a model is loaded or a folder made
     if first is None:
         raise SourceError(f"nothing to read in {shown(str(source))}")
@@ -178,6 +179,8 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--tile", action="store_true", help="small faces: sliced inference over tiles of the model's size")
     p.add_argument("--tile-overlap", type=float_range(0, 0.9), default=0.2, help="overlap of neighbouring tiles")
     p.add_argument("--vid-stride", type=positive_int(), default=1, help="use every n-th video frame")
+    p.add_argument("--stream-timeout", type=positive_float(), default=STREAM_TIMEOUT_S,
+                   help="seconds a silent stream is waited for, opening or between frames")  # fmt: skip
     p.add_argument("--blur-faces", action="store_true", help="blur every detected face in saved images and videos")
     p.add_argument("--track", action="store_true", help="videos/streams: follow faces, count people, one verdict each")
     p.add_argument("--tracker", type=checked(check_tracker), default=TRACKERS[0], help=f"{', '.join(TRACKERS)}, a yaml")

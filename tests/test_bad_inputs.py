@@ -28,6 +28,7 @@ import pytest
 import torch
 from PIL import Image
 
+import detect as detect_py
 from facemask.files import folder_files, glob_files
 from facemask.owned_dirs import mark
 from tests.conftest import SHARED_DATASETS, background, draw_faces, free_port
@@ -318,9 +319,10 @@ def silent_server() -> Iterator[str]:
 
 
 def test_a_stream_that_never_answers_times_out(model, tmp_path, silent_server) -> None:
-    result = detect(model, silent_server, tmp_path, timeout=90)
-    assert_refused(result, "detect.py", "cannot open stream", "no answer within")
-    assert result.seconds < 45
+    result = detect(model, silent_server, tmp_path, "--stream-timeout", "1.5", timeout=90)
+    assert_refused(result, "detect.py", "cannot open stream", "no answer within 1.5 s")
+    assert result.seconds < 30
+    assert detect_py.parse_opt(["--source", "rtsp://cam/1"]).stream_timeout == 10  # when not told
     assert not (tmp_path / "runs").exists()
 
 

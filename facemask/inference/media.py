@@ -26,10 +26,9 @@ STREAM_SCHEMES = ("rtsp://", "rtmp://", "http://", "https://", "tcp://", "udp://
 MAX_SIDE = 4096  # larger images are decoded reduced to this long side (see load_image)
 MAX_PIXELS = 1_000_000_000  # refuse only absurd images (the merge, as Pillow, refuses above 89 Mpx)
 FILE_ERRORS = {FileNotFoundError: "missing file", PermissionError: "permission denied"}  # skip reasons, by cause
-#: A stream is given up when it sends nothing for this long, opening or between frames: FFmpeg's own
-#: default is to wait forever (for a camera that accepts the connection and never answers).
-STREAM_TIMEOUT_MS = 10_000
-STREAM_TIMEOUTS = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, STREAM_TIMEOUT_MS, cv2.CAP_PROP_READ_TIMEOUT_MSEC, STREAM_TIMEOUT_MS]
+#: A stream is given up when it sends nothing for this long (seconds), opening or between frames: FFmpeg's
+#: own default is to wait forever (for a camera that accepts the connection and never answers).
+STREAM_TIMEOUT_S = 10.0
 
 
 # FFmpeg prints its own errors (a refused stream, a broken file) to stderr, around ours; keep only fatal
@@ -121,19 +120,22 @@ def _report(errors: list[OSError], found: bool) -> None:
         print(f"WARNING: skipped {shown(str(e.filename))}: {e.strerror}", file=sys.stderr)
 
 
-def iter_frames(source: str | int | Path | Source, vid_stride: int = 1) -> Iterator[Frame]:
-    """Every frame of a source (or of what resolve_source made of one), one at a time."""
+def iter_frames(
+    source: str | int | Path | Source, vid_stride: int = 1, stream_timeout: float = STREAM_TIMEOUT_S
+) -> Iterator[Frame]:
+    """Every frame of a source (or of what resolve_source made of one), one at a time; a stream silent
+    for `stream_timeout` seconds is given up."""
     if vid_stride < 1:
         raise ValueError(f"--vid-stride must be 1 or more, not {vid_stride}")
     kind, items = source if isinstance(source, Source) else resolve_source(source)
     if kind == "streams":
         from facemask.inference.streams import MultiSource  # it builds on this module
 
-        yield from MultiSource(items, vid_stride)
+        yield from MultiSource(items, vid_stride, stream_timeout=stream_timeout)
     elif kind == "webcam":
         yield from iter_video(int(items[0]), f"webcam{items[0]}", vid_stride, live=True)
     elif kind == "stream":
-        yield from iter_video(items[0], "stream", vid_stride, live=True)
+        yield from iter_video(items[0], "stream", vid_stride, live=True, timeout=stream_timeout)
     else:
         for item in items:
             if Path(item).suffix.lower() in VIDEO_SUFFIXES:
@@ -157,12 +159,18 @@ def read_image(path: str) -> Frame:
     return frame
 
 
-def iter_video(target: str | int, name: str | None = None, vid_stride: int = 1, live: bool = False) -> Iterator[Frame]:
-    """Frames of a video file, webcam index or stream URL; a file that is not a video, or has no
-    frames, gives one Frame with an error. Only this, never a path list or a glob: the app uses it."""
+def iter_video(
+    target: str | int, name: str | None = None, vid_stride: int = 1, live: bool = False,
+    timeout: float = STREAM_TIMEOUT_S,
+) -> Iterator[Frame]:  # fmt: skip
+    """Frames of a video file, webcam index or stream URL (given up after `timeout` seconds of silence); a
+    file that is not a video, or has no frames, gives one Frame with an error. Only this, never a path
+    list or a glob: the app uses it."""
     name = name or Path(str(target)).stem
     if live and isinstance(target, str):
-        cap = cv2.VideoCapture(target, cv2.CAP_ANY, STREAM_TIMEOUTS)
+        ms = round(timeout * 1000)
+        cap = cv2.VideoCapture(target, cv2.CAP_ANY,
+                               [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms])  # fmt: skip
     else:
         with _openable(target) as path:
             cap = cv2.VideoCapture(path)
@@ -171,7 +179,7 @@ def iter_video(target: str | int, name: str | None = None, vid_stride: int = 1, 
             if isinstance(target, int):
                 raise SourceError(f"cannot open webcam {target}")
             if live:
-                why = f"refused, unreachable, or no answer within {STREAM_TIMEOUT_MS // 1000} s"
+                why = f"refused, unreachable, or no answer within {timeout:g} s"
                 raise SourceError(f"cannot open stream {shown(target)} ({why})")
             yield Frame(source=str(target), name=name, is_video=True, error="unreadable video")
             return

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from facemask.files import shown
-from facemask.inference.media import STREAM_SCHEMES, Frame, SourceError, iter_video, read_list
+from facemask.inference.media import STREAM_SCHEMES, STREAM_TIMEOUT_S, Frame, SourceError, iter_video, read_list
 
 RETRY_S = 5.0  # wait before opening a failed source again
 FILE_RETRIES = 2  # a video file that fails is tried this many more times (it may be still being copied)
@@ -68,8 +68,9 @@ class MultiSource:
     so that no reader thread outlives the run."""
 
     def __init__(self, items: list[str], vid_stride: int = 1, retry_s: float | None = None,
-                 file_retries: int | None = None):  # fmt: skip
+                 file_retries: int | None = None, stream_timeout: float = STREAM_TIMEOUT_S):  # fmt: skip
         self.vid_stride = vid_stride
+        self.stream_timeout = stream_timeout
         self.retry_s = RETRY_S if retry_s is None else retry_s  # read at call time: tests shorten the wait
         self.file_retries = FILE_RETRIES if file_retries is None else file_retries
         self.readers = [_Reader(item, source_name(item, i)) for i, item in enumerate(items)]
@@ -148,7 +149,7 @@ class MultiSource:
         """Read the source until it ends (None) or fails (why)."""
         target: str | int = int(r.item) if r.item.isdigit() else r.item
         try:
-            for frame in iter_video(target, r.name, self.vid_stride, live=live):
+            for frame in iter_video(target, r.name, self.vid_stride, live=live, timeout=self.stream_timeout):
                 if self._stop.is_set():
                     return None
                 if frame.error:
