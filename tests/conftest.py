@@ -19,6 +19,7 @@ import io
 import os
 import pickle
 import socket
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,28 @@ from filelock import FileLock
 from PIL import Image
 
 SHARED_DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Start the server the scripts are forked from (tests/scripts.py), before any test runs, with pytest's
+    output capture off: the modules it imports bind the real stdout. Not in a pytest-xdist controller,
+    which runs no test."""
+    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
+        return
+    if hasattr(config, "workerinput"):  # workers share the cores: torch's thread pool sized to one's share
+        share = (os.cpu_count() or 1) // config.workerinput["workercount"]
+        os.environ.setdefault("OMP_NUM_THREADS", str(max(1, share)))
+    from tests import scripts
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        with config.pluginmanager.getplugin("capturemanager").global_and_fixture_disabled():
+            scripts.start()
+    for warning in caught:  # into pytest's warnings summary, as those of an import while collecting would be
+        where = f"{warning.filename}:{warning.lineno}"
+        config.issue_config_time_warning(warning.category(f"{warning.message} (at {where})"), stacklevel=2)
+
+
 MASK_RGB, NO_MASK_RGB, INCORRECT_RGB = (0, 200, 0), (220, 0, 0), (0, 0, 220)
 
 CONFIG = """
