@@ -32,7 +32,7 @@ from facemask.paths import DEFAULT_DATA, DEFAULT_WEIGHTS
 def run(**kwargs: Any) -> dict[str, Any]:
     """Evaluate and print the per-class table; returns what metrics.json holds. Keyword arguments are
     the long flag names (weights, data, task, imgsz, batch, conf_thres, iou_thres, device, half,
-    save_json, project, name, exist_ok, recall_conf), with facemask.model.evaluation.evaluate's defaults."""
+    save_json, project, name, exist_ok, recall_conf, plots), with facemask.model.evaluation.evaluate's defaults."""
     result = evaluate(**kwargs)
     print_table(result)
     recall_breakdown.print_table(result["recall_by_face"])

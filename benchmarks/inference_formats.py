@@ -98,7 +98,9 @@ def main() -> None:
         for imgsz in opt.imgsz:
             for name, model in export(opt.weights, Path(tmp), imgsz, data, opt.fraction).items():
                 t = latency(model, images, imgsz, opt.runs, opt.warmup)
-                m = evaluate(model, data, task="test", imgsz=imgsz, batch=1, project=Path(tmp) / "val", name=name)
+                m = evaluate(
+                    model, data, task="test", imgsz=imgsz, batch=1, project=Path(tmp) / "val", name=name, plots=False
+                )
                 rows.append((name, imgsz, t, m["all"]["mAP50"], m["all"]["mAP50-95"]))
                 print(f"  {name} {imgsz}: {t['total']:.1f} ms, mAP50 {m['all']['mAP50']:.3f}", flush=True)
 

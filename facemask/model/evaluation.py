@@ -37,10 +37,12 @@ def evaluate(
     name: str = "exp",
     exist_ok: bool = False,
     recall_conf: float = 0.25,
+    plots: bool = True,
 ) -> dict[str, Any]:
     """Validate `weights` on the `task` split; writes metrics.json in the run folder and returns it,
     with recall by face size, class and source at `recall_conf` (detect.py's default confidence) also
-    in recall.json and recall.png."""
+    in recall.json and recall.png. `plots=False` (as YOLOv5's val.run) skips the pictures, for callers
+    that want the figures only (a benchmark over many models)."""
     data_path, content = check_data(data, split=task)
     check_device(device)
     model = load_model(weights)
@@ -50,7 +52,7 @@ def evaluate(
     save_dir = run_dir(project, name, exist_ok, kind="val", protected=[dataset_root(data_path, content), weights])
     metrics = model.val(
         data=str(data_path), split=task, imgsz=imgsz, batch=batch, conf=conf_thres, iou=iou_thres, device=device,
-        save_json=save_json, project=str(save_dir.parent), name=save_dir.name, exist_ok=True, plots=True,
+        save_json=save_json, project=str(save_dir.parent), name=save_dir.name, exist_ok=True, plots=plots,
         **precision_args(half),
     )  # fmt: skip
     split_dir = dataset_root(data_path, content) / str(content[task])
@@ -60,7 +62,7 @@ def evaluate(
     result["save_dir"] = str(save_dir)
     result["recall_by_face"] = face_recall(weights, data_path, content, task, imgsz, recall_conf, iou_thres, device)
     result["recall_by_face"]["conf"] = recall_conf
-    recall_breakdown.save(result["recall_by_face"], save_dir)
+    recall_breakdown.save(result["recall_by_face"], save_dir, plot=plots)
     (save_dir / "metrics.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     return result
 

@@ -121,16 +121,20 @@ def print_table(result: dict[str, Any], console: Console | None = None) -> None:
     (console or Console()).print(table)
 
 
-def save(result: dict[str, Any], folder: Path) -> tuple[Path, Path]:
-    """recall.json and recall.png (bars of recall by size, class and source, with face counts)."""
+def save(result: dict[str, Any], folder: Path, plot: bool = True) -> list[Path]:
+    """recall.json and (with `plot`) recall.png: bars of recall by size, class and source, with face counts."""
+    folder.mkdir(parents=True, exist_ok=True)
+    json_path = folder / "recall.json"
+    json_path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    return [json_path, *([_plot(result, folder / "recall.png")] if plot else [])]
+
+
+def _plot(result: dict[str, Any], png_path: Path) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    folder.mkdir(parents=True, exist_ok=True)
-    json_path, png_path = folder / "recall.json", folder / "recall.png"
-    json_path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     panels = [("face size (px)", result["by_size"]), ("class", result["by_class"]), ("source", result["by_source"])]
     fig, axes = plt.subplots(1, 3, figsize=(14, 3.8), gridspec_kw={"width_ratios": [5, 2, 3]})
     for ax, (title, groups) in zip(axes, panels, strict=True):
@@ -147,4 +151,4 @@ def save(result: dict[str, Any], folder: Path) -> tuple[Path, Path]:
     fig.tight_layout()
     fig.savefig(png_path, dpi=100)
     plt.close(fig)
-    return json_path, png_path
+    return png_path

@@ -30,8 +30,9 @@ def test_export_loads_in_detect_and_val(exported, fmt, tiny_data: Path, tmp_path
     images = tiny_data.parent / "ds" / "images" / "val"
     summary = detect.run(weights=model, source=images, imgsz=64, project=tmp_path, save_json=True)
     assert summary.images == len(list(images.iterdir())) and not summary.skipped
-    result = val.run(weights=model, data=tiny_data, imgsz=64, batch=1, project=tmp_path, name="v")
+    result = val.run(weights=model, data=tiny_data, imgsz=64, batch=1, project=tmp_path, name="v", plots=False)
     assert set(result["all"]) >= {"mAP50", "mAP50-95", "precision", "recall"}
+    assert not list(Path(result["save_dir"]).glob("*.png"))  # plots=False: the figures only
 
 
 def test_int8_openvino_export_is_quantised_and_finds_faces(trained_run: Path, tiny_data: Path, tmp_path: Path) -> None:
