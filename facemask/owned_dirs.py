@@ -28,9 +28,8 @@ def is_ours(path: Path) -> bool:
     return (Path(path) / MARKER).is_file()
 
 
-def overlaps(a: Path, b: Path) -> bool:
-    """True when one path is, or lies inside, the other (after resolving links)."""
-    a, b = Path(a).resolve(), Path(b).resolve()
+def nested(a: Path, b: Path) -> bool:
+    """True when one resolved path is, or lies inside, the other."""
     return a == b or a.is_relative_to(b) or b.is_relative_to(a)
 
 
@@ -42,8 +41,9 @@ def check_output(
     With `replace` (the whole folder will be swapped for a new one), every file in it must also be one
     the project wrote, as listed by its marker."""
     path = Path(path)
+    resolved = path.resolve()  # once: `protected` may list every input file (10,000 photos, say)
     for p in protected:
-        if overlaps(path, p):
+        if nested(resolved, Path(p).resolve()):
             raise OutputDirError(f"{flag} {path} overlaps the input {p}; choose a folder outside it")
     if path.is_symlink() or (path.exists() and not path.is_dir()):
         raise OutputDirError(f"{flag} {path} is a file, not a folder; choose another {flag}")

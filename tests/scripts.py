@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import atexit
 import faulthandler
+import gc
 import importlib
 import os
 import pickle
@@ -97,6 +98,9 @@ def start() -> None:
     if _server is None:
         for name in PRELOAD:
             importlib.import_module(name)
+        # What is imported now lives as long as the process: out of the collector's sight (gc.freeze), every
+        # full collection skips its half a million objects (0.2 s each) and leaves the forked pages shared.
+        gc.freeze()
         sys.stdout.flush()
         sys.stderr.flush()  # or the children would write what this process had not yet written
         _server = _Server()
