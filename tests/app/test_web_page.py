@@ -4,8 +4,9 @@ and served as plain static files, it must find the faces detect.py's Detector fi
 decoding (EXIF rotation, alpha) and on real dataset photos with both classes; and a broken model file or a
 denied camera must show a message, never a blank page. The page's ms per image is printed.
 
-Skipped, like tests/app/test_app_browser.py, without Playwright and Chromium, and without npm (which fetches
-the runtime on the first build); FACEMASK_REQUIRE_BROWSER=1 (CI) makes that a failure."""
+Skipped, like tests/app/test_app_browser.py, without Playwright and Chromium (tests/app/conftest.py), and
+without npm (which fetches the runtime on the first build); FACEMASK_REQUIRE_BROWSER=1 (CI) makes that a
+failure."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from PIL import Image
 
 from benchmarks.web_page_speed import agreement  # the benchmark's matching: one definition of 'the same faces'
 from facemask.app import web_page
-from tests.app.test_app_browser import CHROMIUM, CHROMIUM_ARGS, playwright_or_skip
+from tests.app.conftest import playwright_or_skip
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -102,17 +103,6 @@ def url(site: Path) -> Iterator[str]:
     yield f"http://127.0.0.1:{server.server_port}/"
     server.shutdown()
     server.server_close()
-
-
-@pytest.fixture(scope="module")
-def browser(site: Path):
-    sync_playwright = playwright_or_skip()
-    with sync_playwright() as p:
-        # a fake camera, so that a denied one is denied by permission and an allowed one gives frames
-        args = [*CHROMIUM_ARGS, "--use-fake-device-for-media-stream"]
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=args)
-        yield browser
-        browser.close()
 
 
 def open_page(browser, url: str, permissions: list[str] | None = None, query: str = ""):
