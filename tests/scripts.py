@@ -11,6 +11,9 @@ environment, exit status, stdin from /dev/null, non-daemon threads waited for, a
 and stdout and stderr captured at the file-descriptor level (so ultralytics' logger and C libraries
 are caught too). What a fresh interpreter would do differently: read the environment while importing
 those modules. Tests of that use subprocess.run.
+
+`launch_kernel` starts a Jupyter kernel the same way (`python -m ipykernel_launcher`), for
+tests/test_notebook.py, whose cells then import torch and ultralytics for free.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ import traceback
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 # Imported before the server is forked; every module a script imports after these is imported in the child.
 PRELOAD = ["torch", "torchvision", "cv2", "ultralytics", "gradio", "facemask.inference.pipeline",
@@ -58,8 +62,25 @@ class Completed:
         return self.err.decode("utf-8", "backslashreplace")
 
 
+@dataclass
+class _Child:
+    """What a child is to run: `python target argv...` (or `python -m target` with `module`) in `cwd`,
+    its stdout and stderr into files; `session`: in a session (and process group) of its own."""
+
+    target: str
+    argv: list[str]
+    cwd: str
+    out: str
+    err: str
+    env: dict[str, str]
+    module: bool = False
+    session: bool = False
+
+
 class _Server:
-    """The forked copy: it reads a request, forks the script's process, answers its pid, then its status."""
+    """The forked copy. Requests: ("run", child): fork it, answer its pid, then its exit status;
+    ("start", child): fork it and answer its pid; ("poll", pid): the exit status of a started child,
+    or None while it runs."""
 
     def __init__(self) -> None:
         ours, theirs = socket.socketpair()
@@ -71,22 +92,25 @@ class _Server:
         self.socket = ours
         self.lock = threading.Lock()  # one request at a time
 
-    def run(self, request: tuple, timeout: float) -> tuple[int, bool]:
-        """(exit status, timed out) of the script `request` describes; killed after `timeout` seconds."""
+    def ask(self, *request: Any) -> Any:
         with self.lock:
             self.socket.settimeout(None)
             _send(self.socket, request)
-            (pid,) = struct.unpack("q", _receive(self.socket, 8))
+            return _receive(self.socket)
+
+    def run(self, child: _Child, timeout: float) -> tuple[int, bool]:
+        """(exit status, timed out) of `child`; killed after `timeout` seconds."""
+        with self.lock:
+            self.socket.settimeout(None)
+            _send(self.socket, ("run", child))
+            pid = _receive(self.socket)
             self.socket.settimeout(timeout)
             try:
-                status = _receive(self.socket, 8)
+                return _receive(self.socket), False
             except TimeoutError:
                 os.kill(pid, signal.SIGKILL)
                 self.socket.settimeout(None)
-                status, timed_out = _receive(self.socket, 8), True
-            else:
-                timed_out = False
-            return struct.unpack("q", status)[0], timed_out
+                return _receive(self.socket), True
 
 
 _server: _Server | None = None
@@ -106,6 +130,12 @@ def start() -> None:
         _server = _Server()
 
 
+def _the_server() -> _Server:
+    if _server is None:
+        raise RuntimeError("no script server: tests/conftest.py starts it when pytest starts (pytest_configure)")
+    return _server
+
+
 def run_script(
     script: Path,
     args: Iterable[str | os.PathLike],
@@ -114,17 +144,61 @@ def run_script(
     env: Mapping[str, str] | None = None,
 ) -> Completed:
     """`python script args...` in `cwd` with `env` (default: this process's environment now)."""
-    if _server is None:
-        raise RuntimeError("no script server: tests/conftest.py starts it when pytest starts (pytest_configure)")
     argv = [os.fsdecode(a) for a in args]
     with tempfile.TemporaryDirectory(prefix="script-") as tmp:
         out, err = Path(tmp) / "stdout", Path(tmp) / "stderr"
         began = time.monotonic()
-        code, timed_out = _server.run((str(script), argv, str(cwd), str(out), str(err), dict(env or os.environ)),
-                                      timeout)  # fmt: skip
+        child = _Child(str(script), argv, str(cwd), str(out), str(err), dict(env or os.environ))
+        code, timed_out = _the_server().run(child, timeout)
         if timed_out:
             raise subprocess.TimeoutExpired([str(script), *argv], timeout, out.read_bytes(), err.read_bytes())
         return Completed(code, out.read_bytes(), err.read_bytes(), time.monotonic() - began)
+
+
+class Started:
+    """A started child, as much of subprocess.Popen as jupyter_client's kernel provisioner uses."""
+
+    stdin = stdout = stderr = None  # its output goes to files (launch_kernel)
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            self.returncode = _the_server().ask("poll", self.pid)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(f"pid {self.pid}", timeout)
+            time.sleep(0.02)
+        return self.returncode
+
+    def send_signal(self, signum: int) -> None:
+        if self.poll() is None:
+            os.kill(self.pid, signum)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+
+def launch_kernel(cmd: list[str], env: Mapping[str, str] | None = None, cwd: str | None = None, **_: Any) -> Started:
+    """jupyter_client.launcher.launch_kernel for `python -m ipykernel_launcher -f <connection file>`,
+    forked from the server in a session of its own (the provisioner signals its process group); its
+    output goes to files beside the connection file."""
+    _python, flag, module, *argv = cmd
+    if flag != "-m":
+        raise ValueError(f"not a `python -m module` kernel command: {cmd}")
+    logs = Path(argv[argv.index("-f") + 1]).with_suffix("")
+    child = _Child(module, argv, cwd or os.getcwd(), f"{logs}.stdout", f"{logs}.stderr", dict(env or os.environ),
+                   module=True, session=True)  # fmt: skip
+    return Started(_the_server().ask("start", child))
 
 
 def _send(sock: socket.socket, obj: object) -> None:
@@ -132,7 +206,12 @@ def _send(sock: socket.socket, obj: object) -> None:
     sock.sendall(struct.pack("q", len(data)) + data)
 
 
-def _receive(sock: socket.socket, n: int) -> bytes:
+def _receive(sock: socket.socket) -> Any:
+    (size,) = struct.unpack("q", _read(sock, 8))
+    return pickle.loads(_read(sock, size))
+
+
+def _read(sock: socket.socket, n: int) -> bytes:
     data = b""
     while len(data) < n:
         chunk = sock.recv(n - len(data))
@@ -144,37 +223,59 @@ def _receive(sock: socket.socket, n: int) -> bytes:
 
 def _serve(sock: socket.socket) -> None:
     """The server's loop; it ends (exits) when the test process closes its end."""
+    started: dict[int, int | None] = {}  # pid -> exit status (None: running) of the children started
     try:
         while True:
-            (size,) = struct.unpack("q", _receive(sock, 8))
-            request = pickle.loads(_receive(sock, size))
+            kind, arg = _receive(sock)
+            if kind == "poll":
+                if started.get(arg) is None:
+                    done, status = os.waitpid(arg, os.WNOHANG)
+                    if done:
+                        started[arg] = os.waitstatus_to_exitcode(status)
+                _send(sock, started[arg])
+                continue
+            ready_r, ready_w = os.pipe()
             pid = os.fork()
             if pid == 0:
                 sock.close()
-                _main(*request)  # never returns
-            sock.sendall(struct.pack("q", pid))
-            sock.sendall(struct.pack("q", os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])))
+                os.close(ready_r)
+                _main(arg, ready_w)  # never returns
+            os.close(ready_w)
+            os.read(ready_r, 1)  # the child is in its own session when it should be, before its pid is known
+            os.close(ready_r)
+            _send(sock, pid)
+            if kind == "run":
+                _send(sock, os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+            else:
+                started[pid] = None
     except (EOFError, OSError, KeyboardInterrupt):
         pass
     os._exit(0)
 
 
-def _main(script: str, argv: list[str], cwd: str, out: str, err: str, env: dict[str, str]) -> None:
-    """The child: what the interpreter does for `python script argv...`, then exit with its status."""
+def _main(child: _Child, ready: int) -> None:
+    """The child: what the interpreter does for `python target argv...`, then exit with its status."""
+    if child.session:
+        os.setsid()
+    os.write(ready, b"!")
+    os.close(ready)
     faulthandler.disable()  # pytest enabled it on its own copy of stderr
-    for fd, path, flags in ((0, os.devnull, os.O_RDONLY), (1, out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC),
-                            (2, err, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)):  # fmt: skip
+    for fd, path, flags in ((0, os.devnull, os.O_RDONLY), (1, child.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC),
+                            (2, child.err, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)):  # fmt: skip
         target = os.open(path, flags)
         os.dup2(target, fd)
         os.close(target)
     os.environ.clear()
-    os.environ.update(env)
-    os.chdir(cwd)
-    sys.argv = [script, *argv]
-    sys.path.insert(0, os.path.dirname(script))
+    os.environ.update(child.env)
+    os.chdir(child.cwd)
+    sys.argv = [child.target, *child.argv]
+    sys.path.insert(0, child.cwd if child.module else os.path.dirname(child.target))  # as python does
     code = 0
     try:
-        runpy.run_path(script, run_name="__main__")
+        if child.module:
+            runpy.run_module(child.target, run_name="__main__", alter_sys=True)
+        else:
+            runpy.run_path(child.target, run_name="__main__")
     except SystemExit as e:
         if e.code is None or isinstance(e.code, int):
             code = e.code or 0

@@ -12,6 +12,7 @@ import nbformat
 import pytest
 from PIL import Image
 
+from tests import scripts
 from tests.conftest import build_sources
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -102,6 +103,8 @@ def test_notebook_trains_for_real(tmp_path: Path, monkeypatch) -> None:
 
 def run_tutorial(tmp_path: Path, monkeypatch, stand_in: nbformat.NotebookNode | None = None) -> None:
     monkeypatch.setenv("WANDB_MODE", "disabled")  # the kernel inherits it; WANDB below says the same
+    # The kernel (`python -m ipykernel_launcher`) forked warm, as tests/scripts.py forks the scripts.
+    monkeypatch.setattr("jupyter_client.provisioning.local_provisioner.launch_kernel", scripts.launch_kernel)
     src = build_sources(tmp_path / "in")
     work = tmp_path / "work"
     params = {
