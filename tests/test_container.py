@@ -243,7 +243,7 @@ def test_the_image_command_serves_the_app_and_the_health_check_sees_it(tmp_path:
         while not healthy(env):
             assert server.poll() is None, (tmp_path / "app.log").read_text()[-3000:]
             assert time.monotonic() < deadline, "no healthy server within 180 s"
-            time.sleep(0.2)
+            time.sleep(0.5)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/gradio_api/info", timeout=10) as r:
             assert "/detect_image" in json.load(r)["named_endpoints"]
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/config", timeout=10) as r:
