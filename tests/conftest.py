@@ -14,6 +14,7 @@ everything); each repeats, at full size, what a default test covers with the sha
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
@@ -46,7 +47,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("default")
-        with config.pluginmanager.getplugin("capturemanager").global_and_fixture_disabled():
+        capture = config.pluginmanager.getplugin("capturemanager")  # None with -p no:capture
+        with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
             scripts.start()
     for warning in caught:  # into pytest's warnings summary, as those of an import while collecting would be
         where = f"{warning.filename}:{warning.lineno}"
