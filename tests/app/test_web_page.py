@@ -105,19 +105,28 @@ def url(site: Path) -> Iterator[str]:
     server.server_close()
 
 
-def open_page(browser, url: str, permissions: list[str] | None = None, query: str = ""):
-    context = browser.new_context(permissions=permissions or [], viewport={"width": 1200, "height": 900})
+def open_page(browser, url: str, query: str = ""):
+    context = browser.new_context(viewport={"width": 1200, "height": 900})  # no camera permission
     page = context.new_page()
     page.goto(url + query)
     return page, page.evaluate("window.facemask.ready")
 
 
-def test_page_finds_the_faces_detect_py_finds(site: Path, url: str, browser) -> None:
+@pytest.fixture(scope="module")
+def loaded(browser, url: str) -> Iterator[tuple]:
+    """The page with the shipped model, loaded once for the tests that use it in turn as a visitor would
+    (photos, then the camera denied, then allowed): each load compiles the runtime and the model again."""
+    page, ready = open_page(browser, url)
+    yield page, ready
+    page.context.close()
+
+
+def test_page_finds_the_faces_detect_py_finds(site: Path, loaded) -> None:
     from facemask.inference.detector import Detector
     from facemask.inference.media import read_image
 
     detector = Detector(site / web_page.MODEL_DIR / "face_masks.onnx")  # the very file the page runs
-    page, ready = open_page(browser, url)
+    page, ready = loaded
     assert ready["ok"], ready
     side = detector.input_size.imgsz  # the size the shipped model was trained at, read from its export
     assert ready["names"] == {"0": "Mask", "1": "No Mask"} and ready["imgsz"] == [side, side]  # from model.json
@@ -146,7 +155,6 @@ def test_page_finds_the_faces_detect_py_finds(site: Path, url: str, browser) -> 
     assert faces["No Mask"] >= 3  # the examples alone hold 3 unmasked faces
     assert re.search(r"\d+ faces?", page.locator("#counts").inner_text()) and "ms" in page.locator("#fps").inner_text()
     assert page.locator("#message").is_hidden()
-    page.context.close()
 
 
 @pytest.mark.parametrize("case", ["damaged", "truncated", "missing", "mismatched"])
@@ -194,8 +202,8 @@ def test_model_json_comes_from_the_export_metadata(site: Path, tmp_path: Path) -
     assert (config["model"], config["source"], config["conf"], config["iou"]) == ("three.onnx", "three.pt", 0.25, 0.45)
 
 
-def test_a_denied_camera_shows_a_message(url: str, browser) -> None:
-    page, ready = open_page(browser, url)  # no camera permission: Chromium denies it
+def test_a_denied_camera_shows_a_message(loaded) -> None:
+    page, ready = loaded  # no camera permission: Chromium denies it
     assert ready["ok"]
     page.locator("#camera").click()
     message = page.locator("#message")
@@ -203,12 +211,12 @@ def test_a_denied_camera_shows_a_message(url: str, browser) -> None:
     print(f"\ndenied camera: {message.inner_text()}")
     assert "Camera access was denied" in message.inner_text()
     assert page.locator("#camera").inner_text() == "Start camera"
-    page.context.close()
 
 
-def test_camera_frames_are_detected_with_fps(url: str, browser) -> None:
-    page, ready = open_page(browser, url, permissions=["camera"])
+def test_camera_frames_are_detected_with_fps(loaded) -> None:
+    page, ready = loaded
     assert ready["ok"]
+    page.context.grant_permissions(["camera"])  # the visitor allows the camera (after denying it, maybe)
     page.locator("#camera").click()
     page.wait_for_function("document.getElementById('fps').textContent.includes('fps')", timeout=30_000)
     print(f"\nfake camera: {page.locator('#fps').inner_text()}")
@@ -217,7 +225,6 @@ def test_camera_frames_are_detected_with_fps(url: str, browser) -> None:
     # a page busy detecting frame after frame, about 2 s of frames more).
     page.locator("#camera").dispatch_event("click")
     assert page.locator("#camera").inner_text() == "Start camera"
-    page.context.close()
 
 
 def test_the_gradio_server_serves_the_page_isolated(site: Path) -> None:
