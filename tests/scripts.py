@@ -191,13 +191,13 @@ class Started:
 def launch_kernel(cmd: list[str], env: Mapping[str, str] | None = None, cwd: str | None = None, **_: Any) -> Started:
     """jupyter_client.launcher.launch_kernel for `python -m ipykernel_launcher -f <connection file>`,
     forked from the server in a session of its own (the provisioner signals its process group); its
-    output goes to files beside the connection file."""
+    output goes to kernel.stdout and kernel.stderr in its working directory (the test's)."""
     _python, flag, module, *argv = cmd
     if flag != "-m":
         raise ValueError(f"not a `python -m module` kernel command: {cmd}")
-    logs = Path(argv[argv.index("-f") + 1]).with_suffix("")
-    child = _Child(module, argv, cwd or os.getcwd(), f"{logs}.stdout", f"{logs}.stderr", dict(env or os.environ),
-                   module=True, session=True)  # fmt: skip
+    folder = Path(cwd or os.getcwd())
+    child = _Child(module, argv, str(folder), str(folder / "kernel.stdout"), str(folder / "kernel.stderr"),
+                   dict(env or os.environ), module=True, session=True)  # fmt: skip
     return Started(_the_server().ask("start", child))
 
 
