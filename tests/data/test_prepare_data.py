@@ -340,8 +340,8 @@ TWO_PEOPLE = (912, 913, 914, 915, 916, 917, 918, 919, 921, 922, 924, 925, 926, 9
 
 def real_sample(root: Path, every: int) -> dict[str, int]:
     """A copy of ../shared/datasets (as links) holding every `every`-th image of each source, the
-    REAL_QUIRKS and REAL_DUPLICATES, with their label files and every other file (a source's own yaml, say); returns the
-    images per source folder."""
+    REAL_QUIRKS and REAL_DUPLICATES, with their label files and every other file (a source's own yaml,
+    say); returns the images per source folder."""
     counts = {}
     for source in sorted(p for p in SHARED_DATASETS.iterdir() if p.is_dir()):
         files = sorted(p for p in source.rglob("*") if p.is_file())
@@ -349,8 +349,8 @@ def real_sample(root: Path, every: int) -> dict[str, int]:
         keep = set(images[::every]) | {source / q for q in REAL_QUIRKS.get(source.name, [])}
         keep |= {SHARED_DATASETS / q for pair in REAL_DUPLICATES for q in pair} & set(images)
         stems = {p.stem for p in keep}
-        labels = {p for p in files if p.suffix.lower() in (".txt", ".xml")}
-        left_out = set(images) - keep | {p for p in labels if p.stem not in stems}
+        labels = {p for p in files if p.suffix.lower() in (".txt", ".xml") and p.stem not in stems}
+        left_out = set(images) - keep | labels
         for f in files:
             if f not in left_out:
                 link = root / source.name / f.relative_to(source)
