@@ -1,5 +1,7 @@
 """Evaluate a face-mask model: per-class precision, recall, mAP@0.5 and mAP@0.5:0.95, with curves, and
-which faces it misses: recall by face size, class and source at detect.py's confidence.
+which faces it misses. It leads with a row per group of photos (all, the crowd photos with 5 or more faces,
+each source): mAP, recall, No Mask recall and recall of faces under 16 and 16-32 px (sizes with the photo
+scaled to 640 px on its long side), then ultralytics' per-class table and recall by size, class and source.
 
 Usage:
     python val.py --weights weights/face_masks.pt --task test           # the model card's figures
@@ -13,7 +15,7 @@ matrices (and predictions.json). The image size is the model's own (trained or e
 Python:
     from val import run
     metrics = run(weights="weights/face_masks.pt", task="test")
-    metrics["all"]["mAP50"], metrics["recall_by_face"]["by_size"]["16-32"]["recall"]
+    metrics["by_photos"]["crowd (5+)"]["mAP50"], metrics["recall_by_face"]["by_size"]["16-32"]["recall"]
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import Any
 
 from facemask.cli import fail, image_size, positive_int, unit_float
 from facemask.errors import FacemaskError
-from facemask.model import recall_breakdown
+from facemask.model import photo_scores, recall_breakdown
 from facemask.model.evaluation import evaluate, print_table
 from facemask.paths import DEFAULT_DATA, DEFAULT_WEIGHTS
 
@@ -34,6 +36,9 @@ def run(**kwargs: Any) -> dict[str, Any]:
     the long flag names (weights, data, task, imgsz, batch, conf_thres, iou_thres, device, half,
     save_json, project, name, exist_ok, recall_conf, plots), with facemask.model.evaluation.evaluate's defaults."""
     result = evaluate(**kwargs)
+    conf = result["recall_by_face"]["conf"]
+    title = f"{result['task']} split by photos at {result['imgsz']} px (recall at confidence {conf}; face sizes"
+    photo_scores.print_table(result["by_photos"], f"{title} with the photo at 640 px on its long side)")
     print_table(result)
     recall_breakdown.print_table(result["recall_by_face"])
     print(f"Metrics, recall by face (recall.json, recall.png), curves and confusion matrices: {result['save_dir']}")

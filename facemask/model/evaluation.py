@@ -14,7 +14,7 @@ from facemask.data.data_yaml import check_data, dataset_root
 from facemask.data.dataset_files import class_names, known_sources, split_images
 from facemask.data.sources import IMAGE_SUFFIXES
 from facemask.inference.detector import Detector, DetectorSettings
-from facemask.model import recall_breakdown
+from facemask.model import photo_scores, recall_breakdown
 from facemask.model.checkpoints import check_device, load_model, precision_args, run_dir
 from facemask.model.input_size import resolve
 from facemask.paths import DEFAULT_DATA, DEFAULT_WEIGHTS
@@ -41,8 +41,9 @@ def evaluate(
 ) -> dict[str, Any]:
     """Validate `weights` on the `task` split; writes metrics.json in the run folder and returns it,
     with recall by face size, class and source at `recall_conf` (detect.py's default confidence) also
-    in recall.json and recall.png. `plots=False` (as YOLOv5's val.run) skips the pictures, for callers
-    that want the figures only (a benchmark over many models)."""
+    in recall.json and recall.png, and `by_photos`: mAP and recall of all photos, the crowd photos and
+    each source (photo_scores), from detect.py's Detector. `plots=False` (as YOLOv5's val.run) skips the
+    pictures, for callers that want the figures only (a benchmark over many models)."""
     data_path, content = check_data(data, split=task)
     check_device(device)
     model = load_model(weights)
@@ -60,14 +61,17 @@ def evaluate(
     result.update(weights=str(weights), data=str(data), task=task, imgsz=imgsz, conf=conf_thres, iou=iou_thres)
     save_dir = Path(metrics.save_dir)
     result["save_dir"] = str(save_dir)
-    result["recall_by_face"] = face_recall(weights, data_path, content, task, imgsz, recall_conf, iou_thres, device)
+    photos = photo_pass(weights, data_path, content, task, imgsz, conf_thres, iou_thres, device)
+    names = class_names(content)
+    result["by_photos"] = photo_scores.score_groups(photos, names, recall_conf)
+    result["recall_by_face"] = recall_breakdown.summarise(recall_breakdown.faces_of(photos, names, recall_conf))
     result["recall_by_face"]["conf"] = recall_conf
     recall_breakdown.save(result["recall_by_face"], save_dir, plot=plots)
     (save_dir / "metrics.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     return result
 
 
-def face_recall(
+def photo_pass(
     weights: str | Path,
     data_path: Path,
     content: dict[str, Any],
@@ -76,15 +80,13 @@ def face_recall(
     conf: float,
     iou: float,
     device: str | None,
-) -> dict[str, Any]:
-    """Which faces of the split the model finds at a working confidence (recall_breakdown)."""
+) -> list[photo_scores.Photo]:
+    """detect.py's Detector once over the split at the evaluation's confidence: the photos' detections,
+    for the mAP and recall of each group of photos (photo_scores) and recall by face (recall_breakdown)."""
     detector = Detector(weights, DetectorSettings(imgsz=imgsz, conf=conf, iou=iou, device=device))
     root = dataset_root(data_path, content)
-    names = class_names(content)
-    faces = recall_breakdown.collect(
-        split_images(root, content, task), lambda im: detector(im).detections, names, known_sources(root)
-    )
-    return recall_breakdown.summarise(faces)
+    images = split_images(root, content, task)
+    return photo_scores.collect_photos(images, lambda im: detector(im).detections, known_sources(root))
 
 
 def metrics_dict(metrics, images: int) -> dict[str, Any]:

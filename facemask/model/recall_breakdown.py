@@ -3,7 +3,8 @@
 mAP ranks a model; a venue counting people needs to know what it misses: small faces, unmasked ones,
 one source's photos. At detect.py's confidence (0.25) a labelled face counts as found when a detection
 of its class overlaps it at IoU >= 0.5, each detection finding at most one face (greedy by confidence,
-as COCO matching does). Face size is the square root of the box area in the photo's own pixels.
+as COCO matching does). Face size is the square root of the box area with the photo scaled to 640 px on
+its long side, so a face's size bin does not depend on how large the photo file happens to be.
 """
 
 from __future__ import annotations
@@ -19,11 +20,9 @@ import numpy as np
 import supervision as sv
 from rich.console import Console
 from rich.table import Table
-from tqdm import tqdm
-
-from facemask.data.dataset_files import load_labels, source_of
 
 SIZE_EDGES = (16, 32, 64, 128)  # px: under 16, 16-32, 32-64, 64-128, 128 and over
+SIZE_SCALE = 640  # face sizes are measured with the photo scaled to this many pixels on its long side
 SIZE_NAMES = ("<16", "16-32", "32-64", "64-128", ">=128")
 MATCH_IOU = 0.5
 
@@ -58,28 +57,18 @@ def found_faces(labels: sv.Detections, detections: sv.Detections, iou: float = M
     return found
 
 
-def collect(
-    images: Iterable[Path],
-    detect: Callable[[np.ndarray], sv.Detections],
-    names: Sequence[str],
-    sources: Sequence[str],
-    progress: bool = True,
-) -> list[Face]:
-    """Run `detect` (a BGR image -> Detections) over the images and judge every labelled face."""
-    from facemask.inference.media import read_image
-
+def faces_of(photos: Iterable[Any], names: Sequence[str], conf: float) -> list[Face]:
+    """Judge every labelled face of the photos (photo_scores.Photo) against their detections at `conf`."""
     faces: list[Face] = []
-    for image in tqdm(list(images), desc="Recall by face", unit="img", disable=not progress):
-        frame = read_image(str(image))
-        if frame.image is None:
-            continue
-        height, width = frame.image.shape[:2]
-        labels = load_labels(image, width, height)
-        found = found_faces(labels, detect(frame.image))
-        source = source_of(image.name, sources)
-        for box, cls, hit in zip(labels.xyxy, labels.class_id, found, strict=True):
-            side = float(np.sqrt(max(box[2] - box[0], 0) * max(box[3] - box[1], 0))) / frame.scale
-            faces.append(Face(source, names[int(cls)], side, bool(hit)))
+    for photo in photos:
+        detections = photo.detections
+        if detections.confidence is not None and len(detections):
+            detections = detections[detections.confidence >= conf]
+        found = found_faces(photo.labels, detections)
+        scale = SIZE_SCALE / photo.long_side
+        for box, cls, hit in zip(photo.labels.xyxy, photo.labels.class_id, found, strict=True):
+            side = float(np.sqrt(max(box[2] - box[0], 0) * max(box[3] - box[1], 0))) * scale
+            faces.append(Face(photo.source, names[int(cls)], side, bool(hit)))
     return faces
 
 
@@ -89,8 +78,9 @@ def _tally(faces: Sequence[Face], group: Callable[[Face], str], order: Sequence[
         counts[group(f)][0] += 1
         counts[group(f)][1] += f.found
     keys = [k for k in order if k in counts] + sorted(k for k in counts if k not in order)
-    return {k: {"faces": counts[k][0], "found": counts[k][1], "recall": round(counts[k][1] / counts[k][0], 4)}
-            for k in keys}  # fmt: skip
+    return {
+        k: {"faces": counts[k][0], "found": counts[k][1], "recall": round(counts[k][1] / counts[k][0], 4)} for k in keys
+    }
 
 
 def summarise(faces: Sequence[Face]) -> dict[str, Any]:
@@ -141,13 +131,20 @@ def _plot(result: dict[str, Any], png_path: Path) -> Path:
         keys = list(groups)
         bars = ax.bar(keys, [groups[k]["recall"] for k in keys], color="tab:green")
         for bar, k in zip(bars, keys, strict=True):
-            ax.annotate(f"{groups[k]['recall']:.2f}\n{groups[k]['faces']} faces", (bar.get_x() + bar.get_width() / 2,
-                        bar.get_height()), ha="center", va="bottom", fontsize=8)  # fmt: skip
+            ax.annotate(
+                f"{groups[k]['recall']:.2f}\n{groups[k]['faces']} faces",
+                (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                ha="center",
+                va="bottom",
+                fontsize=8,
+            )
         ax.set_ylim(0, 1.25)
         ax.set_title(f"recall by {title}")
         ax.tick_params(axis="x", labelsize=8)
-    fig.suptitle(f"Faces found at confidence {result.get('conf', 0.25)}, IoU {MATCH_IOU}: "
-                 f"{result['all']['found']} of {result['all']['faces']}")  # fmt: skip
+    fig.suptitle(
+        f"Faces found at confidence {result.get('conf', 0.25)}, IoU {MATCH_IOU}: "
+        f"{result['all']['found']} of {result['all']['faces']}"
+    )
     fig.tight_layout()
     fig.savefig(png_path, dpi=100)
     plt.close(fig)

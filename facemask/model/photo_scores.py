@@ -1,0 +1,128 @@
+"""Scores by group of photos: mAP, recall, No Mask recall and small-face recall for the whole split, its
+crowd photos and each source, from one pass of detect.py's Detector.
+
+A split's mean hides where a model fails: portraits are easy, crowds are what venues film. So every
+evaluation leads with a row per group: all photos, the crowd photos (CROWD_FACES or more labelled faces)
+and each source. One detection pass at the evaluation's low confidence gives both the mAP (supervision's
+MeanAveragePrecision, COCO's 101-point AP) and, filtered at the working confidence, the recall.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import supervision as sv
+from rich.console import Console
+from rich.table import Table
+from supervision.metrics import MeanAveragePrecision
+from tqdm import tqdm
+
+from facemask.data.dataset_files import load_labels, source_of
+from facemask.model import recall_breakdown
+
+CROWD_FACES = 5  # a photo with at least this many labelled faces is a crowd photo
+CROWD = f"crowd ({CROWD_FACES}+)"
+HEADERS = {
+    "photos": "n",
+    "No Mask recall": "No Mask R",
+    "<16 recall": "<16 R",
+    "16-32 recall": "16-32 R",
+    "recall": "R",
+}
+ROW_COLUMNS = ("photos", "faces", "mAP50", "mAP50-95", "recall", "No Mask recall", "<16 recall", "16-32 recall")
+
+
+@dataclass(frozen=True)
+class Photo:
+    """One evaluated photo: its labels and the model's detections (at the evaluation's low confidence)."""
+
+    name: str
+    source: str
+    labels: sv.Detections
+    detections: sv.Detections
+    long_side: int  # decoded pixels; face sizes are given with the photo scaled to SIZE_SCALE on this side
+
+    @property
+    def crowd(self) -> bool:
+        return len(self.labels) >= CROWD_FACES
+
+
+def collect_photos(
+    images: Iterable[Path], detect: Callable[[np.ndarray], sv.Detections], sources: Sequence[str], progress: bool = True
+) -> list[Photo]:
+    """Run `detect` (a BGR image -> Detections) once over every readable image of a split."""
+    from facemask.inference.media import read_image
+
+    photos = []
+    for image in tqdm(list(images), desc="Scoring photos", unit="img", disable=not progress):
+        frame = read_image(str(image))
+        if frame.image is None:
+            continue
+        height, width = frame.image.shape[:2]
+        labels = load_labels(image, width, height)
+        photos.append(
+            Photo(image.stem, source_of(image.name, sources), labels, detect(frame.image), max(height, width))
+        )
+    return photos
+
+
+def groups(photos: Sequence[Photo]) -> dict[str, list[Photo]]:
+    """all, crowd, then each source in name order."""
+    by_source = sorted({p.source for p in photos})
+    return {
+        "all": list(photos),
+        CROWD: [p for p in photos if p.crowd],
+        **{s: [p for p in photos if p.source == s] for s in by_source},
+    }
+
+
+def mean_ap(photos: Sequence[Photo]) -> tuple[float | None, float | None]:
+    """mAP@0.5 and mAP@0.5:0.95 over the photos' labelled faces; None when there are none."""
+    if not any(len(p.labels) for p in photos):
+        return None, None
+    result = MeanAveragePrecision().update([p.detections for p in photos], [p.labels for p in photos]).compute()
+    return float(result.map50), float(result.map50_95)
+
+
+def score(photos: Sequence[Photo], names: Sequence[str], recall_conf: float) -> dict[str, Any]:
+    """One row: photos, faces, mAPs, and recall at `recall_conf` overall, of No Mask and of small faces."""
+    faces = recall_breakdown.faces_of(photos, names, recall_conf)
+    summary = recall_breakdown.summarise(faces)
+    map50, map50_95 = mean_ap(photos)
+    return {
+        "photos": len(photos),
+        "faces": summary["all"]["faces"],
+        "mAP50": map50,
+        "mAP50-95": map50_95,
+        "recall": summary["all"]["recall"],
+        "No Mask recall": _recall(summary["by_class"], "No Mask"),
+        "<16 recall": _recall(summary["by_size"], "<16"),
+        "16-32 recall": _recall(summary["by_size"], "16-32"),
+    }
+
+
+def _recall(tally: dict[str, dict[str, Any]], key: str) -> float | None:
+    return tally[key]["recall"] if key in tally else None
+
+
+def score_groups(photos: Sequence[Photo], names: Sequence[str], recall_conf: float) -> dict[str, dict[str, Any]]:
+    return {group: score(members, names, recall_conf) for group, members in groups(photos).items()}
+
+
+def _cell(value: float | int | None) -> str:
+    return "-" if value is None else str(value) if isinstance(value, int) else f"{value:.3f}"
+
+
+def print_table(rows: dict[str, dict[str, Any]], title: str, console: Console | None = None) -> None:
+    """The lead table of an evaluation: a row per group of photos."""
+    table = Table(title=title)
+    table.add_column("photos", justify="left")
+    for col in ROW_COLUMNS:
+        table.add_column(HEADERS.get(col, col), justify="right")
+    for group, row in rows.items():
+        table.add_row(group, *(_cell(row[c]) for c in ROW_COLUMNS))
+    (console or Console()).print(table)

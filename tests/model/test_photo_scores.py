@@ -1,0 +1,52 @@
+"""Scores by group of photos (all, crowd, each source): the rows val.py and the model card lead with."""
+
+from __future__ import annotations
+
+import numpy as np
+import supervision as sv
+
+from facemask.model.photo_scores import CROWD, Photo, groups, score, score_groups
+from facemask.model.recall_breakdown import faces_of
+
+
+def dets(boxes, classes, conf=None) -> sv.Detections:
+    return sv.Detections(
+        xyxy=np.array(boxes, float).reshape(-1, 4),
+        class_id=np.array(classes, int),
+        confidence=None if conf is None else np.array(conf, float),
+    )
+
+
+def crowd_photo(found: int, long_side: int = 1280) -> Photo:
+    """Six 20x20 faces (10 px at 640 px on a 1280-px photo); the model finds the first `found` of them."""
+    boxes = [[40 * i, 0, 40 * i + 20, 20] for i in range(6)]
+    labels = dets(boxes, [1] * 6)
+    return Photo("crowd", "a", labels, dets(boxes[:found], [1] * found, [0.9] * found), long_side)
+
+
+def portrait(source: str = "b") -> Photo:
+    box = [[100, 100, 400, 400]]
+    return Photo("portrait", source, dets(box, [0]), dets(box, [0], [0.95]), 640)
+
+
+def test_rows_are_all_then_the_crowd_photos_then_each_source() -> None:
+    photos = [crowd_photo(3), portrait("b"), portrait("a")]
+    assert {k: len(v) for k, v in groups(photos).items()} == {"all": 3, CROWD: 1, "a": 2, "b": 1}
+    rows = score_groups(photos, ["Mask", "No Mask"], recall_conf=0.25)
+    assert rows[CROWD]["faces"] == 6 and rows[CROWD]["recall"] == 0.5 and rows[CROWD]["No Mask recall"] == 0.5
+    assert rows["b"]["mAP50"] == 1.0 and rows["b"]["No Mask recall"] is None
+    assert rows["all"]["faces"] == 8 and rows["all"]["recall"] == 0.625
+
+
+def test_face_sizes_are_taken_with_the_photo_at_640_px_on_its_long_side() -> None:
+    small = faces_of([crowd_photo(6, long_side=1280)], ["Mask", "No Mask"], conf=0.25)
+    assert {f.size for f in small} == {10.0}  # 20 px on a 1280-px photo
+    row = score([crowd_photo(6, long_side=640)], ["Mask", "No Mask"], recall_conf=0.25)
+    assert row["16-32 recall"] == 1.0 and row["<16 recall"] is None
+
+
+def test_detections_under_the_working_confidence_find_no_face_but_still_count_for_map() -> None:
+    photo = portrait()
+    weak = Photo(photo.name, photo.source, photo.labels, dets(photo.labels.xyxy, [0], [0.1]), 640)
+    row = score([weak], ["Mask", "No Mask"], recall_conf=0.25)
+    assert row["recall"] == 0.0 and row["mAP50"] == 1.0
