@@ -14,6 +14,9 @@ API (every tab is an endpoint; see the README for gradio_client examples):
 
 The in-browser page (the model run by the visitor's browser), once built with `python export.py --format web`,
 is served at /web/.
+
+No request can make the app read a file it names: only uploads are read (facemask/app/uploads.py). Behind
+--auth, repeated failed logins from one address are made to wait (facemask/app/access.py).
 """
 
 from __future__ import annotations
@@ -25,19 +28,20 @@ import os
 import gradio as gr
 import pandas as pd
 
+from facemask.app.access import login_brake, logins
+from facemask.app.cameras import camera_wall
 from facemask.app.service import (
     MAX_UPLOAD,
     UserError,
     available_models,
-    camera_wall,
     check_listen,
     detect_live,
     detect_rgb,
     image_file,
-    logins,
     read_upload,
 )
 from facemask.app.service import detect_video as _detect_video
+from facemask.app.uploads import only_uploads
 from facemask.app.web_page import page_link, routes
 from facemask.cli import fail, port_number
 from facemask.errors import FacemaskError
@@ -111,9 +115,12 @@ def detect_frame(frame, model: str, conf: float, iou: float, blur: bool, track: 
 @_user_errors
 def detect_video(video: str | None, model: str, conf: float, iou: float, blur: bool, track: bool = False,
                  progress=PROGRESS):  # fmt: skip
-    """Detect faces in every frame of a video: annotated video, faces over time, totals, per-frame counts;
-    with `track`, people are followed and each counted once (totals['people'])."""
+    """Detect faces in the frames of a video, at most the first MAX_VIDEO_FRAMES (totals['note'] says so when a
+    video is longer): annotated video, faces over time, totals, per-frame counts; with `track`, people are
+    followed and each counted once (totals['people'])."""
     path, timeline, totals, records = _detect_video(video, model, conf, iou, blur, track, progress)
+    if "note" in totals:  # a long video was cut: said in the totals, and shown to people as a warning
+        gr.Warning(totals["note"])
     return path, pd.DataFrame(timeline), totals, records
 
 
@@ -175,7 +182,7 @@ with gr.Blocks(title="Face mask detector", delete_cache=(1800, 3600)) as demo:  
         video_button = gr.Button("Detect", variant="primary")
         chart = gr.LinePlot(x="time (s)", y="faces", color="class", label="Faces over time", height=260)
         with gr.Row():
-            video_totals = gr.JSON(label="Totals (face detections over all frames)")
+            video_totals = gr.JSON(label="Totals (face detections over the frames analysed)")
             video_frames = gr.JSON(label="Counts per frame")
         video_outputs = [video_out, chart, video_totals, video_frames]
         video_inputs = [video_in, *video_controls, video_track]
@@ -205,6 +212,7 @@ with gr.Blocks(title="Face mask detector", delete_cache=(1800, 3600)) as demo:  
         gr.Markdown("**No model found in weights/**: train one (train.py) or copy a .pt there.")
 
 demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=CONCURRENCY)
+only_uploads(demo)  # no request can make the app read a file of the server's that it names
 
 
 def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
@@ -227,8 +235,9 @@ def main(opt: argparse.Namespace) -> None:
         WALL = camera_wall(opt.cameras, DEFAULT_MODEL) if opt.cameras else None
     except FacemaskError as e:
         fail("app.py", e)
+    server = {"routes": routes(), "middleware": login_brake()}  # the in-browser page; failed logins slowed down
     demo.launch(server_name=opt.host, server_port=opt.port, share=opt.share, max_file_size=MAX_UPLOAD, auth=auth,
-                footer_links=["api", "gradio"], app_kwargs={"routes": routes()})  # fmt: skip
+                footer_links=["api", "gradio"], app_kwargs=server)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -17,10 +17,11 @@ from typing import Any
 import cv2
 import numpy as np
 
+from facemask.app.service import ServeError, UserError, detector_for
 from facemask.files import shown
 from facemask.inference.annotate import Annotator
 from facemask.inference.detector import Detector, PredictOptions
-from facemask.inference.media import Frame
+from facemask.inference.media import Frame, SourceError
 from facemask.inference.pipeline import BaseSink, FrameResult, Pipeline
 from facemask.inference.streams import MultiSource, read_streams_file, source_name
 from facemask.inference.tracking import ComplianceCounter
@@ -109,6 +110,17 @@ class CameraWall:
             views = [CameraView(**vars(v)) for v in self.views.values()]
         cells = [(v.image if v.image is not None else _placeholder(v), caption(v)) for v in views]
         return cells, totals(views, self.running, self.error)
+
+
+def camera_wall(streams: str, model: str | None) -> CameraWall:
+    """The Cameras tab's wall over `streams`, analysed with one of weights/' models, started; a ServeError in
+    words for a .streams file that cannot be read or a model that cannot be loaded."""
+    if model is None:
+        raise ServeError("--cameras needs a model in weights/")
+    try:
+        return CameraWall(streams, detector_for(model)).start()
+    except (SourceError, UserError) as e:
+        raise ServeError(f"--cameras {shown(streams)}: {e}") from None
 
 
 def caption(view: CameraView) -> str:

@@ -11,6 +11,7 @@ import shutil
 import socket
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
@@ -20,14 +21,12 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from facemask.app.cameras import CameraWall
 from facemask.errors import FacemaskError
-from facemask.files import shown
 from facemask.images import ImageTooLarge, NotAnImage, UnreadableImage, load_image
 from facemask.inference.annotate import Annotator
 from facemask.inference.counting import share_masked
 from facemask.inference.detector import Detector, DetectorSettings, PredictOptions
-from facemask.inference.media import MAX_SIDE, VIDEO_SUFFIXES, Frame, SourceError, iter_video
+from facemask.inference.media import MAX_SIDE, VIDEO_SUFFIXES, Frame, iter_video
 from facemask.inference.outputs import detection_records
 from facemask.inference.pipeline import BaseSink, FrameResult, PeopleFactory, Pipeline
 from facemask.inference.tracking import DEFAULT_FPS, ComplianceCounter
@@ -222,16 +221,34 @@ class _VideoSink(BaseSink):
             self.writer.release()
 
 
-def _video_frames(path: str) -> Iterator[Frame]:
-    """The frames of an upload, within the app's limits; an unreadable video is a UserError."""
+def _video_frames(path: str, left_out: list[Frame]) -> Iterator[Frame]:
+    """The frames of an upload, within the app's limits (the first frame past them goes to `left_out`); an
+    unreadable video is a UserError."""
     for frame in iter_video(path):
         if frame.error:
             raise UserError("That video has no frames" if frame.error == "video has no frames"
                             else "That file is not a video this app can read")  # fmt: skip
         if frame.index >= MAX_VIDEO_FRAMES:
+            left_out.append(frame)
             return
         _check_pixels(frame.image.shape[1], frame.image.shape[0], MAX_VIDEO_PIXELS)
         yield frame
+
+
+def cut_note(analysed: int, past: Frame) -> str:
+    """What a video cut at MAX_VIDEO_FRAMES lost, in words: 'Analysed the first 1,800 of 5,400 frames (60 s
+    of 180 s) ...'; `past` is the first frame left out (it knows the video's length, when the file says)."""
+    fps = past.fps or DEFAULT_FPS
+
+    def seconds(frames: int) -> str:
+        return f"{frames / fps:,.1f}".removesuffix(".0") + " s"
+
+    if past.total and past.total > analysed:
+        done = f"the first {analysed:,} of {past.total:,} frames ({seconds(analysed)} of {seconds(past.total)})"
+    else:
+        done = f"the first {analysed:,} frames ({seconds(analysed)}) of a longer video"
+    return (f"Analysed {done}: the app analyses at most {MAX_VIDEO_FRAMES:,} frames of a video and the rest was "
+            "not looked at (detect.py reads every frame)")  # fmt: skip
 
 
 def detect_video(path: str | None, model: str, conf: float, iou: float, blur: bool, track: bool = False,
@@ -250,46 +267,20 @@ def detect_video(path: str | None, model: str, conf: float, iou: float, blur: bo
 
     pipeline = _pipeline(model, conf, iou, blur, people=people if track else None)
     folder = _scratch_dir()
-    sink = _VideoSink(folder / f"{Path(path).stem}_faces.webm", progress)
+    sink, left_out = _VideoSink(folder / f"{Path(path).stem}_faces.webm", progress), []
     try:
-        people_summaries = pipeline.run(_video_frames(path), [sink])
+        people_summaries = pipeline.run(_video_frames(path, left_out), [sink])
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    totals: dict[str, int] = {}
+    totals: Counter[str] = Counter()
     for r in sink.records:
-        for c, n in r["counts"].items():
-            totals[c] = totals.get(c, 0) + n
-    result = {"frames": len(sink.records), **summary(totals)}
+        totals.update(r["counts"])  # update, not +: a class seen 0 times stays in the totals
+    result = {"frames": len(sink.records), **summary(dict(totals))}
+    if left_out:
+        result["note"] = cut_note(len(sink.records), left_out[0])
     if track:
         s = people_summaries.get(path) or {"people": 0, "masked": 0, "unmasked": 0, "compliance_rate": None}
         result["people"] = {**{k: s[k] for k in ("people", "masked", "unmasked", "compliance_rate")},
                             "people_list": people_rows}  # fmt: skip
     return str(sink.out), sink.timeline, result, sink.records
-
-
-AUTH_ENV = "FACEMASK_AUTH"  # "user:password", or several separated by commas: never passed on a command line
-
-
-def logins(environ: dict[str, str]) -> list[tuple[str, str]]:
-    """The app's logins from FACEMASK_AUTH (so they stay out of shell history, process lists and logs);
-    a ServeError, which never repeats the value, when it is missing or malformed."""
-    text = environ.get(AUTH_ENV, "").strip()
-    if not text:
-        raise ServeError(f"--auth reads the logins from the environment variable {AUTH_ENV} ('user:password'), "
-                         "which is not set")  # fmt: skip
-    pairs = [tuple(item.strip().split(":", 1)) for item in text.split(",") if item.strip()]
-    if not pairs or any(len(p) != 2 or not p[0] or not p[1] for p in pairs):
-        raise ServeError(f"{AUTH_ENV} must be 'user:password' (several separated by commas)")
-    return pairs  # type: ignore[return-value]
-
-
-def camera_wall(streams: str, model: str | None) -> CameraWall:
-    """The Cameras tab's wall over `streams`, analysed with one of weights/' models; a ServeError in words
-    for a .streams file that cannot be read or a model that cannot be loaded."""
-    if model is None:
-        raise ServeError("--cameras needs a model in weights/")
-    try:
-        return CameraWall(streams, detector_for(model)).start()
-    except (SourceError, UserError) as e:
-        raise ServeError(f"--cameras {shown(streams)}: {e}") from None

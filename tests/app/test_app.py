@@ -80,7 +80,29 @@ def test_video_gives_annotated_video_and_faces_over_time(client, still_video) ->
     assert totals["frames"] == len(frames) == 6
     assert {row[1] for row in chart["data"]} == {"Mask", "No Mask"} and len(chart["data"]) == 12
     assert totals["faces"] == sum(sum(f["counts"].values()) for f in frames) and "people" not in totals
+    assert "note" not in totals  # every frame analysed: nothing to say
     assert all(f["counts"] == {"Mask": 0, "No Mask": 2} for f in frames), frames  # the bus's two faces, shrunk
+
+
+def test_a_video_longer_than_the_frame_limit_says_what_was_left_out(client, still_video, monkeypatch) -> None:
+    from facemask.app import service
+
+    monkeypatch.setattr(service, "MAX_VIDEO_FRAMES", 4)  # the served app runs in this process
+    _, _, totals, frames = client.predict(handle_file(str(still_video)), *SETTINGS, False, api_name="/detect_video")
+    assert totals["frames"] == len(frames) == 4
+    assert totals["note"] == ("Analysed the first 4 of 6 frames (0.8 s of 1.2 s): the app analyses at most 4 frames "
+                              "of a video and the rest was not looked at (detect.py reads every frame)")  # fmt: skip
+
+
+def test_the_cut_note_gives_frames_and_seconds() -> None:
+    from facemask.app.service import MAX_VIDEO_FRAMES, cut_note
+    from facemask.inference.media import Frame
+
+    assert MAX_VIDEO_FRAMES == 1800
+    past = Frame(source="v.mp4", name="v", index=1800, is_video=True, fps=30.0, total=5400)
+    assert cut_note(1800, past).startswith("Analysed the first 1,800 of 5,400 frames (60 s of 180 s): ")
+    unknown = Frame(source="v.webm", name="v", index=1800, is_video=True, fps=30.0)  # no frame count in the file
+    assert cut_note(1800, unknown).startswith("Analysed the first 1,800 frames (60 s) of a longer video: ")
 
 
 def test_video_tracking_counts_people_once(client, still_video) -> None:

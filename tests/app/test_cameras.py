@@ -1,22 +1,15 @@
 """The app's Cameras tab: one background pipeline over a .streams file, read by every viewer; a broken
-camera is shown as such while the others are counted; logins come from the environment only."""
+camera is shown as such while the others are counted."""
 
 from __future__ import annotations
 
 import time
-from pathlib import Path
-
-import pytest
 
 from facemask.app.cameras import CameraWall
-from facemask.app.service import logins
-from facemask.errors import FacemaskError
 from facemask.inference import streams
 from facemask.inference.detector import Detector
-from tests.conftest import free_port
 from tests.inference.test_streams import cameras, readers  # noqa: F401  (fixtures)
 from tests.inference.test_tracking import video  # noqa: F401  (the colour detector)
-from tests.scripts import run_script
 
 
 def test_the_wall_counts_each_camera_and_shows_the_broken_one(cameras, trained_run, monkeypatch) -> None:  # noqa: F811
@@ -33,18 +26,3 @@ def test_the_wall_counts_each_camera_and_shows_the_broken_one(cameras, trained_r
     assert all(image.ndim == 3 and image.shape[2] == 3 for image, _ in cells)  # the broken one: a placeholder
     assert (totals["people"], totals["masked"], totals["unmasked"], totals["share masked"]) == (5, 3, 2, 0.6)
     assert totals["cameras"]["entrance"]["frames"] == 80 and totals["cameras"]["broken"]["frames"] == 0
-
-
-def test_logins_come_from_the_environment_and_are_never_repeated() -> None:
-    assert logins({"FACEMASK_AUTH": "admin:s3cret, guard:pa:ss"}) == [("admin", "s3cret"), ("guard", "pa:ss")]
-    for env in ({}, {"FACEMASK_AUTH": " "}, {"FACEMASK_AUTH": "admin"}, {"FACEMASK_AUTH": "admin:"}):
-        with pytest.raises(FacemaskError) as e:
-            logins(env)
-        assert "admin" not in str(e.value)
-
-
-def test_the_app_refuses_auth_without_logins(tmp_path: Path) -> None:
-    root = Path(__file__).resolve().parents[2]
-    run = run_script(root / "app.py", ["--auth", "--port", str(free_port())], tmp_path, timeout=120,
-                     env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})  # fmt: skip
-    assert run.code == 2 and "FACEMASK_AUTH" in run.stderr and "Traceback" not in run.stderr
