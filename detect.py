@@ -26,6 +26,9 @@ Usage - people over time (videos and streams):
     python detect.py --source rtsp://cam/1 --track --interval 60 --zone 0.1,0.5,0.9,0.5   # line crossers only
     python detect.py --source cams.streams --track    # every camera at once: per-camera and total compliance
 
+Stopping: Ctrl-C and SIGTERM (docker stop, systemd, kill) both end a run after saving everything it has seen
+(summary.json, the people and compliance files, the charts); the exit status is then 130 or 143.
+
 Python:
     from detect import run
     summary = run(source="photos/", save_json=True)
@@ -38,31 +41,40 @@ import argparse
 import itertools
 import json
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
-from facemask.cli import (
-    checked,
-    fail,
-    float_range,
-    image_size,
-    int_range,
-    positive_float,
-    positive_int,
-    unit_float,
-)
-from facemask.errors import FacemaskError
-from facemask.files import shown
-from facemask.inference.annotate import Annotator
-from facemask.inference.console import ConsoleSink, WindowSink
-from facemask.inference.counting import RunSummary
-from facemask.inference.detector import Detector, DetectorSettings
-from facemask.inference.media import STREAM_TIMEOUT_S, Frame, SourceError, iter_frames, resolve_source
-from facemask.inference.outputs import OutputWriter
-from facemask.inference.people_report import PeopleReport
-from facemask.inference.pipeline import Pipeline
-from facemask.inference.tracking import PEOPLE_COLUMNS, TRACKERS, ComplianceCounter, RowWriter, Zone, check_tracker
-from facemask.model.checkpoints import run_dir
-from facemask.paths import DEFAULT_WEIGHTS, EXAMPLES_DIR, RUNS_DIR
+from facemask.inference import stopping  # the standard library only: in place before the imports below
+
+if __name__ == "__main__":
+    stopping.install()  # Ctrl-C and SIGTERM stop a run alike, and save what it saw (facemask.inference.stopping)
+
+try:  # these load torch and OpenCV for seconds: a stop meanwhile is one line, not a traceback
+    from facemask.cli import (
+        checked,
+        fail,
+        float_range,
+        image_size,
+        int_range,
+        positive_float,
+        positive_int,
+        unit_float,
+    )
+    from facemask.errors import FacemaskError
+    from facemask.files import shown
+    from facemask.inference.annotate import Annotator
+    from facemask.inference.console import ConsoleSink, WindowSink
+    from facemask.inference.counting import RunSummary
+    from facemask.inference.detector import Detector, DetectorSettings
+    from facemask.inference.media import STREAM_TIMEOUT_S, Frame, SourceError, iter_frames, resolve_source
+    from facemask.inference.outputs import OutputWriter
+    from facemask.inference.people_report import PeopleReport
+    from facemask.inference.pipeline import Pipeline, Sink
+    from facemask.inference.tracking import PEOPLE_COLUMNS, TRACKERS, ComplianceCounter, RowWriter, Zone, check_tracker
+    from facemask.model.checkpoints import run_dir
+    from facemask.paths import DEFAULT_WEIGHTS, EXAMPLES_DIR, RUNS_DIR
+except KeyboardInterrupt as e:
+    stopping.exit_stopped("detect.py", e)
 
 
 def run(
@@ -100,7 +112,8 @@ def run(
     interval: float = 60.0,
 ) -> RunSummary:
     """Detect, print a line per image, save what was asked; returns the run's totals. With `track`,
-    faces in videos and streams are followed and counted as people (see facemask.inference.tracking)."""
+    faces in videos and streams are followed and counted as people (see facemask.inference.tracking). A Ctrl-C
+    (KeyboardInterrupt) is raised again once what was seen is saved."""
     counting_zone = Zone.parse(zone) if zone else None
     resolved = resolve_source(source)
     frames = iter_frames(resolved, vid_stride, stream_timeout)
@@ -130,19 +143,32 @@ def run(
     pipeline = Pipeline(detector, annotator=annotator if (not nosave or view_img) else None,
                         people=people if track else None, concurrent=concurrent)  # fmt: skip
     try:
-        pipeline.run(itertools.chain([first], frames), sinks)
-    except KeyboardInterrupt:
-        print("\nInterrupted; what was seen so far is saved.", file=sys.stderr)
+        _detect(pipeline, itertools.chain([first], frames), sinks, save_dir, console, report if track else None)
     finally:
         frames.close()  # stops the reader threads of a .streams source
         if shared_people is not None:
             shared_people.close()
-        summary = console.summary.to_dict() | ({"sources": console.per_source} if concurrent else {})
-        summary |= {"people": report.to_dict()} if track else {}
-        (save_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    print(console.summary.line())
-    print(f"Results saved to {save_dir}")
     return console.summary
+
+
+def _detect(pipeline: Pipeline, frames: Iterable[Frame], sinks: list[Sink], save_dir: Path, console: ConsoleSink,
+            report: PeopleReport | None) -> None:  # fmt: skip
+    """Run the pipeline and, however it ends, write summary.json. A stop (Ctrl-C, SIGTERM) is raised again once
+    every file is saved: the pipeline closes its sinks and people counters first, and a signal that comes while
+    they are saved waits (facemask.inference.stopping)."""
+    try:
+        pipeline.run(frames, sinks)
+    except KeyboardInterrupt:
+        print("Stopped: saving what was seen so far", file=sys.stderr)
+        raise
+    finally:
+        with stopping.held():
+            summary = console.summary.to_dict() | ({"sources": console.per_source} if console.sources else {})
+            summary |= {"people": report.to_dict()} if report is not None else {}
+            summary |= {"stopped_by": stopping.stopped_by()} if stopping.stopped_by() else {}
+            (save_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+            print(console.summary.line())
+            print(f"Results saved to {save_dir}")
 
 
 def _zone(spec: str) -> str:
@@ -197,6 +223,8 @@ def main(opt: argparse.Namespace) -> None:
         run(**vars(opt))
     except FacemaskError as e:
         fail("detect.py", e)
+    except KeyboardInterrupt as e:  # Ctrl-C or SIGTERM; what was seen is saved by then
+        stopping.exit_stopped("detect.py", e)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ and stdout and stderr captured at the file-descriptor level (so ultralytics' log
 are caught too). What a fresh interpreter would do differently: read the environment while importing
 those modules. Tests of that use subprocess.run.
 
+`start_script` starts a script and leaves it running, for tests that signal it (tests/inference/test_signals.py);
 `launch_kernel` starts a Jupyter kernel the same way (`python -m ipykernel_launcher`), for
 tests/test_notebook.py, whose cells then import torch and ultralytics for free.
 """
@@ -186,6 +187,16 @@ class Started:
 
     def kill(self) -> None:
         self.send_signal(signal.SIGKILL)
+
+
+def start_script(script: Path, args: Iterable[str | os.PathLike], cwd: Path,
+                 env: Mapping[str, str] | None = None) -> Started:  # fmt: skip
+    """`python script args...` in `cwd`, left running for the test to signal and wait for (Started.wait);
+    its output goes to script.stdout and script.stderr in `cwd`."""
+    argv = [os.fsdecode(a) for a in args]
+    child = _Child(str(script), argv, str(cwd), str(cwd / "script.stdout"), str(cwd / "script.stderr"),
+                   dict(env or os.environ))  # fmt: skip
+    return Started(_the_server().ask("start", child))
 
 
 def launch_kernel(cmd: list[str], env: Mapping[str, str] | None = None, cwd: str | None = None, **_: Any) -> Started:

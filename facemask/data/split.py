@@ -16,6 +16,7 @@ from pathlib import Path
 from facemask.errors import FacemaskError
 
 SPLITS = ("train", "val", "test")
+DEFAULT_FRACTIONS = (0.85, 0.10, 0.05)
 
 
 class SplitError(FacemaskError, ValueError):
@@ -45,9 +46,10 @@ def assign_splits(
     keys: Sequence[str],
     groups: Sequence[int],
     strata: Sequence[str],
-    fractions: Sequence[float] = (0.85, 0.10, 0.05),
+    fractions: Sequence[float] | Mapping[str, Sequence[float]] = DEFAULT_FRACTIONS,
     seed: int = 0,
     keep: Mapping[str, str] | None = None,
+    weights: Sequence[float] | None = None,
 ) -> list[str]:
     """Split name for each item.
 
@@ -60,6 +62,10 @@ def assign_splits(
     goes to the earliest split any of its listed items had (train before val before test), so a photo
     once trained on never lands in val or test, nor does a copy of it. The other groups are laid out
     as above among themselves.
+
+    `fractions` may be given per stratum (a mapping; strata it does not name get DEFAULT_FRACTIONS), and
+    `weights` (faces per item) lays groups out by their faces instead of their photos: one crowd photo
+    holds as many faces as fifty portraits, so a split by photos leaves its share of small faces to chance.
     """
     keep = keep or {}
     members: dict[int, list[int]] = defaultdict(list)
@@ -76,18 +82,20 @@ def assign_splits(
         else:
             by_stratum[strata[idx[0]]].append(idx)
 
+    size = (lambda idx: len(idx)) if weights is None else (lambda idx: sum(weights[i] for i in idx))
     for stratum in sorted(by_stratum):
         group_list = sorted(by_stratum[stratum], key=lambda idx: keys[idx[0]])
         random.Random(f"{seed}:{stratum}").shuffle(group_list)
-        total = sum(len(g) for g in group_list)
-        bounds = [total * sum(fractions[: k + 1]) for k in range(len(SPLITS))]
-        seen = 0
+        shares = fractions.get(stratum, DEFAULT_FRACTIONS) if isinstance(fractions, Mapping) else fractions
+        total = sum(size(g) for g in group_list)
+        bounds = [total * sum(shares[: k + 1]) for k in range(len(SPLITS))]
+        seen = 0.0
         for idx in group_list:
-            middle = seen + len(idx) / 2
+            middle = seen + size(idx) / 2
             split = next((s for s, b in zip(SPLITS, bounds, strict=True) if middle < b), SPLITS[-1])
             for i in idx:
                 out[i] = split
-            seen += len(idx)
+            seen += size(idx)
     return out
 
 

@@ -52,13 +52,13 @@ class ConsoleSink(BaseSink):
             print("WARNING: more files skipped; the summary counts them by reason", file=sys.stderr)
 
     def source_done(self, source: str, people: dict[str, Any]) -> None:
-        """A tracked video's people count, in a line."""
+        """A tracked video's people count, in a line (above the bar of several sources, which goes on)."""
         if not self.sources:
             self._progress(None)
         s = people
         rate = "n/a" if s["compliance_rate"] is None else f"{s['compliance_rate']:.0%}"
-        print(f"{shown(source)}: {s['people']} people, {s['masked']} masked ({rate}), {s['unmasked']} unmasked; "
-              f"{s['ignored_tracks']} short or out-of-zone tracks ignored")  # fmt: skip
+        tqdm.write(f"{shown(source)}: {s['people']} people, {s['masked']} masked ({rate}), {s['unmasked']} unmasked; "
+                   f"{s['ignored_tracks']} short or out-of-zone tracks ignored", file=sys.stdout)  # fmt: skip
 
     def close(self) -> None:
         if self._bar is not None:

@@ -56,6 +56,7 @@ class Frame:
     live: bool = False  # a webcam or stream: time runs on the wall clock, there is no end
     scale: float = 1.0  # decoded pixels per original pixel (< 1 for huge images read reduced)
     error: str | None = None  # why this file was skipped
+    ended: bool = False  # no image: the source has ended (sent by facemask.inference.streams)
 
 
 class Source(NamedTuple):
@@ -181,7 +182,8 @@ def iter_video(
             if live:
                 why = f"refused, unreachable, or no answer within {timeout:g} s"
                 raise SourceError(f"cannot open stream {shown(target)} ({why})")
-            yield Frame(source=str(target), name=name, is_video=True, error="unreadable video")
+            why = "no such file" if isinstance(target, str) and not os.path.exists(target) else "unreadable video"
+            yield Frame(source=str(target), name=name, is_video=True, error=why)
             return
         fps = cap.get(cv2.CAP_PROP_FPS)
         total = 0 if live else int(cap.get(cv2.CAP_PROP_FRAME_COUNT))

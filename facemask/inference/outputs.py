@@ -134,6 +134,12 @@ class OutputWriter(BaseSink):
             if crop.size:
                 cv2.imwrite(str(folder / f"{stem}_{i}.jpg"), crop)
 
+    def source_done(self, source: str, people: dict[str, Any]) -> None:
+        """A tracked source has ended (one of several read at once): its video is finished now, not at the end."""
+        writer = self._videos.pop(source, None)
+        if writer is not None:
+            writer.release()
+
     def _close_videos(self) -> None:
         for writer in self._videos.values():
             writer.release()

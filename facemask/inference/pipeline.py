@@ -11,7 +11,9 @@ detect.py, a video file and a timeline for the app.
 Tracking is per source: each video or stream gets its own people counter, made by the `people`
 factory the front end passes (it decides where the counter's files go). A source's counter is closed
 when its last frame has been seen: for files, one after another, when the next source starts; for
-live sources read side by side (`concurrent=True`), at the end of the run.
+sources read side by side (`concurrent=True`), when the source says it has ended (a Frame with `ended`)
+or at the end of the run. Closing a counter, and the end of a run, are held against Ctrl-C and SIGTERM
+(facemask.inference.stopping): a stop then waits until the files are complete.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from facemask.inference.annotate import Annotator
 from facemask.inference.counting import class_counts
 from facemask.inference.detector import Detector, PredictOptions
 from facemask.inference.media import Frame
+from facemask.inference.stopping import held
 from facemask.inference.tracking import ComplianceCounter
 
 #: Makes the people counter of one source from its first frame (files go where the front end wants them).
@@ -117,6 +120,10 @@ class Pipeline:
         summaries: dict[str, dict[str, Any]] = {}
         try:
             for frame in frames:
+                if frame.ended:  # a source read side by side has ended: its people are final now
+                    if frame.source in self.people:
+                        summaries[frame.source] = self._close(frame.source, sinks)
+                    continue
                 if frame.error:
                     for sink in sinks:
                         sink.skip(frame)
@@ -128,10 +135,11 @@ class Pipeline:
                 for sink in sinks:
                     sink.write(result)
         finally:
-            for source in list(self.people):
-                summaries[source] = self._close(source, sinks)
-            for sink in sinks:
-                sink.close()
+            with held():
+                for source in list(self.people):
+                    summaries[source] = self._close(source, sinks)
+                for sink in sinks:
+                    sink.close()
         return summaries
 
     def _people_of(self, frame: Frame) -> ComplianceCounter:
@@ -140,7 +148,8 @@ class Pipeline:
         return self.people[frame.source]
 
     def _close(self, source: str, sinks: Sequence[Sink]) -> dict[str, Any]:
-        summary = self.people.pop(source).close()
-        for sink in sinks:
-            sink.source_done(source, summary)
+        with held():
+            summary = self.people.pop(source).close()
+            for sink in sinks:
+                sink.source_done(source, summary)
         return summary

@@ -6,8 +6,10 @@ the detector takes their frames in turn. A live source keeps only its newest fra
 wait for the detector: old frames are dropped, as in YOLOv5's LoadStreams); a video file waits for its
 frames to be taken, so none is lost. A source that cannot be opened, or drops out, is reported (as a
 Frame with an error, which detect.py prints and counts) and retried after `retry_s`: a live source for
-as long as the run lasts, a file `file_retries` times. The run ends when every file has ended or been
-given up; on live sources it runs until stopped, and every reader thread is stopped and joined then.
+as long as the run lasts, a file `file_retries` times. A file that has ended (or been given up) is followed
+by a Frame with `ended` set, so that its people are settled and written then, not at the end of the run.
+The run ends when every file has ended or been given up; on live sources it runs until stopped, and
+every reader thread is stopped and joined then.
 """
 
 from __future__ import annotations
@@ -114,7 +116,7 @@ class MultiSource:
                     live = list(self._latest.values())
                     self._latest.clear()
                 for frame in queued:
-                    if frame.error is None and not frame.live:
+                    if frame.error is None and not frame.live and not frame.ended:
                         self._file_slots[frame.source].release()  # its reader may read the next one now
                     yield frame
                 yield from live
@@ -142,6 +144,8 @@ class MultiSource:
                 self._new.set()
                 self._stop.wait(self.retry_s)
         finally:
+            if not live and not self._stop.is_set():
+                self._frames.put(Frame(r.item, r.name, is_video=True, ended=True))  # after its last frame
             r.done = True
             self._new.set()
 

@@ -1,12 +1,15 @@
 """What a run starts from (a local checkpoint, an ultralytics release asset, a model yaml), where it
-writes (a run folder of its own), and the device and precision arguments ultralytics takes."""
+writes (a run folder of its own), how a checkpoint is written (atomically), and the device and precision
+arguments ultralytics takes."""
 
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
@@ -225,3 +228,30 @@ def _marked_kind(path: Path) -> str | None:
 def precision_args(half: bool = False, int8: bool = False) -> dict[str, int]:
     """YOLOv5's --half/--int8 as ultralytics 8.4 spells them (quantize=16/8; it warns on the old names)."""
     return {"quantize": 8} if int8 else {"quantize": 16} if half else {}
+
+
+@contextmanager
+def replacing(path: str | Path) -> Iterator[Path]:
+    """A temporary file beside `path` (.<name>.<pid>.tmp) for the block to write `path`'s new content to; when
+    the block ends, it is flushed to disk and renamed over `path` (os.replace: atomic on one file system). So
+    a process killed at any moment leaves the old file or the new one, never a part of one (torch.load fails
+    on a cut-off checkpoint). If the block fails, or writes nothing, `path` is left as it was."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        yield tmp
+        if tmp.exists():
+            fd = os.open(tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)  # else a power cut soon after the rename may leave an empty file under the name
+            finally:
+                os.close(fd)
+            os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_atomically(path: str | Path, data: bytes) -> None:
+    """`path` holds `data`, or (if this is cut short) what it held before: see `replacing`."""
+    with replacing(path) as tmp:
+        tmp.write_bytes(data)

@@ -1,5 +1,5 @@
 """Fine-tuning with ultralytics: defaults from configs/train.yaml, YOLOv5-style options, W&B logging,
-and --resume from the last checkpoint."""
+--resume from the last checkpoint, and checkpoints written atomically (facemask.model.trainer)."""
 
 from __future__ import annotations
 
@@ -75,6 +75,12 @@ def train(
                            protected=inputs)  # fmt: skip
         run_args.update(hyp, data=str(data_path), project=str(save_dir.parent), name=save_dir.name, exist_ok=True)
 
+    if model.task == "detect":
+        from facemask.model.trainer import CheckpointTrainer  # it imports ultralytics' trainer
+
+        # ultralytics writes last.pt and best.pt in place: a run killed mid-write left a cut-off best.pt.
+        # This subclass of its trainer writes every checkpoint atomically (facemask/model/trainer.py).
+        run_args["trainer"] = CheckpointTrainer
     content = yaml.safe_load(data_path.read_text(encoding="utf-8")) if data_path.is_file() else {}
     logger = WandbLogger(
         mode=wandb or default_mode(),

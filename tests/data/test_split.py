@@ -69,3 +69,14 @@ def test_split_lists_round_trip_and_bad_ones_are_one_line(tmp_path) -> None:
     for bad, needle in (("bad.csv", "'holdout'"), ("other.csv", "columns image and split"), ("no.csv", "cannot read")):
         with pytest.raises(SplitError, match=needle):
             read_split_list(tmp_path / bad)
+
+
+def test_each_source_gets_its_own_shares_and_crowds_weigh_by_their_faces() -> None:
+    # 100 crowd photos of 20 faces and 100 portraits of one face, each photo a group of its own
+    keys = [f"c{i:03d}" for i in range(100)] + [f"p{i:03d}" for i in range(100)]
+    strata = ["crowd"] * 100 + ["portraits"] * 100
+    faces = [21] * 100 + [2] * 100  # faces + 1, as the merge passes them
+    shares = {"crowd": (0.6, 0.2, 0.2)}  # portraits: the default 85/10/5
+    splits = assign_splits(keys, list(range(200)), strata, shares, seed=0, weights=faces)
+    crowd, portraits = Counter(splits[:100]), Counter(splits[100:])
+    assert crowd == {"train": 60, "val": 20, "test": 20} and portraits == {"train": 85, "val": 10, "test": 5}

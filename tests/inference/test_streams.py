@@ -84,3 +84,13 @@ def test_stopping_early_ends_every_reader(tmp_path: Path) -> None:
         frames.close()
     assert not readers()
     assert seen == {str(c) for c in clips}  # taken in turn, not one camera first
+
+
+def test_a_missing_file_is_reported_as_missing_and_then_as_ended(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(streams, "RETRY_S", 0.01)
+    with MultiSource([str(tmp_path / "gone.mp4")]) as source:
+        frames = list(source)
+    assert [f.error for f in frames] == ["no such file (retrying in 0.01 s)"] * 2 + [
+        "no such file (given up after 3 tries)", None
+    ]  # fmt: skip
+    assert frames[-1].ended and frames[-1].image is None  # the pipeline settles its people then

@@ -1,11 +1,14 @@
 """train.py on a tiny synthetic dataset: the shared 2-epoch run of conftest.tiny_run (YOLOv5n from yaml,
-64 px, W&B offline), interrupted after its first epoch and resumed; and the errors before any training."""
+64 px, W&B offline), interrupted after its first epoch and resumed; a run killed while it writes its
+checkpoints; and the errors before any training."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
+import torch
 
 import train
 from facemask.data.data_yaml import DatasetError
@@ -13,7 +16,7 @@ from facemask.model import checkpoints
 from facemask.model.checkpoints import CheckpointError
 from tests.conftest import TINY_TRAIN as TINY
 from tests.conftest import TinyRun, results_epochs
-from tests.scripts import run_script
+from tests.scripts import run_script, start_script
 from tests.wandb_records import artifacts, history, run_file, run_files
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,6 +48,39 @@ def test_resume_continues_an_interrupted_run(tiny_run: TinyRun) -> None:
     assert results_epochs(run_dir / "results.csv") == [1, 2]
     assert (run_dir / "wandb_run_id.txt").read_text() == tiny_run.run_id_when_interrupted  # the same W&B run goes on
     assert [r["epoch"] for r in history(run_file(run_dir)) if "metrics/mAP50(B)" in r] == [2]
+
+
+def whole_checkpoints(weights: Path) -> set[str]:
+    """The checkpoints in `weights`, each loaded by torch.load; besides them only temporary files (.*.tmp)."""
+    names = {p.name for p in weights.iterdir()} if weights.is_dir() else set()
+    checkpoints = {n for n in names if not n.startswith(".")}
+    assert all(n.endswith(".tmp") for n in names - checkpoints), names
+    for name in checkpoints:
+        assert "model" in torch.load(weights / name, map_location="cpu", weights_only=False), name
+    return checkpoints
+
+
+def test_a_run_killed_while_it_writes_a_checkpoint_leaves_each_whole_or_absent(tiny_data: Path, tmp_path: Path) -> None:
+    """One epoch writes last.pt and best.pt, then rewrites both without the optimizer. The run stops halfway
+    through each write (tests/model/paused_training.py): the folder then is what a kill would leave, and at the
+    last write it is killed (-9). Written in place, best.pt was left cut off beside a whole last.pt."""
+    process = start_script(ROOT / "tests" / "model" / "paused_training.py", [tiny_data, tmp_path / "runs"], tmp_path)
+    weights, paused = tmp_path / "runs" / "t" / "weights", tmp_path / "paused"
+    expected = [set(), {"last.pt"}, {"last.pt", "best.pt"}, {"last.pt", "best.pt"}]  # before each write
+    written = []
+    for before in expected:
+        deadline = time.monotonic() + 120
+        while not paused.exists():
+            assert process.poll() is None and time.monotonic() < deadline, process.poll()
+            time.sleep(0.01)
+        written.append(Path(paused.read_text()).name)
+        assert whole_checkpoints(weights) == before
+        if len(written) < len(expected):
+            paused.unlink()
+    process.kill()
+    assert process.wait(30) == -9
+    assert [n.split(".")[1] for n in written] == ["last", "best", "last", "best"]  # a temporary file each time
+    assert whole_checkpoints(weights) == {"last.pt", "best.pt"}
 
 
 def test_missing_data_yaml_is_a_one_line_error(tmp_path: Path) -> None:

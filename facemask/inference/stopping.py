@@ -1,0 +1,86 @@
+"""Stopping a run without losing what it saw: Ctrl-C (SIGINT) and SIGTERM (what `docker stop`, systemd
+and `kill` send) end a run the same way.
+
+Once `install`ed (by a script, first thing), either signal raises `Stopped`, a KeyboardInterrupt, in the
+main thread, so the `finally`s that save a run's files run for both. What saves runs inside `held()`: a
+signal that comes meanwhile waits until the block is done (then `Stopped` is raised), and a signal that
+comes while a stopped run saves is ignored, so no file is cut off half-written. A stopped script exits
+128 + the signal's number once saved (130 for Ctrl-C, 143 for SIGTERM), as shells expect.
+
+Only the standard library is imported here: detect.py installs the handlers before its imports load
+torch and OpenCV for seconds, so a Ctrl-C even then is one line, not a traceback.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import NoReturn
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class Stopped(KeyboardInterrupt):
+    """A run stopped by `signum`."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+@dataclass
+class _State:
+    stop: Stopped | None = None  # the first stop asked for
+    raised: bool = False  # it has been raised (a later signal is ignored)
+    holding: int = 0  # depth of held() blocks running
+
+
+_state = _State()
+
+
+def install() -> None:
+    """SIGINT and SIGTERM raise `Stopped` from now on (call it from the main thread of a script)."""
+    for signum in SIGNALS:
+        signal.signal(signum, _on_signal)
+
+
+def _on_signal(signum: int, _frame: object) -> None:
+    if _state.stop is not None:
+        return  # already stopping: what is being saved gets saved
+    _state.stop = Stopped(signum)
+    if not _state.holding:
+        _raise()
+
+
+def _raise() -> NoReturn:
+    _state.raised = True
+    raise _state.stop
+
+
+@contextmanager
+def held() -> Iterator[None]:
+    """The block runs to its end whatever signal comes; a stop asked for meanwhile is raised after it (after
+    the outermost of nested blocks). Without `install`, and in other threads' runs, it changes nothing."""
+    _state.holding += 1
+    try:
+        yield
+    finally:
+        _state.holding -= 1
+    if not _state.holding and _state.stop is not None and not _state.raised:
+        _raise()
+
+
+def stopped_by() -> str | None:
+    """The name of the signal that stopped this run (SIGINT, SIGTERM), or None."""
+    return None if _state.stop is None else signal.Signals(_state.stop.signum).name
+
+
+def exit_stopped(prog: str, stop: KeyboardInterrupt) -> NoReturn:
+    """Say in one line that `prog` was stopped, and exit 128 + the signal's number (a bare KeyboardInterrupt:
+    SIGINT's)."""
+    signum = getattr(stop, "signum", signal.SIGINT)
+    print(f"{prog}: stopped by {signal.Signals(signum).name}", file=sys.stderr)
+    sys.exit(128 + signum)

@@ -1,0 +1,144 @@
+"""detect.py --source cams.streams --track stopped by Ctrl-C (SIGINT) or SIGTERM (docker stop, systemd,
+kill) at several moments, as real processes (tests/scripts.py, tests/inference/slow_detect.py): while
+Python imports torch, while the model loads, mid-run after one camera has finished, and while the run
+saves at its end. Each stop ends the run as the end of the videos would, keeping everything seen so far
+(summary.json, people.csv with every settled person, each camera's interval files, the charts and the
+videos), and exits 128 + the signal's number: 130 for SIGINT, 143 for SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import cv2
+import pytest
+
+from tests.inference.test_tracking import N, make_video, read_csv
+from tests.scripts import Started, start_script
+
+ROOT = Path(__file__).resolve().parents[2]
+SIDE = 15  # frames of the side door's video; the entrance has N
+
+
+@pytest.fixture
+def cameras(tmp_path: Path) -> Path:
+    """entrance (N frames: 3 people) and side (the same scene cut after SIDE frames: 2 people, 1 masked)."""
+    make_video(tmp_path / "entrance.mp4")
+    make_video(tmp_path / "side.mp4", frames=SIDE)
+    (tmp_path / "cams.streams").write_text("entrance.mp4\nside.mp4\n")
+    return tmp_path / "cams.streams"
+
+
+def start(cameras: Path, folder: str, weights: Path, frame_s: float = 0.0, signal_at: str = "") -> Started:
+    """slow_detect.py on the cameras, run in `folder` beside them (output in folder/runs/exp)."""
+    cwd = cameras.parent / folder
+    cwd.mkdir()
+    env = {**os.environ, "FACEMASK_TEST_FRAME_S": str(frame_s), "FACEMASK_TEST_SIGNAL": signal_at}
+    args = ["--weights", weights, "--source", cameras, "--track", "--interval", "2", "--project", cwd / "runs"]
+    return start_script(ROOT / "tests" / "inference" / "slow_detect.py", args, cwd, env)
+
+
+def output(cameras: Path, folder: str) -> tuple[str, str]:
+    cwd = cameras.parent / folder
+    return (cwd / "script.stdout").read_text(), (cwd / "script.stderr").read_text()
+
+
+def wait_until(condition, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def people_of(run: Path, camera: str) -> list[dict[str, str]]:
+    path = run / "people.csv"
+    return [r for r in read_csv(path) if r["source"] == camera] if path.is_file() else []
+
+
+def assert_saved(cameras: Path, folder: str, stopped_by: str) -> dict:
+    """Every file of the tracked run in `folder` is complete and agrees with the others; its summary."""
+    run = cameras.parent / folder / "runs" / "exp"
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["stopped_by"] == stopped_by
+    people = summary["people"]
+    counted = {source: s["people"] for source, s in people["sources"].items()}
+    assert Counter(r["source"] for r in read_csv(run / "people.csv")) == counted  # every settled person
+    assert people["total"]["people"] == sum(counted.values())
+    for stem in ("entrance", "side"):
+        tracking = json.loads((run / f"{stem}_tracking.json").read_text())
+        intervals = read_csv(run / f"{stem}_compliance.csv")
+        assert sum(int(row["people"]) for row in intervals) == tracking["people"] == counted[source(cameras, stem)]
+        assert (run / f"{stem}_compliance.png").stat().st_size > 0
+        assert cv2.VideoCapture(str(run / f"{stem}.mp4")).get(cv2.CAP_PROP_FRAME_COUNT) > 0  # finished, playable
+    assert (run / "compliance.png").stat().st_size > 0
+    return summary
+
+
+def source(cameras: Path, stem: str) -> str:
+    """How the run names a camera: its path."""
+    return str(cameras.parent / f"{stem}.mp4")
+
+
+def test_sigterm_mid_run_keeps_the_finished_camera_and_what_the_other_saw(cameras, trained_run) -> None:
+    """SIGTERM from outside once the side camera's people are in people.csv: they are written when the side
+    video ends, not at the end of the run."""
+    process = start(cameras, "run", trained_run / "weights" / "best.pt", frame_s=0.02)
+    run = cameras.parent / "run" / "runs" / "exp"
+    wait_until(lambda: len(people_of(run, source(cameras, "side"))) == 2 or process.poll() is not None)
+    assert process.poll() is None, "the run ended before the side camera's people were written"
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(60) == 143
+    stdout, stderr = output(cameras, "run")
+    assert "Traceback" not in stderr and stderr.splitlines()[-1] == "detect.py: stopped by SIGTERM"
+    summary = assert_saved(cameras, "run", "SIGTERM")
+    assert SIDE < summary["frames"] < N + SIDE  # stopped after the side camera ended, before the entrance
+    by_source = summary["people"]["sources"]
+    side, entrance = by_source[source(cameras, "side")], by_source[source(cameras, "entrance")]
+    assert (side["people"], side["masked"]) == (2, 1)
+    assert entrance["people"] >= 2  # A and B at least: in view when stopped
+    assert "Results saved to" in stdout
+
+
+def test_a_stop_while_the_model_loads_or_the_run_saves(cameras, trained_run) -> None:
+    """SIGTERM while the model loads: nothing to save, one line. Ctrl-C while the last chart is drawn: the
+    saving goes on to the end (the signal waits), then the run exits 130 with every file whole."""
+    weights = trained_run / "weights" / "best.pt"
+    loading = start(cameras, "load", weights, signal_at=f"{signal.SIGTERM}:load")
+    saving = start(cameras, "save", weights, signal_at=f"{signal.SIGINT}:chart")
+    assert loading.wait(60) == 143
+    assert output(cameras, "load")[1] == "detect.py: stopped by SIGTERM\n"
+    assert not (cameras.parent / "load" / "runs").exists()
+    assert saving.wait(60) == 130
+    assert "Traceback" not in output(cameras, "save")[1]
+    summary = assert_saved(cameras, "save", "SIGINT")
+    assert summary["frames"] == N + SIDE
+    total = summary["people"]["total"]
+    assert (total["people"], total["masked"]) == (5, 3)  # all of both videos: 3 at the entrance, 2 at the side
+
+
+def caught(pid: int, signum: int) -> bool:
+    """Whether process `pid` has a handler for `signum` (Linux: SigCgt in /proc/<pid>/status)."""
+    with open(f"/proc/{pid}/status") as f:
+        mask = next(int(line.split()[1], 16) for line in f if line.startswith("SigCgt:"))
+    return bool(mask >> (signum - 1) & 1)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_stop_while_python_imports_torch_is_one_line(tmp_path: Path) -> None:
+    """A fresh interpreter, signalled as soon as detect.py has its handlers in place: its imports take seconds."""
+    processes = {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        processes[signum] = subprocess.Popen([sys.executable, ROOT / "detect.py", "--source", tmp_path], cwd=tmp_path,
+                                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    for signum, process in processes.items():
+        wait_until(lambda process=process: caught(process.pid, signal.SIGTERM) or process.poll() is not None)
+        process.send_signal(signum)
+    for signum, process in processes.items():
+        stdout, stderr = process.communicate(timeout=60)
+        assert (process.returncode, stdout, stderr) == (128 + signum, "", f"detect.py: stopped by {signum.name}\n")
