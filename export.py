@@ -8,6 +8,7 @@ Usage:
     python export.py --weights weights/face_masks.pt --include openvino --int8     # int8, calibrated on data
     python export.py --weights weights/face_masks.pt --include onnx --imgsz 320 --dynamic
     python export.py --format web                                  # the in-browser page, built in web/
+    python export.py --include onnx --push-hub you/face-masks      # weights, ONNX and MODEL_CARD.md to the Hub
 
 Python:
     from export import run
@@ -24,6 +25,7 @@ from facemask.cli import fail, float_range, image_size, positive_int
 from facemask.data.data_yaml import check_data
 from facemask.errors import FacemaskError
 from facemask.model.checkpoints import PT_HINT, DeviceError, check_device, load_model, precision_args
+from facemask.model.hub import check_push, files_to_push, push
 from facemask.model.input_size import resolve
 from facemask.paths import DEFAULT_DATA, DEFAULT_WEIGHTS
 
@@ -43,9 +45,11 @@ def run(
     batch: int = 1,
     device: str | None = None,
     web_dir: str | Path = web_page.PAGE_DIR,
+    push_hub: str | None = None,
 ) -> dict[str, Path]:
     """Export to each format of `include`; returns format -> path of the exported model ("web": the page's
-    folder, `web_dir`, built from this run's ONNX export if there is one)."""
+    folder, `web_dir`, built from this run's ONNX export if there is one). `push_hub`: a Hugging Face
+    repository (OWNER/NAME) to upload the weights, these exports and MODEL_CARD.md to."""
     unknown = [f for f in include if f not in FORMATS]
     if unknown:
         raise ValueError(f"unknown format {unknown[0]!r}; choose from {', '.join(FORMATS)}")
@@ -60,6 +64,8 @@ def run(
         data_path, _ = check_data(data, split="train")
         extra = {"data": str(data_path), "fraction": fraction}
     check_device(device)
+    if push_hub:  # before minutes of exporting
+        check_push(push_hub, f"{weights} and its {', '.join(f for f in include if f != 'web') or 'no'} export(s)")
     model = load_model(weights, hint=PT_HINT, pytorch_only=True)
     size = resolve(imgsz, model, weights)
     print(f"Exporting {weights} at {size.describe(weights)}")
@@ -74,6 +80,8 @@ def run(
         onnx = out.get("onnx") if not half else None  # the page feeds float32: an FP16 export would not run
         out["web"] = web_page.build(onnx or weights, web_dir, imgsz if size.why == "--imgsz" else None)
         print(f"web: {out['web']} (serve it: python -m http.server -d {out['web']})")
+    if push_hub:
+        print(f"Pushed to {push(push_hub, files_to_push(Path(weights), out))}")
     return out
 
 
@@ -93,6 +101,8 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--batch", type=positive_int(), default=1)
     p.add_argument("--device", help="cpu, 0, ...")
     p.add_argument("--web-dir", type=Path, default=web_page.PAGE_DIR, help="--include web: the folder to build")
+    p.add_argument("--push-hub", metavar="OWNER/NAME", help="upload the weights, exports and MODEL_CARD.md to the "
+                   "Hugging Face Hub (needs a token: hf auth login)")  # fmt: skip
     return p.parse_args(argv)
 
 

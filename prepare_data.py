@@ -9,6 +9,15 @@ Usage:
     python prepare_data.py --sources DIR --blur-threshold 60 --no-rotate --out datasets/plain --exist-ok
     python prepare_data.py --sources DIR --negatives photos_without_faces/ --negatives-share 0.1
     python prepare_data.py --sources DIR --keep-split none --seed 3       # a split of its own, not the model's
+    python prepare_data.py --sources DIR --add my_set/ --add roboflow_export/   # your own sets beside them
+    python prepare_data.py --add reviewed/ --class-map face="No Mask"       # only yours; its 'face' is No Mask
+    python prepare_data.py --upload-roboflow my-workspace/face-masks       # send --out to Roboflow as it is
+
+--add PATH reads a YOLO folder (names from data.yaml, classes.txt or obj.names), a Pascal VOC folder, a
+COCO JSON set (Roboflow's _annotations.coco.json per split folder), a Label Studio JSON export or a CVAT
+XML, with the photos beside them; its class names get their meaning from facemask/classes.py's
+vocabulary, printed before anything is written. A name that is not in it, or that means different
+things in different sets (face, person, head), stops the run until --class-map says what it is.
 
 Every merged dataset lists its split in splits.csv. By default the merge keeps the split the shipped model
 was trained and measured on (data/face_masks_splits.csv, or data/face_masks_3class_splits.csv with
@@ -28,17 +37,19 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from facemask.classes import INCORRECT_POLICIES
+from facemask.classes import INCORRECT_POLICIES, class_map_of, parse_class_map
 from facemask.cli import checked, fail, float_range, int_range, positive_int
-from facemask.data.data_yaml import same_dataset, write_data_yaml
+from facemask.data.data_yaml import same_dataset, write_data_yaml, written_by_us
 from facemask.data.download import download_sources
+from facemask.data.layout import resolve_added
 from facemask.data.merge import MergeOptions, merge
 from facemask.data.quality import BLUR_SCOPES
 from facemask.data.report import DUPLICATE, INCORRECT_MASK, MergeReport
-from facemask.data.sources import load_sources
+from facemask.data.sources import SourceSpec, load_sources
 from facemask.data.split import parse_fractions, read_split_list
+from facemask.data.upload import check_upload, upload
 from facemask.errors import FacemaskError
-from facemask.owned_dirs import check_output
+from facemask.owned_dirs import check_output, check_output_file
 from facemask.paths import CONFIGS_DIR, DATASETS_DIR, DEFAULT_DATA, PROJECT_ROOT, SPLIT_LISTS
 
 POLICY_DROPS = (DUPLICATE, INCORRECT_MASK)  # drops by design, not problems with the input
@@ -66,38 +77,61 @@ def run(
     workers: int | None = None,
     exist_ok: bool = False,
     progress: bool = True,
-) -> MergeReport:
-    """Merge the sources into `out`, point `data` at it, print the report; returns the report.
-    `keep_split`: a splits.csv to keep, "default" for the shipped model's (when it exists), None or
-    "none" for a split of the merge's own."""
-    if (sources is None) == (not download):
-        raise ValueError("give exactly one of --sources DIR or --download")
+    add: Sequence[str | Path] = (),
+    class_map: dict[str, str] | Sequence[str | tuple[str, str]] = (),
+    upload_roboflow: str | None = None,
+) -> MergeReport | None:
+    """Merge the sources (and the `add` sets) into `out`, point `data` at it, print the report; returns the
+    report. `keep_split`: a splits.csv to keep, "default" for the shipped model's (when it exists), None or
+    "none" for a split of the merge's own. `class_map`: meanings of the `add` sets' class names (NAME=MEANING).
+    `upload_roboflow`: WORKSPACE/PROJECT to send the merged dataset to; with nothing to merge, `out` as it is
+    is sent (and None returned)."""
+    if sources is None and not download and not add:  # nothing to merge: --out is sent as it is
+        if upload_roboflow is None:
+            raise ValueError("give --sources DIR, --download or --add PATH")
+        upload(Path(out), upload_roboflow)
+        return None
+    class_map, added = _added_sets(sources, download, add, class_map, upload_roboflow, config, out)
     keep_split = _split_list(keep_split, incorrect)
     out, data = Path(out), Path(data)
     protected = [Path(cache)] + ([Path(sources)] if sources is not None else [])
     check_output(out, exist_ok, protected, replace=True)  # before any download
-    opts = MergeOptions(
-        incorrect=incorrect,
-        min_box=min_box,
-        blur_threshold=blur_threshold,
-        blur_scope=blur_scope,
-        dup_distance=dup_distance,
-        group_distance=group_distance,
-        split=parse_fractions(split),
-        seed=seed,
-        rotate=rotate,
-        negatives=str(negatives) if negatives else None,
-        negatives_share=negatives_share,
-        keep_split=keep_split,
-        workers=workers or os.cpu_count() or 1,
-    )
+    check_output_file(data, exist_ok, written_by_us, "--data")  # --exist-ok replaces only a yaml of ours
+    opts = MergeOptions(incorrect=incorrect, min_box=min_box, blur_threshold=blur_threshold, blur_scope=blur_scope,
+                        dup_distance=dup_distance, group_distance=group_distance, split=parse_fractions(split),
+                        seed=seed, rotate=rotate, negatives=str(negatives) if negatives else None,
+                        negatives_share=negatives_share, keep_split=keep_split, workers=workers or os.cpu_count() or 1,
+                        class_map=class_map, added=[str(a) for a in add])  # fmt: skip
     if download:
         sources = download_sources(load_sources(config), Path(cache))
-    report = merge(Path(sources), out, Path(config), opts, exist_ok=exist_ok, progress=progress, protected=[cache])
+    report = merge(Path(sources) if sources is not None else None, out, Path(config), opts, exist_ok=exist_ok,
+                   progress=progress, protected=[cache], added=added)  # fmt: skip
     report.print()
     _point_data_yaml(data, out, report, exist_ok)
     _print_summary(report, out)
+    if upload_roboflow:
+        upload(out, upload_roboflow)
     return report
+
+
+def _added_sets(
+    sources: str | Path | None,
+    download: bool,
+    add: Sequence[str | Path],
+    class_map: dict[str, str] | Sequence[str | tuple[str, str]],
+    upload_roboflow: str | None,
+    config: str | Path,
+    out: str | Path,
+) -> tuple[dict[str, str], list[SourceSpec]]:
+    """The --class-map and the --add sources, their class maps said; every check that needs no merge (a
+    name without meaning, a Roboflow key) made first, so that nothing is written or downloaded in vain."""
+    if sources is not None and download:
+        raise ValueError("give --sources DIR or --download, not both")
+    if upload_roboflow:
+        check_upload(upload_roboflow, f"the dataset merged into {out}")
+    class_map = class_map_of(class_map)
+    configured = [s.name for s in load_sources(config)] if sources is not None or download else []
+    return class_map, resolve_added(add, configured, class_map)
 
 
 def _split_list(keep_split: str | Path | None, incorrect: str) -> str | None:
@@ -124,7 +158,7 @@ def _point_data_yaml(data: Path, out: Path, report: MergeReport, exist_ok: bool)
         print(f"{data} -> {path}")
     else:
         print(
-            f"WARNING: {data} names another dataset and was left as it is (--exist-ok replaces it); "
+            f"WARNING: {data} names another dataset and was left as it is (--exist-ok replaces it if ours); "
             f"train with --data {out / 'data.yaml'}"
         )
 
@@ -157,7 +191,7 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
     )
-    src = p.add_mutually_exclusive_group(required=True)
+    src = p.add_mutually_exclusive_group()
     src.add_argument("--sources", type=Path, help="folder holding each source's folder (e.g. ../shared/datasets)")
     src.add_argument("--download", action="store_true", help="fetch the sources (Kaggle API, Roboflow, URLs)")
     p.add_argument("--config", type=Path, default=CONFIGS_DIR / "datasets.yaml", help="sources config")
@@ -195,8 +229,18 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
         help="a splits.csv whose photos keep their split; 'default': the shipped model's; 'none': a new split",
     )
     p.add_argument("--workers", type=positive_int(), default=None, help="processes (default: all cores)")
-    p.add_argument("--exist-ok", action="store_true", help="replace an existing --out and --data")
-    return p.parse_args(argv)
+    p.add_argument("--exist-ok", action="store_true", help="replace --out and --data if this project wrote them")
+    p.add_argument("--add", action="append", default=[], type=Path, metavar="PATH",
+                   help="a set of your own (YOLO, VOC, COCO JSON, Label Studio, CVAT) merged beside the sources; "
+                   "repeatable")  # fmt: skip
+    p.add_argument("--class-map", action="append", default=[], type=checked(parse_class_map), metavar="NAME=MEANING",
+                   help='what an --add set\'s class name means, e.g. face="No Mask"; repeatable')  # fmt: skip
+    p.add_argument("--upload-roboflow", metavar="WORKSPACE/PROJECT",
+                   help="send the merged dataset (or --out as it is) to Roboflow, with ROBOFLOW_API_KEY")  # fmt: skip
+    opt = p.parse_args(argv)
+    if not (opt.sources or opt.download or opt.add or opt.upload_roboflow):
+        p.error("give --sources DIR, --download or --add PATH (or --upload-roboflow to send --out as it is)")
+    return opt
 
 
 def main(opt: argparse.Namespace) -> None:

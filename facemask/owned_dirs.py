@@ -3,7 +3,8 @@
 Every output folder (a merged dataset, runs/detect/exp, runs/val/exp, ...) gets a marker file when it
 is created. `--exist-ok` may reuse or replace a folder only when it holds that marker (or is empty);
 a user's own folder, a file, or a path that overlaps an input is refused with a one-line error, and
-nothing is touched.
+nothing is touched. An output file (prepare_data.py --data) carries its mark in its content: it is
+replaced only when it reads as this project wrote it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import fnmatch
 import json
 import os
 import shutil
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from facemask.errors import FacemaskError
@@ -60,6 +61,20 @@ def check_output(
         raise OutputDirError(
             f"{path} holds {len(foreign)} file(s) this project did not write (e.g. {foreign[0]}); "
             f"move them out or choose another {flag}"
+        )
+
+
+def check_output_file(path: Path, exist_ok: bool, ours: Callable[[Path], bool], flag: str) -> None:
+    """Raise OutputDirError unless the file `path` may be written: never a folder, and an existing file
+    is replaced (`exist_ok`) only when this project wrote it, which `ours` tells from its content (a file
+    holds no marker beside it). Without `exist_ok` an existing file is the caller's to keep as it is."""
+    path = Path(path)
+    if path.is_dir():
+        raise OutputDirError(f"{flag} {path} is a folder, not a file; choose another {flag}")
+    if exist_ok and path.exists() and not ours(path):
+        raise OutputDirError(
+            f"{flag} {path} is a file this project did not write (or one edited since); it is left as it is: "
+            f"choose another {flag}"
         )
 
 

@@ -15,6 +15,14 @@ def load_yaml(path: str | Path, error: type[Exception], what: str, hint: str = "
     if not path.is_file():
         raise error(f"{what} not found: {path}{hint}")
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as e:
         raise error(f"{path}: not valid YAML ({e})") from e
+    except UnicodeDecodeError as e:
+        raise error(f"{path}: not a text file ({e.reason} at byte {e.start})") from e
+    except OSError as e:
+        raise error(f"cannot read {path}: {e.strerror}") from e
+    if not isinstance(content, dict):
+        found = "a list" if isinstance(content, list) else f"just {str(content)[:40]!r}"
+        raise error(f"{path}: a {what} holds 'key: value' entries, not {found}")
+    return content

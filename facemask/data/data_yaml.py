@@ -37,6 +37,19 @@ def same_dataset(dest: Path, names: list[str], path: str | None) -> bool:
         return False
 
 
+def written_by_us(dest: Path) -> bool:
+    """Whether `dest` is a dataset yaml as prepare_data.py writes it: its header, and no entry but those
+    it writes (a user's own yaml, or one a user edited, is not, and --exist-ok leaves it alone)."""
+    try:
+        text = dest.read_text(encoding="utf-8")
+        content = yaml.safe_load(text)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False
+    if not text.startswith(HEADER) or not isinstance(content, dict) or not isinstance(content.get("names"), dict):
+        return False
+    return content == dataset_yaml_content(list(content["names"].values()), content.get("path"))
+
+
 class DatasetError(FacemaskError, FileNotFoundError):
     """A data yaml, or the dataset it names, that cannot be trained or validated on."""
 

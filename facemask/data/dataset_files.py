@@ -4,6 +4,7 @@ and the source each file came from (prepare_data.py names files '<source>_<stem>
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +22,13 @@ SOURCES_CONFIG = CONFIGS_DIR / "datasets.yaml"
 OTHER_SOURCE = "all"  # the source of a file name the merge did not write
 
 
-def load_labels(image: Path, width: int, height: int) -> sv.Detections:
-    """An image's YOLO label boxes in pixels; no label file means no faces."""
+def load_labels(image: Path, width: int, height: int, classes: Collection[str] | None = None) -> sv.Detections:
+    """An image's YOLO label boxes in pixels; no label file means no faces. LabelError names the line of a
+    bad label (`classes`: the class ids allowed, see read_yolo)."""
     path = Path(img2label_paths([str(image)])[0])
     if not path.is_file():
         return sv.Detections.empty()
-    label = read_yolo(path)
+    label = read_yolo(path, classes)
     if not label.boxes:
         return sv.Detections.empty()
     xyxy = np.array(label.boxes, dtype=float) * [width, height, width, height]

@@ -1,4 +1,7 @@
-"""Fetching the public sources (`prepare_data.py --download`): Kaggle, Roboflow or a plain zip URL.
+"""Fetching the public sources (`prepare_data.py --download`): Kaggle, Roboflow (its REST export), a
+Hugging Face dataset repository or a plain zip URL. A source may name several; the first whose
+credentials are at hand is used (Roboflow with ROBOFLOW_API_KEY, Kaggle with its token; Hugging Face
+and URLs need none).
 
 Every precondition (credentials, network) is checked for all sources before anything is written, so
 a machine without them gets one line saying what to do instead of a half-filled folder.
@@ -6,11 +9,11 @@ a machine without them gets one line saying what to do instead of a half-filled 
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import socket
 import tempfile
+import time
 import urllib.request
 import zipfile
 from collections.abc import Iterable
@@ -22,6 +25,9 @@ from facemask.errors import FacemaskError
 
 KAGGLE_HOST = "www.kaggle.com"
 ROBOFLOW_HOST = "api.roboflow.com"
+ROBOFLOW_API = f"https://{ROBOFLOW_HOST}"
+ROBOFLOW_KEY = "ROBOFLOW_API_KEY"
+HF_HOST = "huggingface.co"
 
 
 class DownloadError(FacemaskError, RuntimeError):
@@ -44,26 +50,42 @@ def reachable(host: str, port: int = 443, timeout: float = 5.0) -> bool:
         return False
 
 
+def _usable(kind: str) -> bool:
+    """Whether this machine holds what a download of `kind` needs."""
+    return {"kaggle": kaggle_credentials_present, "roboflow": lambda: bool(os.environ.get(ROBOFLOW_KEY))}.get(
+        kind, lambda: True
+    )()
+
+
+def chosen_kind(spec: SourceSpec) -> str:
+    """The first of a source's download kinds whose credentials are here; DownloadError naming what is missing
+    (for the first kind) when none is usable."""
+    hint = "or download the datasets by hand and pass --sources DIR (see README)"
+    if not spec.download:
+        raise DownloadError(f"source {spec.name!r} has no 'download' entry in the sources config; {hint}")
+    kind = next((k for k in spec.download if _usable(k)), None)
+    if kind is not None:
+        return kind
+    first = next(iter(spec.download))
+    if first == "kaggle":
+        raise DownloadError(
+            "Kaggle credentials not found: put kaggle.json in ~/.kaggle/ or set KAGGLE_USERNAME and "
+            f"KAGGLE_KEY (https://www.kaggle.com/settings -> Create New Token), {hint}"
+        )
+    raise DownloadError(f"source {spec.name!r} needs {ROBOFLOW_KEY} to be set (app.roboflow.com -> Settings), {hint}")
+
+
 def check_preconditions(specs: Iterable[SourceSpec]) -> None:
     """Raise DownloadError naming the first missing credential or unreachable host."""
-    hint = "or download the datasets by hand and pass --sources DIR (see README)"
     for spec in specs:
-        kind = next(iter(spec.download), None)
-        if kind is None:
-            raise DownloadError(f"source {spec.name!r} has no 'download' entry in the sources config; {hint}")
-        if kind == "kaggle" and not kaggle_credentials_present():
-            raise DownloadError(
-                "Kaggle credentials not found: put kaggle.json in ~/.kaggle/ or set KAGGLE_USERNAME and "
-                f"KAGGLE_KEY (https://www.kaggle.com/settings -> Create New Token), {hint}"
-            )
-        if kind == "roboflow" and not os.environ.get("ROBOFLOW_API_KEY"):
-            raise DownloadError(f"source {spec.name!r} needs ROBOFLOW_API_KEY to be set, {hint}")
-        if kind == "roboflow" and importlib.util.find_spec("roboflow") is None:
-            # optional: roboflow pins opencv-python-headless, a second cv2 beside the one ultralytics needs
-            raise DownloadError(f"source {spec.name!r} is on Roboflow: pip install roboflow, {hint}")
-        host = {"kaggle": KAGGLE_HOST, "roboflow": ROBOFLOW_HOST}.get(kind) or urlparse(spec.download["url"]).hostname
+        kind = chosen_kind(spec)
+        host = {"kaggle": KAGGLE_HOST, "roboflow": ROBOFLOW_HOST, "huggingface": HF_HOST}.get(kind)
+        host = host or urlparse(spec.download["url"]).hostname
         if not reachable(host):
-            raise DownloadError(f"cannot reach {host} (no network?): connect to the internet, {hint}")
+            raise DownloadError(
+                f"cannot reach {host} (no network?): connect to the internet, or download the datasets by hand "
+                "and pass --sources DIR (see README)"
+            )
 
 
 def download_sources(specs: list[SourceSpec], dest: Path) -> Path:
@@ -83,25 +105,46 @@ def download_sources(specs: list[SourceSpec], dest: Path) -> Path:
 
 
 def _fetch(spec: SourceSpec, into: Path) -> None:
-    kind, what = next(iter(spec.download.items()))
+    kind = chosen_kind(spec)
+    what = spec.download[kind]
     if kind == "kaggle":
         from kaggle.api.kaggle_api_extended import KaggleApi  # imported late: it reads credentials on import
 
         api = KaggleApi()
         api.authenticate()
         api.dataset_download_files(what, path=str(into), unzip=True, quiet=False)
-    elif kind == "roboflow":
-        from roboflow import Roboflow
+    elif kind == "huggingface":
+        from huggingface_hub import snapshot_download
 
-        project = Roboflow(api_key=os.environ["ROBOFLOW_API_KEY"]).workspace(what["workspace"]).project(what["project"])
-        project.version(int(what["version"])).download(what.get("format", "yolov8"), location=str(into))
+        snapshot_download(repo_id=what, repo_type="dataset", local_dir=str(into))
     else:
+        url = roboflow_export_link(**what) if kind == "roboflow" else what
         archive = into / "download.zip"
-        with urllib.request.urlopen(what, timeout=60) as response, archive.open("wb") as f:
+        with urllib.request.urlopen(url, timeout=60) as response, archive.open("wb") as f:
             shutil.copyfileobj(response, f)
         with zipfile.ZipFile(archive) as z:
             z.extractall(into)
         archive.unlink()
+
+
+def roboflow_export_link(workspace: str, project: str, version: int, format: str = "coco", wait_s: float = 600) -> str:
+    """The zip link of a Roboflow dataset version exported in `format` (coco, yolov8, voc, ...), waiting while
+    Roboflow prepares it (it answers 202 until then)."""
+    import requests
+
+    url = f"{ROBOFLOW_API}/{workspace}/{project}/{version}/{format}"
+    deadline = time.monotonic() + wait_s
+    while True:
+        response = requests.get(url, params={"api_key": os.environ[ROBOFLOW_KEY]}, timeout=60)
+        if response.status_code not in (200, 202):
+            raise DownloadError(f"Roboflow answered {response.status_code} for {workspace}/{project}/{version}: "
+                                f"{response.text[:200]}")  # fmt: skip
+        body = response.json()
+        if response.status_code == 200 and "export" in body:
+            return body["export"]["link"]
+        if time.monotonic() > deadline:
+            raise DownloadError(f"Roboflow is still preparing {workspace}/{project}/{version} as {format}; try later")
+        time.sleep(5)
 
 
 def _single_top_folder(folder: Path) -> Path:

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import math
 import xml.etree.ElementTree as ET
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from facemask.errors import FacemaskError
 
-class LabelError(ValueError):
-    """A label file that cannot be parsed; the message says where."""
+YOLO_FIELDS = ("cx", "cy", "w", "h")
+
+
+class LabelError(FacemaskError, ValueError):
+    """A label file that cannot be parsed; the message says where (file, and line or object)."""
 
 
 @dataclass
@@ -30,27 +36,44 @@ def read_label(path: Path, fmt: str) -> LabelFile:
     return read_voc(path) if fmt == "voc" else read_yolo(path)
 
 
-def read_yolo(path: Path) -> LabelFile:
-    """`cls cx cy w h` per line; a blank file is a valid, empty label."""
+def read_yolo(path: Path, classes: Collection[str] | None = None) -> LabelFile:
+    """`cls cx cy w h` per line; a blank file is a valid, empty label. Each line must pass the check
+    ultralytics makes before it trains on a label (a whole, non-negative class id; coordinates within
+    0-1, so never NaN or inf), so that what it would leave out of training is an error here, naming the
+    line. `classes`: the class ids a dataset has (its data yaml's names); None: any."""
     out = LabelFile(normalized=True)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as e:
         raise LabelError(f"{path.name}: not a text file") from e
     for lineno, line in enumerate(text.splitlines(), 1):
-        parts = line.split()
-        if not parts:
-            continue
-        if len(parts) != 5:
-            raise LabelError(f"{path.name}:{lineno}: expected 'class cx cy w h', got {line.strip()!r}")
-        try:
-            cx, cy, w, h = (float(v) for v in parts[1:])
-            key = str(int(float(parts[0])))
-        except ValueError as e:
-            raise LabelError(f"{path.name}:{lineno}: not numbers: {line.strip()!r}") from e
-        out.keys.append(key)
-        out.boxes.append((cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2))
+        if line.split():
+            key, box = _yolo_box(line, f"{path.name}:{lineno}", classes)
+            out.keys.append(key)
+            out.boxes.append(box)
     return out
+
+
+def _yolo_box(line: str, where: str, classes: Collection[str] | None = None) -> tuple[str, tuple[float, ...]]:
+    """One YOLO line as (class id, normalised x1, y1, x2, y2); LabelError, prefixed with `where`, when
+    it breaks the rule read_yolo states."""
+    parts = line.split()
+    if len(parts) != 5:
+        raise LabelError(f"{where}: expected 'class cx cy w h', got {line.strip()!r}")
+    try:
+        cls, *coords = (float(v) for v in parts)
+    except ValueError as e:
+        raise LabelError(f"{where}: not numbers: {line.strip()!r}") from e
+    if not (cls.is_integer() and cls >= 0):  # NaN and inf are not integers either
+        raise LabelError(f"{where}: class {parts[0]} is not a class id (0, 1, ...)")
+    key = str(int(cls))
+    if classes is not None and key not in classes:
+        raise LabelError(f"{where}: class {key} is not one of the dataset's classes ({', '.join(classes)})")
+    for name, text, value in zip(YOLO_FIELDS, parts[1:], coords, strict=True):
+        if not 0 <= value <= 1:  # False for NaN
+            raise LabelError(f"{where}: {name} is {text}, not a fraction of the image's size from 0 to 1")
+    cx, cy, w, h = coords
+    return key, (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
 
 
 def read_voc(path: Path) -> LabelFile:
@@ -76,6 +99,8 @@ def read_voc(path: Path) -> LabelFile:
             coords = tuple(float(box.findtext(k, "")) for k in ("xmin", "ymin", "xmax", "ymax"))
         except ValueError as e:
             raise LabelError(f"{path.name}: object {i} ({name}) has a non-numeric <bndbox>") from e
+        if not all(math.isfinite(v) for v in coords):
+            raise LabelError(f"{path.name}: object {i} ({name}) has a NaN or infinite <bndbox> value")
         out.keys.append(name)
         out.boxes.append(coords)  # type: ignore[arg-type]
     return out

@@ -27,7 +27,9 @@ from tqdm import tqdm
 from facemask.classes import INCORRECT, NO_MASK, output_names
 from facemask.data.data_yaml import write_data_yaml
 from facemask.data.dedup import near_duplicate_groups, rotation_hashes
-from facemask.data.labels import LabelError, read_label
+from facemask.data.formats.yolo import write_label
+from facemask.data.labels import LabelError
+from facemask.data.layout import discover
 from facemask.data.near_copies import Fingerprint, copy_pairs, fingerprint
 from facemask.data.quality import sharpness
 from facemask.data.report import (
@@ -44,10 +46,10 @@ from facemask.data.report import (
     MergeReport,
     group_stats,
 )
-from facemask.data.sources import Sample, SourceSpec, image_files, iter_samples, load_sources
+from facemask.data.sources import MissingLabel, Sample, SourceSpec, image_files, load_sources
 from facemask.data.split import SPLITS, assign_splits, moved_by_keep, read_split_list, write_split_list
 from facemask.errors import FacemaskError
-from facemask.geometry import ROTATIONS, as_boxes, big_enough, clamp_boxes, to_yolo, transpose_boxes, transposed_size
+from facemask.geometry import ROTATIONS, as_boxes, big_enough, clamp_boxes, transpose_boxes, transposed_size
 from facemask.images import LoadedImage, UnreadableImage, load_image, output_suffix, safe_name, save_rgb, write_image
 from facemask.owned_dirs import check_output, is_ours, mark, publish
 
@@ -78,6 +80,8 @@ class MergeOptions:
     negatives: str | None = None  # a folder of photos without faces, kept as background images
     negatives_share: float = 0.1  # at most this share of the merged photos are negatives
     keep_split: str | None = None  # a splits.csv whose photos keep their split (split.assign_splits)
+    class_map: dict[str, str] = field(default_factory=dict)  # --class-map: a set's own class name -> meaning
+    added: list[str] = field(default_factory=list)  # --add: folders merged beside the configured sources
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
 
 
@@ -110,10 +114,10 @@ def judge_sample(sample: Sample, specs: dict[str, SourceSpec], opts: MergeOption
     if sample.label is None:  # a negative: a photo known to show no face
         return _judge_negative(out, sample, opts, stage_dir)
     spec = specs[sample.source]
-    if not sample.label.is_file():
-        return out.drop(MISSING_LABEL, f"no {sample.label.name}")
     try:
-        label = read_label(sample.label, spec.format)
+        label = sample.read_label(spec.format)
+    except MissingLabel as e:
+        return out.drop(MISSING_LABEL, str(e))
     except (LabelError, OSError) as e:
         return out.drop(MALFORMED_LABEL, str(e))
     meanings = [spec.classes.get(k) for k in label.keys]
@@ -198,7 +202,7 @@ def write_sample(job: WriteJob, root: Path) -> int:
     staged = Path(job.staged)
     image_path = root / "images" / job.split / f"{job.name}{staged.suffix}"
     os.replace(staged, image_path)
-    _write_label(root / "labels" / job.split / f"{job.name}.txt", job.class_ids, job.boxes, job.size)
+    write_label(root / "labels" / job.split / f"{job.name}.txt", job.class_ids, job.boxes, job.size)
     if not job.rotate:
         return 1
     with Image.open(image_path) as im:
@@ -208,15 +212,8 @@ def write_sample(job: WriteJob, root: Path) -> int:
             save_rgb(im.transpose(method), image_path.with_name(f"{name}{staged.suffix}"))
             boxes = transpose_boxes(job.boxes, *job.size, method)
             size = transposed_size(*job.size, method)
-            _write_label(root / "labels" / job.split / f"{name}.txt", job.class_ids, boxes, size)
+            write_label(root / "labels" / job.split / f"{name}.txt", job.class_ids, boxes, size)
     return 1 + len(ROTATIONS)
-
-
-def _write_label(path: Path, class_ids: list[int], boxes: np.ndarray, size: tuple[int, int]) -> None:
-    rows = to_yolo(boxes, *size)
-    path.write_text(
-        "".join(f"{c} {x:.6f} {y:.6f} {w:.6f} {h:.6f}\n" for c, (x, y, w, h) in zip(class_ids, rows, strict=True))
-    )
 
 
 def _parallel(fn: Callable, items: list, workers: int, desc: str, progress: bool) -> Iterator:
@@ -294,7 +291,7 @@ def _cap_negatives(kept: list[Judged], groups: np.ndarray, opts: MergeOptions) -
 
 
 def merge(
-    sources_dir: Path,
+    sources_dir: Path | None,
     out: Path,
     config: Path = Path("configs/datasets.yaml"),
     opts: MergeOptions | None = None,
@@ -302,22 +299,24 @@ def merge(
     progress: bool = True,
     log: Callable[[str], Any] = print,
     protected: Iterable[Path] = (),
+    added: Iterable[SourceSpec] = (),
 ) -> MergeReport:
-    """Build the merged dataset at `out`; returns its report (also saved as out/report.json).
+    """Build the merged dataset at `out` from the sources of `config` under `sources_dir` (None: none of
+    them) and the `added` ones (layout.resolve_added); returns its report (also saved as out/report.json).
     An existing `out` is replaced only with `exist_ok` and only when the project made it; `out` may not
     overlap the sources or `protected` folders (a download cache)."""
     t0 = time.perf_counter()
-    opts = opts or MergeOptions()
+    opts, added = opts or MergeOptions(), list(added)
     names = output_names(opts.incorrect)
-    specs = {s.name: s for s in load_sources(config)}
     out = Path(out)
-    inputs = [Path(sources_dir), *protected] + ([Path(opts.negatives)] if opts.negatives else [])
+    inputs = [Path(p) for p in [sources_dir, *protected, opts.negatives, *(s.folder for s in added)] if p]
     check_output(out, exist_ok, inputs, replace=True)
-    samples = list(_discover(sources_dir, specs.values(), log))
+    configured = load_sources(config) if sources_dir is not None else []
+    specs, samples = discover(sources_dir, configured + added, opts.class_map, log)
     if opts.negatives:
         samples += _negatives(Path(opts.negatives))
     if not samples:
-        raise MergeError(f"no images found for any source of {config} under {sources_dir}")
+        raise MergeError(f"no images found for any source of {config} under {sources_dir}, nor in --add")
 
     out.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_partials(out)
@@ -336,7 +335,9 @@ def merge(
         keys, sources = [j.name for j in kept], [j.source for j in kept]
         report.groups = group_stats(sources, groups)
         keep = read_split_list(Path(opts.keep_split)) if opts.keep_split else {}
-        splits = assign_splits(keys, groups, sources, opts.split, opts.seed, keep)
+        shares = {spec.name: spec.split or opts.split for spec in specs.values()}
+        faces = [len(j.boxes) + 1 for j in kept]  # groups laid out by faces: a crowd photo weighs as its faces
+        splits = assign_splits(keys, groups, sources, shares, opts.seed, keep, weights=faces)
         if opts.keep_split:
             report.kept_split = {"file": opts.keep_split, "listed": sum(k in keep for k in keys),
                                  "moved": moved_by_keep(keys, splits, keep)}  # fmt: skip
@@ -365,15 +366,6 @@ def merge(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return report
-
-
-def _discover(sources_dir: Path, specs: Iterable[SourceSpec], log: Callable[[str], Any]) -> Iterator[Sample]:
-    for spec in specs:
-        root = Path(sources_dir) / spec.folder
-        if not root.is_dir():
-            log(f"WARNING: source {spec.name!r} not found at {root}; skipped")
-            continue
-        yield from iter_samples(spec, root)
 
 
 def _negatives(folder: Path) -> list[Sample]:

@@ -1,0 +1,47 @@
+"""Class maps of sets known by their own class names (`prepare_data.py --add`, `classes: vocabulary`):
+the names a set's labels use, each given a meaning by `--class-map` or the vocabulary (facemask.classes),
+and the map said in one line before anything is written."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from facemask.classes import ClassMapError, meaning_of
+from facemask.data.formats.yolo import read_names
+from facemask.data.labels import LabelError
+from facemask.data.sources import SourceSpec, iter_samples
+
+FORMAT_NAMES = {"voc": "Pascal VOC", "yolo": "YOLO", "coco": "COCO JSON", "labelstudio": "Label Studio JSON",
+                "cvat": "CVAT XML"}  # fmt: skip
+
+
+def keys_used(spec: SourceSpec, root: Path) -> list[str]:
+    """Every class key (a name, or a YOLO id) that the set's labels use, sorted; unreadable labels are
+    skipped here (the merge reports them)."""
+    used: set[str] = set()
+    for sample in iter_samples(spec, root):
+        try:
+            used.update(sample.read_label(spec.format).keys)
+        except (LabelError, OSError):
+            continue
+    return sorted(used, key=lambda k: (not k.isdigit(), int(k) if k.isdigit() else 0, k))
+
+
+def with_class_map(spec: SourceSpec, root: Path, overrides: dict[str, str], where: str) -> tuple[SourceSpec, str]:
+    """`spec` with a class map for the names its labels use, and the line that says it. A YOLO id is known
+    by the name its data.yaml, classes.txt or obj.names gives it (or is its own name, without one). Raises
+    ClassMapError, prefixed with `where`, for the first name nobody has given a meaning."""
+    names, names_file = (read_names(root) if spec.format == "yolo" else None) or ({}, None)
+    classes, shown = {}, []
+    for key in keys_used(spec, root):
+        name = names.get(key, key)
+        try:
+            meaning = overrides.get(key) or meaning_of(name, overrides)
+        except ClassMapError as e:
+            raise ClassMapError(f"{where}: {e}") from None
+        classes[key] = meaning
+        shown.append(f"{key} {name} -> {meaning}" if name != key else f"{name} -> {meaning}")
+    told = f", names from {names_file.name}" if names_file else ""
+    line = f"{where} ({FORMAT_NAMES[spec.format]}{told}): {', '.join(shown) or 'no boxes'}"
+    return replace(spec, classes=classes, by_vocabulary=False), line

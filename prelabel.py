@@ -1,0 +1,106 @@
+"""Pre-label photos with the model, so that a person corrects boxes in a labelling tool instead of drawing them.
+
+The photos of --source are copied into --out with the model's boxes in the chosen format; review them in
+the tool, then merge the reviewed folder with `prepare_data.py --add`.
+
+Usage:
+    python prelabel.py --source photos/ --format labelstudio --out prelabels/ls   # tasks.json with predictions
+    python prelabel.py --source photos/ --format cvat --out prelabels/cvat        # annotations.xml (CVAT 1.1)
+    python prelabel.py --source photos/ --format voc --out prelabels/voc          # an .xml per photo (LabelImg)
+    python prelabel.py --source photos/ --format yolo --out prelabels/yolo        # a .txt per photo + classes.txt
+    python prelabel.py --source photos/ --format voc --out prelabels/voc --weights runs/train/exp/weights/best.pt \\
+        --imgsz 640 --conf-thres 0.3
+
+Then, once reviewed:
+    python prepare_data.py --sources ../shared/datasets --add prelabels/voc
+
+Python:
+    from prelabel import run
+    files = run(source="photos/", format="labelstudio", out="prelabels/ls")
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from facemask.cli import fail, image_size, positive_int, unit_float
+from facemask.data.formats import WRITERS
+from facemask.data.sources import image_files
+from facemask.errors import FacemaskError
+from facemask.files import shown
+from facemask.inference.detector import Detector, DetectorSettings
+from facemask.inference.media import Source, SourceError, iter_frames
+from facemask.inference.pipeline import Pipeline
+from facemask.owned_dirs import check_output, mark
+from facemask.paths import DEFAULT_WEIGHTS
+from facemask.prelabel.sink import PrelabelSink
+
+FORMATS = tuple(WRITERS)
+
+
+def run(
+    source: str | Path,
+    format: str,
+    out: str | Path,
+    weights: str | Path = DEFAULT_WEIGHTS,
+    imgsz: int | None = None,
+    conf_thres: float = 0.25,
+    iou_thres: float = 0.45,
+    max_det: int = 1000,
+    device: str | None = None,
+) -> list[Path]:
+    """Detect faces on every photo under `source` (any depth) and write them, with copies of the photos, into
+    the new folder `out` in `format` (labelstudio, cvat, voc, yolo); returns the label files written.
+    `out` must not exist: it is where reviewed labels will be, and is never replaced."""
+    if format not in FORMATS:
+        raise ValueError(f"--format must be one of {', '.join(FORMATS)}, not {format!r}")
+    source, out = Path(source), Path(out)
+    if not source.is_dir():
+        raise SourceError(f"--source {shown(str(source))} is not a folder of photos")
+    photos = [str(p) for p in image_files(source)]
+    if not photos:
+        raise SourceError(f"no photos in {shown(str(source))}")
+    check_output(out, exist_ok=False, protected=[source, Path(weights)])
+    detector = Detector(weights, DetectorSettings(imgsz=imgsz, conf=conf_thres, iou=iou_thres, max_det=max_det,
+                                                  device=device))  # fmt: skip
+    print(f"Pre-labelling {len(photos)} photos of {shown(str(source))} with {shown(str(weights))} at "
+          f"{detector.size_note}")  # fmt: skip
+    mark(out, "prelabel")  # never replaced: a person's reviewed labels will be in it
+    sink = PrelabelSink(format, out, source, detector.names)
+    try:
+        Pipeline(detector).run(iter_frames(Source("files", photos)), [sink])
+    except KeyboardInterrupt:
+        print("\nInterrupted; the photos seen so far are written.", file=sys.stderr)
+    boxes = sum(len(item.classes) for item in sink.items)
+    print(f"{boxes} boxes on {len(sink.items)} photos" + (f", {len(sink.skipped)} skipped" if sink.skipped else "")
+          + f" -> {out}")  # fmt: skip
+    print(f"Next: {sink.next_steps()}; then python prepare_data.py --sources DIR --add {out}")
+    return sink.files
+
+
+def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--source", type=Path, required=True, help="folder of photos (searched at any depth)")
+    p.add_argument("--format", choices=FORMATS, required=True, help="the labelling tool's format")
+    p.add_argument("--out", type=Path, required=True, help="new folder: photo copies and their pre-labels")
+    p.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS, help="model: .pt or an export (.onnx, ...)")
+    p.add_argument("--imgsz", "--img", "--img-size", dest="imgsz", type=image_size, default=None,
+                   help="inference size (default: the size the model was trained or exported at)")  # fmt: skip
+    p.add_argument("--conf-thres", type=unit_float, default=0.25, help="confidence threshold (0-1)")
+    p.add_argument("--iou-thres", type=unit_float, default=0.45, help="NMS IoU threshold (0-1)")
+    p.add_argument("--max-det", type=positive_int(), default=1000, help="most faces per photo")
+    p.add_argument("--device", help="cpu, 0, ...")
+    return p.parse_args(argv)
+
+
+def main(opt: argparse.Namespace) -> None:
+    try:
+        run(**vars(opt))
+    except FacemaskError as e:
+        fail("prelabel.py", e)
+
+
+if __name__ == "__main__":
+    main(parse_opt())
