@@ -1,34 +1,34 @@
 """What tiles and test-time augmentation gain on small faces, and what they cost: a benchmark, not a test.
 
 For each mode (plain at the model's own size, plain at 640 px, --tile, --augment), runs detect.py's
-Detector over a split at confidence 0.25 and prints recall by face size (val.py's breakdown), the
-detections that match no labelled face per image (false alarms, or faces the labels miss), and the
-mean milliseconds per image on this machine.
+Pipeline and Detector over a split at detect.py's confidence and prints recall by face size (val.py's
+breakdown: sizes with the photo at 640 px on its long side), the detections that match no labelled face
+per image (false alarms, or faces the labels miss), and the median milliseconds per image on this machine.
 
 Usage:
-    python benchmarks/small_faces.py --weights weights/face_masks.pt --data data/face_masks_upright.yaml
-    python benchmarks/small_faces.py --split val --modes plain tile
+    python -m benchmarks.small_faces --weights weights/face_masks.pt --data data/face_masks_upright.yaml
+    python -m benchmarks.small_faces --split val --modes plain tile
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))  # run as `python benchmarks/<name>.py` from anywhere, as YOLOv5's scripts do
-
 import argparse
 import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from facemask.data.dataset_files import class_names, known_sources, load_dataset, load_labels, split_images
-from facemask.inference.detector import Detector, DetectorSettings
-from facemask.inference.media import Frame, read_image
+from benchmarks import UPRIGHT_DATA, defaults
+from facemask.cli import fail, unit_float
+from facemask.data.dataset_files import class_names, known_sources, load_dataset, split_images
+from facemask.errors import FacemaskError
+from facemask.inference.detector import Detector, DetectorSettings, PredictOptions
+from facemask.inference.media import Frame
 from facemask.inference.pipeline import Pipeline
-from facemask.model import recall_breakdown
+from facemask.model import photo_scores, recall_breakdown
+from facemask.paths import DEFAULT_WEIGHTS
 
 MODES = {  # name -> DetectorSettings changes
     "plain": {},
@@ -38,14 +38,14 @@ MODES = {  # name -> DetectorSettings changes
 }
 
 
-def measure(weights: Path, data: Path, split: str, mode: str, conf: float) -> dict:
+def measure(weights: Path, data: Path, split: str, mode: str, conf: float) -> dict[str, Any]:
+    """Recall by face size, class and source in one mode, its median ms per image and the detections that
+    match no labelled face (of their class) per image."""
     detector = Detector(weights, DetectorSettings(conf=conf, **MODES[mode]))
     pipeline = Pipeline(detector)  # what detect.py runs, without drawing
     root, content = load_dataset(data)
-    names = class_names(content)
     images = split_images(root, content, split)
     timings: list[float] = []
-    extra = 0
 
     def detect(image: np.ndarray):
         start = time.perf_counter()
@@ -53,31 +53,30 @@ def measure(weights: Path, data: Path, split: str, mode: str, conf: float) -> di
         timings.append((time.perf_counter() - start) * 1000)
         return found
 
-    faces = recall_breakdown.collect(images, detect, names, known_sources(root), progress=False)
-    for image in images:  # detections with no labelled face under them (a second pass, not timed)
-        frame = read_image(str(image))
-        if frame.image is None:
-            continue
-        labels = load_labels(image, frame.image.shape[1], frame.image.shape[0])
-        found = pipeline.process(frame).detections
-        extra += int((~recall_breakdown.found_faces(found, labels)).sum()) if len(found) else 0
-    result = recall_breakdown.summarise(faces)
-    result.update(mode=mode, imgsz=detector.input_size.imgsz, ms=float(np.median(timings[1:] or timings)),
-                  extra_per_image=extra / max(len(images), 1))  # fmt: skip
+    photos = photo_scores.collect_photos(images, detect, known_sources(root), progress=False)
+    result = recall_breakdown.summarise(recall_breakdown.faces_of(photos, class_names(content), conf))
+    unmatched = sum(int((~recall_breakdown.found_faces(p.detections, p.labels)).sum()) for p in photos)
+    result.update(
+        mode=mode,
+        imgsz=detector.input_size.imgsz,
+        ms=float(np.median(timings[1:] or timings)),
+        extra_per_image=unmatched / max(len(images), 1),
+    )
     return result
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--weights", type=Path, default=ROOT / "weights" / "face_masks.pt")
-    p.add_argument("--data", type=Path, default=ROOT / "data" / "face_masks_upright.yaml")
-    p.add_argument("--split", default="test")
-    p.add_argument("--conf", type=float, default=0.25)
-    p.add_argument("--modes", nargs="+", choices=list(MODES), default=list(MODES))
-    opt = p.parse_args()
-    results = [measure(opt.weights, opt.data, opt.split, m, opt.conf) for m in opt.modes]
+def run(
+    weights: Path = DEFAULT_WEIGHTS,
+    data: Path = UPRIGHT_DATA,
+    split: str = "test",
+    conf: float = PredictOptions.conf,
+    modes: Sequence[str] = tuple(MODES),
+) -> list[dict[str, Any]]:
+    """Measure each of `modes` on the `split` of `data` at confidence `conf` and print the table; returns
+    recall_breakdown's summary per mode, with mode, imgsz, ms (median per image) and extra_per_image."""
+    results = [measure(weights, data, split, m, conf) for m in modes]
     sizes = recall_breakdown.SIZE_NAMES
-    print(f"\n{opt.weights} on the {opt.split} split of {opt.data}, confidence {opt.conf}: recall by face size")
+    print(f"\n{weights} on the {split} split of {data}, confidence {conf}: recall by face size")
     print("| mode | px | " + " | ".join(sizes) + " | all | No Mask | unmatched detections / image | ms / image |")
     print("| --- " * (len(sizes) + 6) + "|")
     for r in results:
@@ -87,7 +86,26 @@ def main() -> None:
         print(f"| {r['mode']} | {r['imgsz']} | " + " | ".join(cells) + f" | {tail} |")
     counts = results[0]["by_size"]
     print("faces per size: " + ", ".join(f"{s}: {counts[s]['faces']}" for s in sizes if s in counts))
+    return results
+
+
+def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--weights", type=Path)
+    p.add_argument("--data", type=Path, help="dataset yaml")
+    p.add_argument("--split")
+    p.add_argument("--conf", type=unit_float, help="confidence threshold (default: detect.py's)")
+    p.add_argument("--modes", nargs="+", choices=list(MODES))
+    p.set_defaults(**defaults(run))
+    return p.parse_args(argv)
+
+
+def main(opt: argparse.Namespace) -> None:
+    try:
+        run(**vars(opt))
+    except FacemaskError as e:
+        fail("benchmarks.small_faces", e)
 
 
 if __name__ == "__main__":
-    main()
+    main(parse_opt())

@@ -5,50 +5,30 @@ resident memory is sampled through each run and printed at its start, middle and
 video it should stay flat, since frames are read, detected and written one at a time.
 
 Usage:
-    python benchmarks/track_throughput.py --source clip.mp4
-    python benchmarks/track_throughput.py            # a 10 s clip panned over the bundled examples
-    python benchmarks/track_throughput.py --photos crowd_photos/ --seconds 30 --save-clip crowd.mp4
+    python -m benchmarks.track_throughput --source clip.mp4
+    python -m benchmarks.track_throughput            # a 10 s clip panned over the bundled examples
+    python -m benchmarks.track_throughput --photos crowd_photos/ --seconds 30 --save-clip crowd.mp4
 """
 
 from __future__ import annotations
-
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))  # run as `python benchmarks/<name>.py` from anywhere, as YOLOv5's scripts do
 
 import argparse
 import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
-import cv2
-import numpy as np
 import psutil
 
 import detect
+from benchmarks import defaults
+from benchmarks.clips import photo_clip
+from facemask.cli import fail, image_size, positive_int
+from facemask.errors import FacemaskError
+from facemask.paths import DEFAULT_WEIGHTS, EXAMPLES_DIR
 
-
-def photo_clip(folder: Path, path: Path, seconds: int = 10, fps: int = 25, size: tuple[int, int] = (960, 540)) -> Path:
-    """A video for people who have none: a slow pan across each photo of `folder`, so faces move
-    as in real footage."""
-    photos = [cv2.imread(str(p)) for p in sorted(folder.glob("*.jpg")) + sorted(folder.glob("*.png"))]
-    if not photos:
-        raise SystemExit(f"no .jpg or .png photos in {folder}")
-    out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
-    frames = seconds * fps
-    for i in range(frames):
-        photo = photos[i * len(photos) // frames]
-        scale = max(size[0] / photo.shape[1], size[1] / photo.shape[0]) * 1.2
-        big = cv2.resize(photo, None, fx=scale, fy=scale)
-        t = (i % (frames // len(photos))) / (frames // len(photos))
-        x = int(t * (big.shape[1] - size[0]))
-        out.write(np.ascontiguousarray(big[: size[1], x : x + size[0]]))
-    out.release()
-    return path
+SAMPLE_EVERY_S = 0.2  # RSS sampling period
 
 
 def fps(source: Path, weights: Path, project: Path, **kw) -> tuple[float, int, list[float]]:
@@ -56,7 +36,7 @@ def fps(source: Path, weights: Path, project: Path, **kw) -> tuple[float, int, l
     process, samples, done = psutil.Process(), [], threading.Event()
 
     def sample() -> None:
-        while not done.wait(0.2):
+        while not done.wait(SAMPLE_EVERY_S):
             samples.append(process.memory_info().rss / 2**20)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -75,24 +55,48 @@ def rss(samples: list[float]) -> str:
     return f"  RSS MiB start {samples[0]:.0f}, middle {samples[len(samples) // 2]:.0f}, end {samples[-1]:.0f}"
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--source", type=Path, help="a video (default: one made from --photos)")
-    p.add_argument("--photos", type=Path, default=ROOT / "examples", help="photos to pan across without --source")
-    p.add_argument("--seconds", type=int, default=10, help="length of the clip made from --photos")
-    p.add_argument("--save-clip", type=Path, help="keep the clip made from --photos here")
-    p.add_argument("--weights", type=Path, default=ROOT / "weights" / "face_masks.pt")
-    p.add_argument("--imgsz", type=int, default=640)
-    opt = p.parse_args()
+def run(
+    source: Path | None = None,
+    photos: Path = EXAMPLES_DIR,
+    seconds: int = 10,
+    save_clip: Path | None = None,
+    weights: Path = DEFAULT_WEIGHTS,
+    imgsz: int = 640,
+) -> dict[str, Any]:
+    """Time detect.run on `source` without and with --track (after a warm-up run) and print both.
+
+    source: a video (default: a `seconds` long pan across `photos`, kept at `save_clip` if given)
+    weights, imgsz: the detector's
+    Returns frames, plain_fps, tracked_fps and the RSS samples (MiB) of each run."""
     with tempfile.TemporaryDirectory() as tmp:
-        source = opt.source or photo_clip(opt.photos, opt.save_clip or Path(tmp) / "photos.mp4", opt.seconds)
-        fps(source, opt.weights, Path(tmp) / "warmup", imgsz=opt.imgsz, vid_stride=10)
-        plain, n, plain_rss = fps(source, opt.weights, Path(tmp) / "plain", imgsz=opt.imgsz)
-        tracked, _, tracked_rss = fps(source, opt.weights, Path(tmp) / "track", imgsz=opt.imgsz, track=True)
-    print(f"\n{source} ({n} frames, {opt.imgsz} px, CPU)")
+        source = source or photo_clip(photos, save_clip or Path(tmp) / "photos.mp4", seconds)
+        fps(source, weights, Path(tmp) / "warmup", imgsz=imgsz, vid_stride=10)
+        plain, n, plain_rss = fps(source, weights, Path(tmp) / "plain", imgsz=imgsz)
+        tracked, _, tracked_rss = fps(source, weights, Path(tmp) / "track", imgsz=imgsz, track=True)
+    print(f"\n{source} ({n} frames, {imgsz} px, CPU)")
     print(f"detection           {plain:6.1f} frames/s{rss(plain_rss)}")
     print(f"detection + --track {tracked:6.1f} frames/s  ({tracked / plain:.0%} of plain){rss(tracked_rss)}")
+    return {"frames": n, "plain_fps": plain, "tracked_fps": tracked, "plain_rss": plain_rss, "tracked_rss": tracked_rss}
+
+
+def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--source", type=Path, help="a video (default: one made from --photos)")
+    p.add_argument("--photos", type=Path, help="photos to pan across without --source")
+    p.add_argument("--seconds", type=positive_int(), help="length of the clip made from --photos")
+    p.add_argument("--save-clip", type=Path, help="keep the clip made from --photos here")
+    p.add_argument("--weights", type=Path)
+    p.add_argument("--imgsz", type=image_size)
+    p.set_defaults(**defaults(run))
+    return p.parse_args(argv)
+
+
+def main(opt: argparse.Namespace) -> None:
+    try:
+        run(**vars(opt))
+    except FacemaskError as e:
+        fail("benchmarks.track_throughput", e)
 
 
 if __name__ == "__main__":
-    main()
+    main(parse_opt())

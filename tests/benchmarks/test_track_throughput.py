@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from benchmarks import track_throughput
+from facemask.paths import EXAMPLES_DIR
+
+
+def test_a_one_second_clip_gives_frames_per_second_with_and_without_tracking(weights: Path, capsys) -> None:
+    opt = track_throughput.parse_opt(
+        ["--seconds", "1", "--imgsz", "64", "--weights", str(weights), "--photos", str(EXAMPLES_DIR)]
+    )
+    result = track_throughput.run(**vars(opt))
+    assert result["frames"] == 25  # 1 s at 25 fps
+    assert result["plain_fps"] > 0 and result["tracked_fps"] > 0
+    out = capsys.readouterr().out
+    assert re.search(r"^detection +\d+\.\d frames/s", out, re.M), out
+    assert re.search(r"^detection \+ --track +\d+\.\d frames/s  \(\d+% of plain\)", out, re.M), out
