@@ -36,7 +36,7 @@ from facemask.audit import candidates as audit
 from facemask.audit.apply import APPLY_MODES, parse_apply, write_corrected
 from facemask.audit.folds import fold_detectors, start_point
 from facemask.audit.gallery import write_gallery
-from facemask.cli import image_size
+from facemask.cli import fail, image_size, int_range, positive_int, unit_float
 from facemask.data.dataset_files import known_sources, load_dataset, split_images
 from facemask.data.split import SPLITS
 from facemask.errors import FacemaskError
@@ -91,8 +91,10 @@ def run(
         groups += fold_detectors(sorted(held), folds, start, content["names"], settings, save_dir / "folds",
                                  fold_epochs, fold_batch, fold_config)  # fmt: skip
     order = {p.relative_to(root).as_posix(): i for i, p in enumerate(images)}
-    audits = sorted((a for det, group in groups for a in audit.audit_images(det, group, root, conf_thres)),
+    classes = audit.class_ids(content)
+    audits = sorted((a for det, group in groups for a in audit.audit_images(det, group, root, conf_thres, classes)),
                     key=lambda a: order[a.image])  # fmt: skip
+    skipped, skipped_images = audit.report_skipped(audits, root)
     candidates = [c for a in audits for c in a.candidates]
     audit.write_csv(candidates, save_dir / "candidates.csv")
     gallery = write_gallery(candidates, root, detector.names, save_dir / "gallery")
@@ -101,12 +103,15 @@ def run(
         "weights": str(weights), "data": str(data), "splits": splits, "imgsz": detector.input_size.imgsz,
         "conf_thres": conf_thres,
         "seen_in_training": len(seen), "folds": folds or None, "audited_by_fold_models": len(held),
-        "sources": per_source,
+        "sources": per_source, "skipped": skipped, "skipped_images": skipped_images,
     }  # fmt: skip
     if mode:
         summary["apply"] = write_corrected(root, content, candidates, mode, Path(out), exist_ok)
     (save_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     audit.print_summary(per_source, f"Label audit of {data} ({', '.join(splits)}) by {weights}")
+    if skipped:
+        print(f"Skipped {len(skipped_images)} of {len(images)} images, named above and in summary.json: "
+              f"{', '.join(f'{n} {why}' for why, n in skipped.items())}")  # fmt: skip
     if mode:
         a = summary["apply"]
         print(f"Corrected copy (missing={mode}: {a['boxes']} faces in {a['images_changed']} training images; "
@@ -139,18 +144,19 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--split", nargs="+", choices=SPLITS, help="splits to audit (default: all the yaml has)")
     p.add_argument("--imgsz", "--img", "--img-size", dest="imgsz", type=image_size, default=None,
                    help="inference size (default: the size the model was trained at)")  # fmt: skip
-    p.add_argument("--conf-thres", type=float, default=0.5, help="confidence of a 'confident' detection")
-    p.add_argument("--iou-thres", type=float, default=0.45, help="NMS IoU threshold")
+    p.add_argument("--conf-thres", type=unit_float, default=0.5, help="confidence of a 'confident' detection")
+    p.add_argument("--iou-thres", type=unit_float, default=0.45, help="NMS IoU threshold")
     p.add_argument("--device", help="cpu, 0, ...")
     p.add_argument("--project", default=str(RUNS_DIR / "audit"), help="save to project/name")
     p.add_argument("--name", default="exp", help="save to project/name")
     p.add_argument("--exist-ok", action="store_true", help="reuse project/name (and replace --out if ours)")
     p.add_argument("--apply", help=f"write a corrected copy: missing={'|'.join(APPLY_MODES)} (needs --out)")
     p.add_argument("--out", type=Path, help="folder of the corrected copy (a new one, or one this project made)")
-    p.add_argument("--folds", type=int, default=0, help="audit photos the model trained on with K fold models")
-    p.add_argument("--fold-epochs", type=int, default=3, help="epochs of each fold model")
+    p.add_argument("--folds", type=int_range(2, also=(0,)), default=0,
+                   help="audit photos the model trained on with K fold models")  # fmt: skip
+    p.add_argument("--fold-epochs", type=positive_int(), default=3, help="epochs of each fold model")
     p.add_argument("--fold-weights", help="what fold models start from (default: what the model started from)")
-    p.add_argument("--fold-batch", type=int, default=16, help="batch size of fold training")
+    p.add_argument("--fold-batch", type=positive_int(), default=16, help="batch size of fold training")
     p.add_argument("--fold-config", type=Path, default=DEFAULT_CONFIG, help="training config of fold models")
     return p.parse_args(argv)
 
@@ -158,8 +164,8 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
 def main(opt: argparse.Namespace) -> None:
     try:
         run(**vars(opt))
-    except (FacemaskError, FileNotFoundError, ValueError) as e:
-        sys.exit(f"audit_labels.py: error: {e}")
+    except FacemaskError as e:
+        fail("audit_labels.py", e)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import importlib
 import io
 import json
 import os
+import shutil
 import socket
 import struct
 import subprocess
@@ -26,6 +27,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+import yaml
 from PIL import Image
 
 import detect as detect_py
@@ -446,6 +448,9 @@ def test_app_shows_a_damaged_model_as_a_message(tmp_path, monkeypatch) -> None:
         ("train.py", ["--batch", "0"], "at least 1 (or -1)"),
         ("train.py", ["--img", "16"], "from 32 to 8192"),
         ("train.py", ["--seed", "-1"], "argument --seed"),
+        ("audit_labels.py", ["--conf-thres", "2"], "argument --conf-thres: must be a number from 0 to 1"),
+        ("audit_labels.py", ["--folds", "1"], "argument --folds: must be an integer at least 2 (or 0), not 1"),
+        ("audit_labels.py", ["--fold-batch", "0"], "argument --fold-batch: must be an integer at least 1"),
     ],
 )
 def test_bad_numbers_are_refused_when_parsed(tmp_path, monkeypatch, capsys, prog, args, needle) -> None:
@@ -516,6 +521,110 @@ def test_exist_ok_reuses_a_detect_run_it_made(model, photos, tmp_path) -> None:
         assert result.code == 0, result.err
     assert [p.name for p in (tmp_path / "runs").iterdir()] == ["same"]
     assert detect_summary(tmp_path / "runs")["images"] == 2
+
+
+# --- label files and dataset yamls -----------------------------------------------------------------
+
+BAD_LABELS = {  # a line added to a training label -> what the audit says of it
+    "0 nan 0.5 0.1 0.1": "cx is nan, not a fraction of the image's size from 0 to 1",
+    "0 0.5 inf 0.1 0.1": "cy is inf, not a fraction",
+    "7 0.5 0.5 0.1 0.1": "class 7 is not one of the dataset's classes (0, 1)",
+    "0 -0.5 0.5 0.1 0.1": "cx is -0.5, not a fraction",
+    "1 0.5 0.5 5 0.1": "w is 5, not a fraction",
+}
+
+
+def test_audit_skips_each_image_with_a_bad_label_in_one_line_and_audits_the_rest(model, tiny_data, tmp_path) -> None:
+    """A bad line skips its image, as ultralytics' training does: the rest is audited, then summed up."""
+    root = tmp_path / "ds"
+    shutil.copytree(yaml.safe_load(tiny_data.read_text())["path"], root)
+    bad = {}  # label file -> (line number, what the warning says)
+    labels = sorted((root / "labels" / "train").glob("*.txt"))[: len(BAD_LABELS)]
+    for label, (line, needle) in zip(labels, BAD_LABELS.items(), strict=True):
+        lines = label.read_text().splitlines()
+        label.write_text("".join(f"{ln}\n" for ln in [*lines, line]))
+        bad[label.name] = (len(lines) + 1, needle)
+    before = snapshot(root, model)
+    result = script("audit_labels.py", "--weights", model, "--data", root / "data.yaml", "--imgsz", "64",
+                    "--project", tmp_path / "runs", cwd=tmp_path)  # fmt: skip
+    assert result.code == 0 and "Traceback" not in result.err, result.err
+    warnings = [line for line in result.err.splitlines() if line.startswith("WARNING: skipped ")]
+    assert len(warnings) == len(BAD_LABELS), warnings
+    for name, (lineno, needle) in bad.items():
+        (warning,) = [w for w in warnings if f"bad label ({name}:{lineno}: " in w]
+        assert needle in warning and str(root / "images" / "train" / Path(name).stem) in warning
+    summary = json.loads((tmp_path / "runs" / "exp" / "summary.json").read_text())
+    assert summary["skipped"] == {"bad label": len(BAD_LABELS)}
+    assert summary["sources"]["total"]["images"] == 40 - len(BAD_LABELS)
+    assert f"Skipped {len(BAD_LABELS)} of 40 images" in result.out
+    assert snapshot(root, model) == before
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--data", "nope.yaml"], "data yaml not found: nope.yaml"),
+        (["--data", "list.yaml"], "list.yaml: a data yaml holds 'key: value' entries, not a list"),
+        (["--apply", "missing=maybe"], "--apply takes missing=add|ignore|none, not 'missing=maybe'"),
+        (["--apply", "missing=add", "--split", "val"], "audit the train split, and give --out"),
+    ],
+    ids=["no data yaml", "a yaml list", "bad --apply", "--apply without train"],
+)
+def test_audit_user_errors_are_one_line(model, tiny_data, tmp_path, args, needle) -> None:
+    (tmp_path / "list.yaml").write_text("- images/train\n- images/val\n")
+    before = snapshot(tmp_path, tiny_data.parent)
+    result = script("audit_labels.py", "--weights", model, "--data", tiny_data, "--project", tmp_path / "runs",
+                    *args, cwd=tmp_path)  # fmt: skip
+    assert_refused(result, "audit_labels.py", needle)
+    assert snapshot(tmp_path, tiny_data.parent) == before
+
+
+@pytest.mark.parametrize("text", ["- voc\n- yolo\n", "42\n"], ids=["a list", "a number"])
+def test_a_sources_config_that_is_no_mapping_is_one_line(tmp_path, text) -> None:
+    (tmp_path / "sources.yaml").write_text(text)
+    (tmp_path / "sets").mkdir()
+    before = snapshot(tmp_path)
+    result = script("prepare_data.py", "--sources", "sets", "--config", "sources.yaml", "--out", "out",
+                    "--data", "d.yaml", cwd=tmp_path)  # fmt: skip
+    assert_refused(result, "prepare_data.py", "sources.yaml: a sources config holds 'key: value' entries")
+    assert snapshot(tmp_path) == before
+
+
+def _users_yaml(d: Path) -> str:
+    (d / "my.yaml").write_text("# my own settings\nepochs: 3\ntrain: /data/mine\n")
+    return "my.yaml"
+
+
+def _our_yaml_edited(d: Path) -> str:
+    from facemask.data.data_yaml import write_data_yaml
+
+    write_data_yaml(d / "ours.yaml", ["Mask", "No Mask"], "datasets/face_masks")
+    with (d / "ours.yaml").open("a") as f:
+        f.write("download: https://example.com/my-notes\n")  # the user's own line
+    return "ours.yaml"
+
+
+def _a_folder(d: Path) -> str:
+    (d / "a.yaml").mkdir()
+    (d / "a.yaml" / "notes.txt").write_text("mine")
+    return "a.yaml"
+
+
+@pytest.mark.parametrize(
+    ("make", "needle"),
+    [(_users_yaml, "is a file this project did not write"), (_our_yaml_edited, "(or one edited since)"),
+     (_a_folder, "is a folder, not a file")],
+    ids=["a user's yaml", "ours, edited by its user", "a folder"],
+)  # fmt: skip
+def test_exist_ok_never_replaces_a_data_yaml_that_is_not_ours(tmp_path, make, needle) -> None:
+    """Refused before anything is read or written, the file byte-identical (the snapshot hashes it)."""
+    data = make(tmp_path)
+    (tmp_path / "sets").mkdir()
+    before = snapshot(tmp_path)
+    result = script("prepare_data.py", "--sources", "sets", "--out", "out", "--data", data, "--exist-ok",
+                    cwd=tmp_path)  # fmt: skip
+    assert_refused(result, "prepare_data.py", f"--data {data} ", needle, "choose another --data")
+    assert snapshot(tmp_path) == before
 
 
 # --- the app's port ---------------------------------------------------------------------------------

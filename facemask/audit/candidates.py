@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import sys
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import astuple, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ MISSING_IOU = 0.3  # a detection overlapping a label box less than this, with ev
 WRONG_CLASS_IOU = 0.5  # a detection this close to a label box is about the same face
 UNFOUND_IOU = 0.3  # a label box no detection overlaps this much, at UNFOUND_CONF, is never found
 UNFOUND_CONF = 0.05
+MAX_WARNINGS = 20  # skipped images named one by one, as detect.py does
 
 
 class AuditError(FacemaskError, ValueError):
@@ -76,11 +77,17 @@ class AuditResult:
 
 @dataclass
 class ImageAudit:
-    """One audited image: what the summary counts."""
+    """One audited image: what the summary counts; or one left out, and why (`skipped`)."""
 
     image: str
-    labels: int
+    labels: int = 0
     candidates: list[Candidate] = field(default_factory=list)
+    skipped: str | None = None  # e.g. "bad label (x.txt:2: w 5 is not from 0 to 1 ...)"
+
+    @property
+    def reason(self) -> str:
+        """What the summary counts a skipped image under: its message before the detail."""
+        return (self.skipped or "").split(" (")[0]
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -123,33 +130,39 @@ def to_candidates(image: str, found: dict[str, sv.Detections], width: int, heigh
 
 
 class _AuditSink(BaseSink):
-    """Compares each image's detections with its labels, as the pipeline hands them over."""
+    """Compares each image's detections with its labels, as the pipeline hands them over. An image
+    whose label breaks the label rule (read_yolo) is skipped whole, as ultralytics leaves it out of
+    training: auditing its other boxes would report the face of the bad line as missing."""
 
-    def __init__(self, root: Path, conf_thres: float):
-        self.root, self.conf_thres = root, conf_thres
+    def __init__(self, root: Path, conf_thres: float, classes: Collection[str] | None):
+        self.root, self.conf_thres, self.classes = root, conf_thres, classes
         self.audits: list[ImageAudit] = []
 
     def write(self, result: FrameResult) -> None:
         path = Path(result.frame.source)
+        rel = path.relative_to(self.root).as_posix()
         height, width = result.frame.image.shape[:2]
         try:
-            labels = load_labels(path, width, height)
+            labels = load_labels(path, width, height, self.classes)
         except LabelError as e:
-            print(f"WARNING: skipped {path}: {e}", file=sys.stderr)
+            self.audits.append(ImageAudit(rel, skipped=f"bad label ({e})"))
+            return
+        except OSError as e:
+            self.audits.append(ImageAudit(rel, skipped=f"unreadable label ({e.strerror})"))
             return
         found = find_candidates(labels, result.detections, self.conf_thres)
-        rel = path.relative_to(self.root).as_posix()
         self.audits.append(ImageAudit(rel, len(labels), to_candidates(rel, found, width, height)))
 
     def skip(self, frame: Frame) -> None:
-        print(f"WARNING: skipped {frame.source}: {frame.error}", file=sys.stderr)
+        self.audits.append(ImageAudit(Path(frame.source).relative_to(self.root).as_posix(), skipped=frame.error))
 
 
 def audit_images(detector: Detector, images: Sequence[Path], root: Path, conf_thres: float,
-                 desc: str = "Auditing") -> list[ImageAudit]:  # fmt: skip
+                 classes: Collection[str] | None = None, desc: str = "Auditing") -> list[ImageAudit]:  # fmt: skip
     """Run the model over `images` through detect.py's pipeline (detector settings reaching down to
-    UNFOUND_CONF) and compare with their labels; unreadable images and labels are skipped with a warning."""
-    sink = _AuditSink(root, conf_thres)
+    UNFOUND_CONF) and compare with their labels (`classes`: the dataset's class ids); an unreadable
+    image or a bad label is an ImageAudit that says why it was skipped."""
+    sink = _AuditSink(root, conf_thres, classes)
     frames = (read_image(str(p)) for p in tqdm(images, desc=desc, unit="img", file=sys.stdout))
     Pipeline(detector).run(frames, [sink])
     return sink.audits
@@ -187,15 +200,27 @@ def bias_warning(weights: str | Path, seen: int, total: int, data: str) -> str:
 
 
 def summarise(audits: list[ImageAudit], sources: list[str]) -> dict[str, dict[str, int]]:
-    """Images, label boxes and candidates of each kind per source, plus a 'total' row."""
+    """Images, label boxes and candidates of each kind per source, plus a 'total' row (skipped images
+    left out)."""
     rows: dict[str, Counter] = {}
-    for a in audits:
+    for a in (a for a in audits if a.skipped is None):
         for key in (source_of(a.image, sources), "total"):
             row = rows.setdefault(key, Counter(dict.fromkeys(("images", "labels", *KINDS), 0)))
             row.update(images=1, labels=a.labels)
             row.update(c.kind for c in a.candidates)
     order = [*sorted(k for k in rows if k != "total"), "total"] if rows else []
     return {k: dict(rows[k]) for k in order}
+
+
+def report_skipped(audits: list[ImageAudit], root: Path) -> tuple[dict[str, int], dict[str, str]]:
+    """Warn of each skipped image in one line (the first MAX_WARNINGS: a dataset of bad labels must
+    not bury the table); returns their count by reason, and every one with why, for summary.json."""
+    skipped = {a.image: a.skipped for a in audits if a.skipped}
+    for image, why in list(skipped.items())[:MAX_WARNINGS]:
+        print(f"WARNING: skipped {root / image}: {why}", file=sys.stderr)
+    if len(skipped) > MAX_WARNINGS:
+        print(f"WARNING: {len(skipped) - MAX_WARNINGS} more skipped; summary.json lists them", file=sys.stderr)
+    return dict(Counter(a.reason for a in audits if a.skipped)), skipped
 
 
 def print_summary(summary: dict[str, dict[str, int]], title: str, console: Console | None = None) -> None:
@@ -220,6 +245,12 @@ def write_csv(candidates: Iterable[Candidate], path: Path) -> None:
 def detector_settings(imgsz: int, conf_thres: float, iou_thres: float, device: str | None) -> DetectorSettings:
     """Inference reaching down to UNFOUND_CONF, so that one pass serves all three kinds."""
     return DetectorSettings(imgsz=imgsz, conf=min(conf_thres, UNFOUND_CONF), iou=iou_thres, device=device)
+
+
+def class_ids(content: dict[str, Any]) -> list[str]:
+    """The class ids a data yaml's `names` gives, as label files write them: '0', '1', ..."""
+    names = content["names"]
+    return [str(k) for k in (names if isinstance(names, dict) else range(len(names)))]
 
 
 def audited_splits(content: dict[str, Any], splits: Iterable[str] | None) -> list[str]:

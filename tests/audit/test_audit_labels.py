@@ -21,7 +21,17 @@ import torch
 import yaml
 
 import audit_labels
-from facemask.audit.candidates import AuditResult, Candidate, ImageAudit, find_candidates, summarise, training_names
+from facemask.audit.candidates import (
+    MAX_WARNINGS,
+    AuditResult,
+    Candidate,
+    ImageAudit,
+    class_ids,
+    find_candidates,
+    report_skipped,
+    summarise,
+    training_names,
+)
 from facemask.audit.gallery import write_pages
 from facemask.data.dataset_files import source_of
 from facemask.inference import detector as detector_module
@@ -236,6 +246,44 @@ def test_apply_ignore_greys_the_missing_face_and_none_links_everything(planted, 
     audit(planted, weights, tmp_path, apply="missing=add", out=tmp_path / "grey", exist_ok=True)
     assert len((tmp_path / "grey" / planted.missing.replace("images/", "labels/", 1)).with_suffix(".txt")
                .read_text().splitlines()) == 2  # fmt: skip
+
+
+def test_a_bad_label_skips_its_image_and_the_audit_goes_on(planted, weights, colour_model, tmp_path, capsys) -> None:
+    """Its whole image, as ultralytics leaves it out of training: audited without its bad line, the
+    face of that line would come back as a 'missing' candidate, a second report of one mistake."""
+    label = (planted.root / planted.wrong_class.replace("images/", "labels/", 1)).with_suffix(".txt")
+    lineno = len(label.read_text().splitlines()) + 1
+    with label.open("a") as f:
+        f.write("1 nan 0.5 0.2 0.2\n")
+    result = audit(planted, weights, tmp_path)
+    assert {(c.image, c.kind) for c in result.candidates} == {
+        (planted.missing, "missing"),
+        (planted.unfound, "unfound"),
+    }
+    why = f"bad label ({label.name}:{lineno}: cx is nan, not a fraction of the image's size from 0 to 1)"
+    assert result.summary["skipped"] == {"bad label": 1} and result.summary["skipped_images"] == {
+        planted.wrong_class: why
+    }
+    assert result.summary["sources"]["total"]["images"] == 39
+    out, err = capsys.readouterr()
+    assert [ln for ln in err.splitlines() if "skipped" in ln] == [
+        f"WARNING: skipped {planted.root / planted.wrong_class}: {why}"
+    ]
+    assert "Skipped 1 of 40 images, named above and in summary.json: 1 bad label" in out
+
+
+def test_skipped_images_are_named_up_to_a_limit_and_all_counted(tmp_path, capsys) -> None:
+    audits = [ImageAudit(f"images/train/{i}.jpg", skipped=f"bad label ({i}.txt:1: class 7 ...)") for i in range(25)]
+    audits += [
+        ImageAudit("images/val/x.jpg", skipped="unreadable image (truncated)"),
+        ImageAudit("images/val/y.jpg", 2),
+    ]
+    counts, named = report_skipped(audits, tmp_path)
+    assert counts == {"bad label": 25, "unreadable image": 1} and len(named) == 26 and "images/val/y.jpg" not in named
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == MAX_WARNINGS + 1 and lines[-1] == "WARNING: 6 more skipped; summary.json lists them"
+    assert summarise(audits, [])["total"]["images"] == 1  # only the audited one
+    assert class_ids({"names": ["Mask", "No Mask"]}) == class_ids({"names": {0: "Mask", 1: "No Mask"}}) == ["0", "1"]
 
 
 def test_training_data_is_found_from_the_checkpoint_record(tiny_data: Path, tmp_path: Path) -> None:
