@@ -6,6 +6,9 @@ gallery (gallery/index.html, pages of crops boxed by kind, and gallery/overview.
     missing      a confident detection that no label box overlaps (IoU < 0.3 with every box)
     wrong_class  a label box the model confidently calls another class (IoU >= 0.5), never its own
     unfound      a label box no detection overlaps (IoU >= 0.3) even at confidence 0.05
+An image whose label has a bad line (NaN or inf, a coordinate outside 0-1, a class the yaml lacks) is
+skipped whole, as ultralytics leaves it out of training, with one warning naming the file and line; the
+summary counts what was skipped (summary.json lists each).
 
 Usage:
     python audit_labels.py --data data/face_masks.yaml --weights weights/face_masks.pt    # train, val, test
