@@ -1,0 +1,114 @@
+"""The event tests' servers: one real PostgreSQL and one real Mosquitto per test process (session
+fixtures; see services.py), a fresh database for each test, and an MQTT listener that records what
+the broker delivers. Without Debian's postgresql or mosquitto the tests that need them skip, saying
+what to install; with FACEMASK_REQUIRE_SERVICES=1 (.ci/run) they fail instead."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import paho.mqtt.client as mqtt
+import pytest
+
+from tests.events.services import Mosquitto, Postgres, mosquitto_bin, postgres_bin
+
+
+def _missing(what: str) -> None:
+    message = f"{what} is not installed (apt-get install -y {what.lower()})"
+    if os.environ.get("FACEMASK_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"{message}, and FACEMASK_REQUIRE_SERVICES=1")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    bindir = postgres_bin()
+    if bindir is None:
+        _missing("PostgreSQL")
+    server = Postgres(bindir)
+    server.start()
+    yield server
+    server.destroy()
+
+
+@pytest.fixture
+def pg_url(postgres: Postgres) -> str:
+    """A new empty database on the running server."""
+    if not postgres.running:  # a fault test left it stopped
+        postgres.start()
+    return postgres.create_database(f"t_{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture(scope="session")
+def mosquitto() -> Iterator[Mosquitto]:
+    binary = mosquitto_bin()
+    if binary is None:
+        _missing("Mosquitto")
+    broker = Mosquitto(binary)
+    yield broker
+    broker.destroy()
+
+
+@dataclass
+class Message:
+    topic: str
+    payload: bytes
+    retain: bool
+
+    def json(self) -> dict:
+        return json.loads(self.payload)
+
+
+@dataclass
+class Listener:
+    """Every message the broker delivers on facemask/#, as a subscriber (Home Assistant, say) gets it."""
+
+    client: mqtt.Client
+    messages: list[Message] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def on(self, leaf: str) -> list[Message]:
+        with self._lock:
+            return [m for m in self.messages if m.topic.endswith(f"/{leaf}")]
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def wait(self, done: Callable[[Listener], bool], timeout_s: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not done(self) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.2)  # and a little longer: a message sent twice would arrive by now
+
+
+def subscribe(mosquitto: Mosquitto) -> Listener:
+    """A new subscriber to facemask/#: it gets the retained messages first, then what is published."""
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"test-{uuid.uuid4().hex[:8]}")
+    result = Listener(client)
+    subscribed = threading.Event()
+
+    def received(_c, _u, message: mqtt.MQTTMessage) -> None:
+        with result._lock:
+            result.messages.append(Message(message.topic, message.payload, bool(message.retain)))
+
+    client.on_message = received
+    client.on_subscribe = lambda *_: subscribed.set()
+    client.on_connect = lambda c, *_: c.subscribe("facemask/#", qos=1)
+    client.connect("127.0.0.1", mosquitto.port)
+    client.loop_start()
+    assert subscribed.wait(10), "the test's MQTT listener could not subscribe"
+    return result
+
+
+@pytest.fixture
+def listener(mosquitto: Mosquitto) -> Iterator[Listener]:
+    result = subscribe(mosquitto)
+    yield result
+    result.close()

@@ -1,0 +1,87 @@
+"""EventSink in a pipeline: a simulated multi-camera run's people arrive exactly once in PostgreSQL and
+exactly once on MQTT, as many as its people.csv rows, with its compliance rows as intervals and a
+blurred snapshot for each unmasked person; a source that fails is lost, retried, then given up."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import cv2
+
+from benchmarks.simulated_cameras import ColourDetector, camera_frames, people_factory
+from facemask.events.options import EventOptions, event_sink
+from facemask.events.store import EventStore
+from facemask.inference.pipeline import Pipeline
+from facemask.inference.streams import MultiSource
+from facemask.inference.tracking import PEOPLE_COLUMNS, RowWriter
+from tests.events.conftest import Listener, subscribe
+from tests.events.services import Mosquitto
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_a_multi_camera_run_arrives_once_in_postgresql_and_once_on_mqtt(
+    pg_url: str, mosquitto: Mosquitto, listener: Listener, tmp_path: Path
+) -> None:
+    options = EventOptions(db=pg_url, mqtt=mosquitto.url, spool_dir=tmp_path / "spool", snapshot_dir=tmp_path / "snaps")
+    sink = event_sink(options)
+    people_csv = RowWriter(tmp_path / "people.csv", PEOPLE_COLUMNS)
+    pipeline = Pipeline(ColourDetector(), people=people_factory(None, 5.0, people_csv), concurrent=True)
+    pipeline.run(camera_frames(3, 20, fps=10), [sink])
+    people_csv.close()
+
+    people = read_csv(tmp_path / "people.csv")
+    expected = sorted((r["source"], int(r["track_id"]), r["verdict"]) for r in people)
+    store = EventStore(pg_url)
+    rows, total = store.page("person", limit=1000)
+    assert len(expected) > 25 and total == len(expected)
+    assert sorted((r["source"], r["track_id"], r["verdict"]) for r in rows) == expected
+    listener.wait(lambda got: len(got.on("people")) >= len(expected))
+    messages = [m.json() for m in listener.on("people")]
+    assert sorted((m["source"], m["track_id"], m["verdict"]) for m in messages) == expected  # each exactly once
+    assert {m["key"] for m in messages} == {r["key"] for r in rows}
+
+    for camera in ("cam1", "cam2", "cam3"):  # every 5 s interval, with the people first seen in it
+        intervals, _ = store.page("interval", source=camera)
+        assert len(intervals) == 4
+        for n, interval in enumerate(intervals):
+            first_seen = [r for r in people if r["source"] == camera and n * 5 <= float(r["first_seen_s"]) < n * 5 + 5]
+            assert (interval["people"], interval["masked"]) == (
+                len(first_seen),
+                sum(r["verdict"] == "Mask" for r in first_seen),
+            )
+    statuses = [(r["source"], r["status"]) for r in store.page("camera")[0]]
+    assert sorted(statuses) == sorted([(c, s) for c in ("cam1", "cam2", "cam3") for s in ("opened", "ended")])
+
+    unmasked = [r for r in rows if r["verdict"] != "Mask"]
+    assert unmasked and all(r["snapshot"] and cv2.imread(r["snapshot"]) is not None for r in unmasked)
+    assert all(r["snapshot"] is None for r in rows if r["verdict"] == "Mask")
+
+    later = subscribe(mosquitto)  # what Home Assistant gets when it subscribes after the run
+    later.wait(lambda got: len(got.on("status")) >= 4, timeout_s=5)
+    topics = [f"facemask/{c}/status" for c in ("cam1", "cam2", "cam3")] + ["facemask/status"]  # + facemask's own
+    assert {(m.topic, m.payload, m.retain) for m in later.on("status")} == {(t, b"offline", True) for t in topics}
+    assert len(later.on("compliance")) == 3 and not later.on("people")  # the last tally is kept, people are not
+    later.close()
+    store.close()
+
+
+def test_a_failing_source_is_lost_retried_then_given_up(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'events.db'}"
+    sink = event_sink(EventOptions(db=db, spool_dir=tmp_path / "spool", snapshots="off"))
+    missing = str(tmp_path / "door.mp4")
+    with MultiSource([missing], retry_s=0.01, file_retries=2) as frames:
+        Pipeline(ColourDetector(), people=people_factory(None, 10.0)).run(frames, [sink])
+    store = EventStore(db)
+    rows, _ = store.page("camera")
+    store.close()
+    assert [(r["source"], r["status"]) for r in rows] == [
+        (missing, "lost"),
+        (missing, "retried"),
+        (missing, "given_up"),
+    ]
+    assert "given up" in rows[-1]["detail"]

@@ -1,0 +1,108 @@
+"""Nothing lost, nothing twice: a multi-camera run whose PostgreSQL is down for its first seconds and is
+stopped and started again in the middle stores every person its people.csv has, each once; a run
+killed (SIGKILL) while its database was away leaves its events spooled, and the next run stores them."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from benchmarks.simulated_cameras import ColourDetector, camera_frames, people_factory
+from facemask.events.event import camera_event
+from facemask.events.options import EventOptions, event_sink
+from facemask.events.spool import Spool
+from facemask.events.store import EventStore
+from facemask.events.writer import EventWriter
+from facemask.inference.pipeline import Pipeline
+from facemask.inference.tracking import PEOPLE_COLUMNS, RowWriter
+from tests.events.services import Postgres, free_port
+
+
+def paced(frames: Iterator, seconds_per_frame: float) -> Iterator:
+    for frame in frames:
+        time.sleep(seconds_per_frame)
+        yield frame
+
+
+def outages(postgres: Postgres, up_at: float, down_at: float, up_again_at: float) -> threading.Thread:
+    """Start the (stopped) server at `up_at` seconds, stop it at `down_at`, start it at `up_again_at`."""
+
+    def run() -> None:
+        start = time.monotonic()
+        for at, action in ((up_at, postgres.start), (down_at, postgres.stop), (up_again_at, postgres.start)):
+            time.sleep(max(0.0, start + at - time.monotonic()))
+            action()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def test_a_run_through_database_outages_stores_every_person_once(postgres: Postgres, pg_url: str, tmp_path: Path,
+                                                                 capfd) -> None:  # fmt: skip
+    postgres.stop()  # down when the run starts
+    sink = event_sink(EventOptions(db=pg_url, spool_dir=tmp_path / "spool", snapshots="off", retry_s=0.2))
+    people_csv = RowWriter(tmp_path / "people.csv", PEOPLE_COLUMNS)
+    pipeline = Pipeline(ColourDetector(), people=people_factory(None, 10.0, people_csv), concurrent=True)
+    toggling = outages(postgres, 0.6, 1.3, 1.8)
+    pipeline.run(paced(camera_frames(3, 25, fps=10), 0.0015), [sink])  # about 2.5 s
+    toggling.join()
+    people_csv.close()
+    with (tmp_path / "people.csv").open() as f:
+        expected = sorted((r["source"], int(r["track_id"]), r["verdict"]) for r in csv.DictReader(f))
+    store = EventStore(pg_url)
+    rows, total = store.page("person", limit=1000)
+    assert len(expected) > 40 and total == len(expected)
+    assert sorted((r["source"], r["track_id"], r["verdict"]) for r in rows) == expected
+    assert store.page("camera")[1] == 6  # opened and ended, for each camera
+    err = capfd.readouterr().err
+    assert err.count("cannot be reached") >= 2 and "spooled events stored" in err  # down at start, and in the middle
+    assert not list((tmp_path / "spool").rglob("*.jsonl"))  # nothing left waiting
+    store.close()
+
+
+CRASHING_RUN = """
+import os, signal, sys, time
+from pathlib import Path
+from facemask.events.event import camera_event
+from facemask.events.spool import Spool
+from facemask.events.store import EventStore
+from facemask.events.writer import EventWriter
+writer = EventWriter(EventStore(sys.argv[1], connect_timeout_s=1), Spool(Path(sys.argv[2]), "crashed"), retry_s=60)
+for i in range(50):
+    writer.submit(camera_event("crashed", "cam1", i, "retried"))
+while writer.spool.depth < 50:
+    time.sleep(0.01)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_run_killed_while_the_database_was_away_is_stored_by_the_next(pg_url: str, tmp_path: Path) -> None:
+    away = f"postgresql://postgres@127.0.0.1:{free_port()}/nothing"  # nothing listens there
+    killed = subprocess.run([sys.executable, "-c", CRASHING_RUN, away, str(tmp_path)], capture_output=True, timeout=60)
+    assert killed.returncode == -9 and len((tmp_path / "crashed.jsonl").read_text().splitlines()) == 50
+    store = EventStore(pg_url)
+    writer = EventWriter(store, Spool(tmp_path, "next"))
+    writer.submit(camera_event("next", "cam1", 0, "opened"))
+    writer.close()
+    rows, total = store.page("camera", limit=100)
+    assert total == 51 and [r["run_id"] for r in rows].count("crashed") == 50
+    assert not list(tmp_path.glob("*.jsonl"))
+    store.close()
+
+
+def test_a_spool_cut_short_mid_line_keeps_its_whole_events(tmp_path: Path) -> None:
+    spool = Spool(tmp_path, "run")
+    spool.append([camera_event("run", "cam1", i, "lost") for i in range(3)])
+    spool.close()
+    path = tmp_path / "run.jsonl"
+    path.write_bytes(path.read_bytes() + b'{"kind": "camera", "row": {"key"')  # a crash in the middle of a write
+    again = Spool(tmp_path, "run")
+    again.append([camera_event("run", "cam1", 3, "opened")])
+    assert again.depth == 4 and [e.row["status"] for chunk in again.chunks(10) for e in chunk][-1] == "opened"
+    again.close()
