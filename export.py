@@ -21,9 +21,8 @@ import argparse
 from pathlib import Path
 
 from facemask.app import web_page
-from facemask.cli import fail, float_range, image_size, positive_int
+from facemask.cli import float_range, image_size, positive_int, run_or_fail
 from facemask.data.data_yaml import check_data
-from facemask.errors import FacemaskError
 from facemask.model.checkpoints import PT_HINT, DeviceError, check_device, load_model, precision_args
 from facemask.model.hub import check_push, files_to_push, push
 from facemask.model.input_size import resolve
@@ -107,10 +106,7 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(opt: argparse.Namespace) -> None:
-    try:
-        run(**vars(opt))
-    except FacemaskError as e:
-        fail("export.py", e)
+    run_or_fail("export.py", run, opt)
 
 
 if __name__ == "__main__":

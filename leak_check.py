@@ -38,13 +38,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from facemask.cli import fail, int_range, positive_int, unit_float
+from facemask.cli import int_range, positive_int, run_or_fail, unit_float
 from facemask.data.leak_check import DEFAULT_DATA, check
 from facemask.data.leak_check_options import LeakOptions
 from facemask.data.leak_check_report import print_report
 from facemask.data.leak_check_result import LeakResult
 from facemask.data.leak_check_sheets import save as save_sheets
-from facemask.errors import FacemaskError
 from facemask.owned_dirs import check_output, mark
 
 DEFAULTS = LeakOptions()
@@ -99,10 +98,7 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(opt: argparse.Namespace) -> int:
-    try:
-        return 1 if run(**vars(opt)).failed else 0
-    except FacemaskError as e:
-        fail("leak_check.py", e)
+    return 1 if run_or_fail("leak_check.py", run, opt).failed else 0
 
 
 if __name__ == "__main__":

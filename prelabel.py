@@ -25,10 +25,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from facemask.cli import fail, image_size, positive_int, unit_float
+from facemask.cli import image_size, positive_int, run_or_fail, unit_float
 from facemask.data.formats import WRITERS
 from facemask.data.sources import image_files
-from facemask.errors import FacemaskError
 from facemask.files import shown
 from facemask.inference.detector import Detector, DetectorSettings
 from facemask.inference.media import Source, SourceError, iter_frames
@@ -96,10 +95,7 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(opt: argparse.Namespace) -> None:
-    try:
-        run(**vars(opt))
-    except FacemaskError as e:
-        fail("prelabel.py", e)
+    run_or_fail("prelabel.py", run, opt)
 
 
 if __name__ == "__main__":

@@ -32,86 +32,94 @@ Python:
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from facemask.classes import INCORRECT_POLICIES, class_map_of, parse_class_map
-from facemask.cli import checked, fail, float_range, int_range, positive_int
+from facemask.cli import checked, float_range, int_range, positive_int, run_or_fail
 from facemask.data.data_yaml import same_dataset, write_data_yaml, written_by_us
 from facemask.data.download import download_sources
 from facemask.data.layout import resolve_added
-from facemask.data.merge import MergeOptions, merge
+from facemask.data.merge import merge
+from facemask.data.merge_options import MergeOptions, all_cores, flag
 from facemask.data.quality import BLUR_SCOPES
 from facemask.data.report import DUPLICATE, INCORRECT_MASK, MergeReport
 from facemask.data.sources import SourceSpec, load_sources
 from facemask.data.split import parse_fractions, read_split_list
 from facemask.data.upload import check_upload, upload
-from facemask.errors import FacemaskError
 from facemask.owned_dirs import check_output, check_output_file
-from facemask.paths import CONFIGS_DIR, DATASETS_DIR, DEFAULT_DATA, PROJECT_ROOT, SPLIT_LISTS
+from facemask.paths import DEFAULT_DATA, MERGED_DATASET, PROJECT_ROOT, SOURCES_CACHE, SOURCES_CONFIG, SPLIT_LISTS
 
+M = MergeOptions()  # the merge's defaults, written once there; run() and parse_opt() read them
+SHIPPED_SPLIT = "default"  # --keep-split: the split list of the shipped model (paths.SPLIT_LISTS), where it exists
 POLICY_DROPS = (DUPLICATE, INCORRECT_MASK)  # drops by design, not problems with the input
 
 
 def run(
-    sources: str | Path | None = None,
-    download: bool = False,
-    config: str | Path = CONFIGS_DIR / "datasets.yaml",
-    out: str | Path = DATASETS_DIR / "face_masks",
-    data: str | Path = DEFAULT_DATA,
-    cache: str | Path = DATASETS_DIR / "sources",
-    incorrect: str = "drop",
-    min_box: float = 2.0,
-    blur_threshold: float | None = None,
-    blur_scope: str = "image",
-    dup_distance: int = 4,
-    group_distance: int = 8,
-    split: str | Sequence[float] = "85/10/5",
-    seed: int = 0,
-    rotate: bool = True,
-    negatives: str | Path | None = None,
-    negatives_share: float = 0.1,
-    keep_split: str | Path | None = "default",
-    workers: int | None = None,
-    exist_ok: bool = False,
-    progress: bool = True,
-    add: Sequence[str | Path] = (),
-    class_map: dict[str, str] | Sequence[str | tuple[str, str]] = (),
-    upload_roboflow: str | None = None,
+    sources: str | Path | None = None,  # folder holding each configured source's folder (../shared/datasets)
+    download: bool = False,  # fetch the configured sources into `cache` instead (Kaggle API, Roboflow, URLs)
+    config: str | Path = SOURCES_CONFIG,  # the sources: folder, format, class map, download, split shares
+    out: str | Path = MERGED_DATASET,  # the merged dataset's folder
+    data: str | Path = DEFAULT_DATA,  # dataset yaml pointed at `out` (kept if it names another, unless exist_ok)
+    cache: str | Path = SOURCES_CACHE,  # where `download` puts the sources
+    incorrect: str = M.incorrect,  # incorrectly worn masks: "drop" their images, count as "no-mask", or a "class"
+    min_box: float = M.min_box,  # drop boxes narrower or shorter than this (pixels)
+    blur_threshold: float | None = M.blur_threshold,  # drop images less sharp (variance of the Laplacian); None: off
+    blur_scope: str = M.blur_scope,  # measure sharpness on the "image" or its "faces"
+    dup_distance: int = M.dup_distance,  # pHash bits: at most this far apart = duplicates, kept once
+    group_distance: int = M.group_distance,  # pHash bits: at most this far apart = one split (and copies)
+    split: str | Sequence[float] = M.split,  # train/val/test shares: "85/10/5", "0.7,0.2,0.1" or three numbers
+    seed: int = M.seed,  # seed of the split (and of which negatives stay)
+    rotate: bool = M.rotate,  # add 90/180/270 degree copies of the training images
+    negatives: str | Path | None = M.negatives,  # folder of photos without faces, kept as background images
+    negatives_share: float = M.negatives_share,  # at most this share of the merged photos are negatives
+    keep_split: str | Path | None = SHIPPED_SPLIT,  # splits.csv to keep; "default": the shipped model's; None: new
+    workers: int | None = None,  # processes (None: all cores)
+    exist_ok: bool = False,  # replace `out` and `data` if this project wrote them
+    progress: bool = True,  # show progress bars
+    add: Sequence[str | Path] = (),  # your own sets (YOLO, VOC, COCO JSON, Label Studio, CVAT) merged beside them
+    class_map: dict[str, str] | Sequence[str | tuple[str, str]] = (),  # NAME=MEANING for the `add` sets' names
+    upload_roboflow: str | None = None,  # WORKSPACE/PROJECT to send the merged dataset (or `out` as it is) to
 ) -> MergeReport | None:
     """Merge the sources (and the `add` sets) into `out`, point `data` at it, print the report; returns the
-    report. `keep_split`: a splits.csv to keep, "default" for the shipped model's (when it exists), None or
-    "none" for a split of the merge's own. `class_map`: meanings of the `add` sets' class names (NAME=MEANING).
-    `upload_roboflow`: WORKSPACE/PROJECT to send the merged dataset to; with nothing to merge, `out` as it is
-    is sent (and None returned)."""
+    report, or None when there was nothing to merge and `out` was sent to Roboflow as it is."""
     if sources is None and not download and not add:  # nothing to merge: --out is sent as it is
-        if upload_roboflow is None:
-            raise ValueError("give --sources DIR, --download or --add PATH")
-        upload(Path(out), upload_roboflow)
-        return None
+        return _send_as_it_is(Path(out), upload_roboflow)
     class_map, added = _added_sets(sources, download, add, class_map, upload_roboflow, config, out)
     keep_split = _split_list(keep_split, incorrect)
-    out, data = Path(out), Path(data)
-    protected = [Path(cache)] + ([Path(sources)] if sources is not None else [])
-    check_output(out, exist_ok, protected, replace=True)  # before any download
-    check_output_file(data, exist_ok, written_by_us, "--data")  # --exist-ok replaces only a yaml of ours
-    opts = MergeOptions(incorrect=incorrect, min_box=min_box, blur_threshold=blur_threshold, blur_scope=blur_scope,
-                        dup_distance=dup_distance, group_distance=group_distance, split=parse_fractions(split),
-                        seed=seed, rotate=rotate, negatives=str(negatives) if negatives else None,
-                        negatives_share=negatives_share, keep_split=keep_split, workers=workers or os.cpu_count() or 1,
-                        class_map=class_map, added=[str(a) for a in add])  # fmt: skip
+    _check_outputs(Path(out), Path(data), Path(cache), sources, exist_ok)  # before any download
+    opts = MergeOptions(
+        incorrect=incorrect,
+        min_box=min_box,
+        blur_threshold=blur_threshold,
+        blur_scope=blur_scope,
+        dup_distance=dup_distance,
+        group_distance=group_distance,
+        split=parse_fractions(split),
+        seed=seed,
+        rotate=rotate,
+        negatives=str(negatives) if negatives else None,
+        negatives_share=negatives_share,
+        keep_split=keep_split,
+        class_map=class_map,
+        added=[str(a) for a in add],
+        workers=workers or all_cores(),
+    )
     if download:
         sources = download_sources(load_sources(config), Path(cache))
-    report = merge(Path(sources) if sources is not None else None, out, Path(config), opts, exist_ok=exist_ok,
-                   progress=progress, protected=[cache], added=added)  # fmt: skip
-    report.print()
-    _point_data_yaml(data, out, report, exist_ok)
-    _print_summary(report, out)
-    if upload_roboflow:
-        upload(out, upload_roboflow)
+    sources_dir = Path(sources) if sources is not None else None
+    report = merge(
+        sources_dir, Path(out), Path(config), opts, exist_ok=exist_ok, progress=progress, protected=[cache], added=added
+    )
+    _publish(report, Path(out), Path(data), exist_ok, upload_roboflow)
     return report
+
+
+def _send_as_it_is(out: Path, upload_roboflow: str | None) -> None:
+    """With nothing to merge, the only job left: send `out` to Roboflow as it is."""
+    if upload_roboflow is None:
+        raise ValueError("give --sources DIR, --download or --add PATH")
+    upload(out, upload_roboflow)
 
 
 def _added_sets(
@@ -138,11 +146,28 @@ def _split_list(keep_split: str | Path | None, incorrect: str) -> str | None:
     """The split list to keep, checked before hours of reading: the shipped model's by default."""
     if keep_split is None or str(keep_split) == "none":
         return None
-    if str(keep_split) == "default":
+    if str(keep_split) == SHIPPED_SPLIT:
         default = SPLIT_LISTS["three classes" if incorrect == "class" else "two classes"]
         return str(default) if default.is_file() else None
     read_split_list(Path(keep_split))  # a one-line error now, not after the merge
     return str(keep_split)
+
+
+def _check_outputs(out: Path, data: Path, cache: Path, sources: str | Path | None, exist_ok: bool) -> None:
+    """`out` may be made (or replaced: with `exist_ok`, one this project made) without touching an input, and
+    `data` written (with `exist_ok`, a yaml of ours replaced)."""
+    protected = [cache] + ([Path(sources)] if sources is not None else [])
+    check_output(out, exist_ok, protected, replace=True)
+    check_output_file(data, exist_ok, written_by_us, "--data")
+
+
+def _publish(report: MergeReport, out: Path, data: Path, exist_ok: bool, upload_roboflow: str | None) -> None:
+    """Say what the merge did, point `data` at `out`, and send it to Roboflow if asked."""
+    report.print()
+    _point_data_yaml(data, out, report, exist_ok)
+    _print_summary(report, out)
+    if upload_roboflow:
+        upload(out, upload_roboflow)
 
 
 def _point_data_yaml(data: Path, out: Path, report: MergeReport, exist_ok: bool) -> None:
@@ -194,62 +219,63 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
     src = p.add_mutually_exclusive_group()
     src.add_argument("--sources", type=Path, help="folder holding each source's folder (e.g. ../shared/datasets)")
     src.add_argument("--download", action="store_true", help="fetch the sources (Kaggle API, Roboflow, URLs)")
-    p.add_argument("--config", type=Path, default=CONFIGS_DIR / "datasets.yaml", help="sources config")
-    p.add_argument("--out", type=Path, default=DATASETS_DIR / "face_masks", help="merged dataset folder")
+    p.add_argument("--config", type=Path, default=SOURCES_CONFIG, help="sources config")
+    p.add_argument("--out", type=Path, default=MERGED_DATASET, help="merged dataset folder")
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="dataset yaml to point at --out")
-    p.add_argument("--cache", type=Path, default=DATASETS_DIR / "sources", help="where --download puts the sources")
-    p.add_argument(
-        "--incorrect",
-        choices=INCORRECT_POLICIES,
-        default="drop",
-        help="images with incorrectly worn masks: drop them, count as No Mask, or keep class 2",
-    )
-    p.add_argument("--min-box", type=float_range(0), default=2.0, help="drop boxes narrower or shorter (pixels)")
-    p.add_argument(
-        "--blur-threshold",
-        type=float_range(0),
-        default=None,
-        help="drop images whose variance of the Laplacian is below this (off by default; try 50-100)",
-    )
-    p.add_argument("--blur-scope", choices=BLUR_SCOPES, default="image", help="measure blur on the image or its faces")
-    p.add_argument("--dup-distance", type=int_range(0, 64), default=4, help="pHash bits: at most this = duplicates")
-    p.add_argument(
-        "--group-distance", type=int_range(0, 64), default=8, help="pHash bits: at most this = one split (and copies)"
-    )
-    p.add_argument("--split", type=checked(parse_fractions), default="85/10/5", help="train/val/test proportions")
-    p.add_argument("--seed", type=int, default=0, help="seed of the split")
+    p.add_argument("--cache", type=Path, default=SOURCES_CACHE, help="where --download puts the sources")
+    p.add_argument("--incorrect", choices=INCORRECT_POLICIES, **flag("incorrect"))
+    p.add_argument("--min-box", type=float_range(0), **flag("min_box"))
+    p.add_argument("--blur-threshold", type=float_range(0), **flag("blur_threshold"))
+    p.add_argument("--blur-scope", choices=BLUR_SCOPES, **flag("blur_scope"))
+    p.add_argument("--dup-distance", type=int_range(0, 64), **flag("dup_distance"))
+    p.add_argument("--group-distance", type=int_range(0, 64), **flag("group_distance"))
+    split_text = "/".join(f"{100 * f:g}" for f in M.split)  # 85/10/5
+    p.add_argument("--split", type=checked(parse_fractions), **{**flag("split"), "default": split_text})
+    p.add_argument("--seed", type=int, **flag("seed"))
     p.add_argument("--no-rotate", dest="rotate", action="store_false", help="no 90/180/270 degree training copies")
-    p.add_argument("--negatives", type=Path, help="folder of photos without faces, kept as background images")
-    p.add_argument(
-        "--negatives-share", type=float_range(0, 1, hi_open=True), default=0.1, help="at most this share are negatives"
-    )
+    p.add_argument("--negatives", type=Path, **flag("negatives"))
+    p.add_argument("--negatives-share", type=float_range(0, 1, hi_open=True), **flag("negatives_share"))
     p.add_argument(
         "--keep-split",
-        default="default",
-        help="a splits.csv whose photos keep their split; 'default': the shipped model's; 'none': a new split",
+        default=SHIPPED_SPLIT,
+        help=f"a splits.csv whose photos keep their split; '{SHIPPED_SPLIT}': the shipped model's; 'none': a new split",
     )
     p.add_argument("--workers", type=positive_int(), default=None, help="processes (default: all cores)")
     p.add_argument("--exist-ok", action="store_true", help="replace --out and --data if this project wrote them")
-    p.add_argument("--add", action="append", default=[], type=Path, metavar="PATH",
-                   help="a set of your own (YOLO, VOC, COCO JSON, Label Studio, CVAT) merged beside the sources; "
-                   "repeatable")  # fmt: skip
-    p.add_argument("--class-map", action="append", default=[], type=checked(parse_class_map), metavar="NAME=MEANING",
-                   help='what an --add set\'s class name means, e.g. face="No Mask"; repeatable')  # fmt: skip
-    p.add_argument("--upload-roboflow", metavar="WORKSPACE/PROJECT",
-                   help="send the merged dataset (or --out as it is) to Roboflow, with ROBOFLOW_API_KEY")  # fmt: skip
+    _add_own_sets_flags(p)
     opt = p.parse_args(argv)
     if not (opt.sources or opt.download or opt.add or opt.upload_roboflow):
         p.error("give --sources DIR, --download or --add PATH (or --upload-roboflow to send --out as it is)")
     return opt
 
 
+def _add_own_sets_flags(p: argparse.ArgumentParser) -> None:
+    """--add, --class-map and --upload-roboflow: a user's own sets in, the merged dataset out."""
+    p.add_argument(
+        "--add",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="PATH",
+        help="a set of your own (YOLO, VOC, COCO JSON, Label Studio, CVAT) merged beside the sources; repeatable",
+    )
+    p.add_argument(
+        "--class-map",
+        action="append",
+        default=[],
+        type=checked(parse_class_map),
+        metavar="NAME=MEANING",
+        help='what an --add set\'s class name means, e.g. face="No Mask"; repeatable',
+    )
+    p.add_argument(
+        "--upload-roboflow",
+        metavar="WORKSPACE/PROJECT",
+        help="send the merged dataset (or --out as it is) to Roboflow, with ROBOFLOW_API_KEY",
+    )
+
+
 def main(opt: argparse.Namespace) -> None:
-    try:
-        run(**vars(opt))
-    except FacemaskError as e:
-        fail("prepare_data.py", e)
-    except KeyboardInterrupt:
-        sys.exit("prepare_data.py: interrupted; nothing was written")
+    run_or_fail("prepare_data.py", run, opt, interrupted="interrupted; nothing was written")
 
 
 if __name__ == "__main__":

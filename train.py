@@ -22,8 +22,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from facemask.cli import fail, image_size, int_range, positive_int
-from facemask.errors import FacemaskError
+from facemask.cli import image_size, int_range, positive_int, run_or_fail
 from facemask.model.training import DEFAULT_CONFIG, train
 from facemask.model.wandb_logging import WANDB_MODES
 
@@ -62,10 +61,7 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(opt: argparse.Namespace) -> None:
-    try:
-        run_dir = run(**vars(opt))
-    except FacemaskError as e:
-        fail("train.py", e)
+    run_dir = run_or_fail("train.py", run, opt)
     print(f"Results saved to {run_dir} (best weights: {run_dir / 'weights' / 'best.pt'})")
 
 

@@ -24,8 +24,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from facemask.cli import fail, image_size, positive_int, unit_float
-from facemask.errors import FacemaskError
+from facemask.cli import image_size, positive_int, run_or_fail, unit_float
 from facemask.model import photo_scores, recall_breakdown
 from facemask.model.evaluation import evaluate, print_table
 from facemask.paths import DEFAULT_DATA, DEFAULT_WEIGHTS
@@ -66,10 +65,7 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(opt: argparse.Namespace) -> None:
-    try:
-        run(**vars(opt))
-    except FacemaskError as e:
-        fail("val.py", e)
+    run_or_fail("val.py", run, opt)
 
 
 if __name__ == "__main__":

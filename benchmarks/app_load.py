@@ -28,7 +28,7 @@ import psutil
 from gradio_client import Client, handle_file
 
 from benchmarks import defaults
-from facemask.cli import positive_int
+from facemask.cli import positive_int, run_or_fail
 from facemask.inference.detector import PredictOptions
 from facemask.paths import DEFAULT_WEIGHTS, EXAMPLES_DIR, PROJECT_ROOT
 
@@ -159,7 +159,7 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(opt: argparse.Namespace) -> None:
-    run(**vars(opt))
+    run_or_fail("benchmarks.app_load", run, opt)
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ import numpy as np
 
 from benchmarks import defaults
 from benchmarks.simulated_cameras import ColourDetector, camera_frames, people_factory
-from facemask.cli import fail, positive_float, positive_int
+from facemask.cli import positive_float, positive_int, run_or_fail
 from facemask.errors import FacemaskError
 from facemask.events.event import Event, new_run_id, person_event
 from facemask.events.outlets import Outlets
@@ -236,10 +236,7 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(opt: argparse.Namespace) -> None:
-    try:
-        run(**vars(opt))
-    except FacemaskError as e:
-        fail("benchmarks.event_store", e)
+    run_or_fail("benchmarks.event_store", run, opt)
 
 
 if __name__ == "__main__":

@@ -30,9 +30,8 @@ import yaml
 import export
 import val
 from benchmarks import defaults
-from facemask.cli import fail, float_range, image_size, int_range, positive_int
+from facemask.cli import float_range, image_size, int_range, positive_int, run_or_fail
 from facemask.data.dataset_files import load_dataset, split_images
-from facemask.errors import FacemaskError
 from facemask.inference.detector import Detector, DetectorSettings
 from facemask.inference.media import Frame, read_image
 from facemask.inference.pipeline import BaseSink, FrameResult, Pipeline
@@ -156,10 +155,7 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(opt: argparse.Namespace) -> None:
-    try:
-        run(**vars(opt))
-    except FacemaskError as e:
-        fail("benchmarks.inference_formats", e)
+    run_or_fail("benchmarks.inference_formats", run, opt)
 
 
 if __name__ == "__main__":

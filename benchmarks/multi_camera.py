@@ -41,8 +41,7 @@ from benchmarks import CROWD_PHOTOS, defaults
 from benchmarks.camera_timing import Row, measure, table
 from benchmarks.clips import camera_clips
 from benchmarks.mjpeg_cameras import Cameras, jpegs
-from facemask.cli import fail, image_size, positive_float, positive_int
-from facemask.errors import FacemaskError
+from facemask.cli import image_size, positive_float, positive_int, run_or_fail
 from facemask.paths import DEFAULT_WEIGHTS, WEIGHTS_DIR
 
 WEIGHTS = [DEFAULT_WEIGHTS, WEIGHTS_DIR / "face_masks_int8_openvino_model"]
@@ -145,10 +144,7 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(opt: argparse.Namespace) -> None:
-    try:
-        run(**vars(opt))
-    except FacemaskError as e:
-        fail("benchmarks.multi_camera", e)
+    run_or_fail("benchmarks.multi_camera", run, opt)
 
 
 if __name__ == "__main__":

@@ -56,7 +56,7 @@ import supervision as sv
 from benchmarks import UPRIGHT_DATA, defaults, negative_crops
 from benchmarks.haar_cascade import HaarCascade, haar_path
 from benchmarks.negative_crops import Crop, Crops, make_crops
-from facemask.cli import fail, int_range
+from facemask.cli import int_range, run_or_fail
 from facemask.data.dataset_files import known_sources, load_dataset, split_images
 from facemask.errors import FacemaskError
 from facemask.inference.annotate import Annotator, draw_tally
@@ -234,10 +234,7 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(opt: argparse.Namespace) -> None:
-    try:
-        run(**vars(opt))
-    except FacemaskError as e:
-        fail("benchmarks.negatives_fp", e)
+    run_or_fail("benchmarks.negatives_fp", run, opt)
 
 
 if __name__ == "__main__":

@@ -16,8 +16,9 @@ import supervision as sv
 
 from facemask.inference.detector import Prediction
 from facemask.inference.media import Frame
+from facemask.inference.people_files import RowWriter
 from facemask.inference.pipeline import PeopleFactory
-from facemask.inference.tracking import ComplianceCounter, RowWriter
+from facemask.inference.tracking import ComplianceCounter
 
 W, H, FACE, LANES = 192, 144, 20, 5
 NAMES = {0: "Mask", 1: "No Mask"}

@@ -21,9 +21,8 @@ from typing import Any
 import numpy as np
 
 from benchmarks import UPRIGHT_DATA, defaults
-from facemask.cli import fail, unit_float
+from facemask.cli import run_or_fail, unit_float
 from facemask.data.dataset_files import class_names, known_sources, load_dataset, split_images
-from facemask.errors import FacemaskError
 from facemask.inference.detector import Detector, DetectorSettings, PredictOptions
 from facemask.inference.media import Frame
 from facemask.inference.pipeline import Pipeline
@@ -101,10 +100,7 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(opt: argparse.Namespace) -> None:
-    try:
-        run(**vars(opt))
-    except FacemaskError as e:
-        fail("benchmarks.small_faces", e)
+    run_or_fail("benchmarks.small_faces", run, opt)
 
 
 if __name__ == "__main__":

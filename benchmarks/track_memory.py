@@ -33,8 +33,7 @@ from tqdm import tqdm
 import detect
 from benchmarks import CROWD_PHOTOS, defaults
 from benchmarks.clips import long_clip
-from facemask.cli import fail, image_size, positive_float, positive_int
-from facemask.errors import FacemaskError
+from facemask.cli import image_size, positive_float, positive_int, run_or_fail
 from facemask.inference.media import Frame
 from facemask.inference.tracking import ComplianceCounter
 from facemask.paths import DEFAULT_WEIGHTS
@@ -186,10 +185,7 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(opt: argparse.Namespace) -> None:
-    try:
-        run(**vars(opt))
-    except FacemaskError as e:
-        fail("benchmarks.track_memory", e)
+    run_or_fail("benchmarks.track_memory", run, opt)
 
 
 if __name__ == "__main__":

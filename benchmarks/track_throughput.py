@@ -24,8 +24,7 @@ import psutil
 import detect
 from benchmarks import defaults
 from benchmarks.clips import photo_clip
-from facemask.cli import fail, image_size, positive_int
-from facemask.errors import FacemaskError
+from facemask.cli import image_size, positive_int, run_or_fail
 from facemask.paths import DEFAULT_WEIGHTS, EXAMPLES_DIR
 
 SAMPLE_EVERY_S = 0.2  # RSS sampling period
@@ -92,10 +91,7 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(opt: argparse.Namespace) -> None:
-    try:
-        run(**vars(opt))
-    except FacemaskError as e:
-        fail("benchmarks.track_throughput", e)
+    run_or_fail("benchmarks.track_throughput", run, opt)
 
 
 if __name__ == "__main__":

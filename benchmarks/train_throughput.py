@@ -22,7 +22,7 @@ from ultralytics.nn.tasks import DetectionModel
 from ultralytics.utils import DEFAULT_CFG
 
 from benchmarks import defaults
-from facemask.cli import image_size, int_range, positive_int
+from facemask.cli import image_size, int_range, positive_int, run_or_fail
 
 
 def random_batch(batch: int, imgsz: int, faces: int, device: torch.device) -> dict[str, torch.Tensor]:
@@ -96,7 +96,7 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(opt: argparse.Namespace) -> None:
-    run(**vars(opt))
+    run_or_fail("benchmarks.train_throughput", run, opt)
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ import supervision as sv
 
 from benchmarks import defaults
 from facemask.app import web_page
-from facemask.cli import fail, int_range, positive_int
+from facemask.cli import int_range, positive_int, run_or_fail
 from facemask.errors import FacemaskError
 from facemask.inference.detector import Detector
 from facemask.inference.media import read_image
@@ -240,10 +240,7 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(opt: argparse.Namespace) -> None:
-    try:
-        run(**vars(opt))
-    except FacemaskError as e:
-        fail("benchmarks.web_page_speed", e)
+    run_or_fail("benchmarks.web_page_speed", run, opt)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,9 @@ Every user error exits with status 2, as argparse does for a bad command line, o
     p.add_argument("--max-det", type=positive_int())        # 1 or more
     p.add_argument("--batch", type=int_range(1, also=(-1,)))  # -1 (auto) or 1 or more
     p.add_argument("--zone", type=checked(parse_zone))      # any parser that raises ValueError
+
+    def main(opt: argparse.Namespace) -> None:
+        run_or_fail("val.py", run, opt)                     # run(**vars(opt)); a FacemaskError exits 2
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ import sys
 from collections.abc import Callable, Collection
 from typing import NoReturn, TypeVar
 
+from facemask.errors import FacemaskError
+
 T = TypeVar("T")
 
 USER_ERROR = 2  # argparse's exit status for a bad command line
@@ -28,6 +33,19 @@ def fail(prog: str, message: object) -> NoReturn:
     """Print `prog: error: message` on stderr and exit USER_ERROR, as argparse's parser.error does."""
     print(f"{prog}: error: {message}", file=sys.stderr)
     sys.exit(USER_ERROR)
+
+
+def run_or_fail(prog: str, run: Callable[..., T], opt: argparse.Namespace, interrupted: str | None = None) -> T:
+    """A script's main(): `run(**vars(opt))`, a user's mistake (FacemaskError) said in one line with exit 2.
+    With `interrupted`, a Ctrl-C ends on the line `prog: <interrupted>` (exit 1), not a traceback."""
+    try:
+        return run(**vars(opt))
+    except FacemaskError as e:
+        fail(prog, e)
+    except KeyboardInterrupt:
+        if interrupted is None:
+            raise
+        sys.exit(f"{prog}: {interrupted}")
 
 
 def _describe(lo: float | None, hi: float | None, lo_open: bool = False, hi_open: bool = False) -> str:

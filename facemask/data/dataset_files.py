@@ -15,10 +15,9 @@ from ultralytics.data.utils import img2label_paths
 from facemask.data.data_yaml import DatasetError, dataset_root
 from facemask.data.labels import read_yolo
 from facemask.data.sources import IMAGE_SUFFIXES, load_sources
-from facemask.paths import CONFIGS_DIR
+from facemask.paths import SOURCES_CONFIG
 from facemask.yaml_io import load_yaml
 
-SOURCES_CONFIG = CONFIGS_DIR / "datasets.yaml"
 OTHER_SOURCE = "all"  # the source of a file name the merge did not write
 
 

@@ -44,8 +44,16 @@ def coco_set(folder: Path, stems: list[str]) -> dict[str, list]:
             data["images"].append({"id": i, "file_name": f"{stem}.jpg", "width": w, "height": h})
             for name, (x1, y1, x2, y2) in zip(label.keys, label.boxes, strict=True):
                 cat = 1 + list(COCO_NAMES).index(name)
-                data["annotations"].append({"id": len(data["annotations"]), "image_id": i, "category_id": cat,
-                                            "bbox": [x1, y1, x2 - x1, y2 - y1], "area": 1, "iscrowd": 0})  # fmt: skip
+                data["annotations"].append(
+                    {
+                        "id": len(data["annotations"]),
+                        "image_id": i,
+                        "category_id": cat,
+                        "bbox": [x1, y1, x2 - x1, y2 - y1],
+                        "area": 1,
+                        "iscrowd": 0,
+                    }
+                )
             expected[f"{split}/{stem}.jpg"] = sorted(
                 (COCO_NAMES[n], *b) for n, b in zip(label.keys, label.boxes, strict=True)
             )
@@ -80,8 +88,10 @@ def merged_boxes(out: Path, source: str, rel: str) -> list:
     label = next(out.glob(f"labels/*/{safe_name(source, rel)}.txt"))
     image = next(out.glob(f"images/*/{safe_name(source, rel)}.*"))
     w, h = Image.open(image).size
-    return sorted((names[int(k)], x1 * w, y1 * h, x2 * w, y2 * h) for k, (x1, y1, x2, y2) in
-                  zip(read_yolo(label).keys, read_yolo(label).boxes, strict=True))  # fmt: skip
+    return sorted(
+        (names[int(k)], x1 * w, y1 * h, x2 * w, y2 * h)
+        for k, (x1, y1, x2, y2) in zip(read_yolo(label).keys, read_yolo(label).boxes, strict=True)
+    )
 
 
 def assert_same_boxes(got: list, want: list, tol: float = 1.0) -> None:
@@ -91,8 +101,18 @@ def assert_same_boxes(got: list, want: list, tol: float = 1.0) -> None:
 
 
 def merge_args(tmp_path: Path, *extra) -> list:
-    return ["--out", tmp_path / "merged", "--data", tmp_path / "data.yaml", "--keep-split", "none", "--no-rotate",
-            "--workers", "1", *extra]  # fmt: skip
+    return [
+        "--out",
+        tmp_path / "merged",
+        "--data",
+        tmp_path / "data.yaml",
+        "--keep-split",
+        "none",
+        "--no-rotate",
+        "--workers",
+        "1",
+        *extra,
+    ]
 
 
 @pytest.fixture
@@ -142,8 +162,9 @@ def test_a_configured_set_by_its_own_names_is_refused_like_an_added_one(two_sets
     (tmp_path / "sets").mkdir()
     shutil.move(two_sets[1], tmp_path / "sets" / "yolo_set")  # its classes.txt: mask, face
     config = tmp_path / "sets.yaml"
-    config.write_text("sources:\n  theirs:\n    folder: yolo_set\n    format: auto\n    images: .\n"
-                      "    classes: vocabulary\n")  # fmt: skip
+    config.write_text(
+        "sources:\n  theirs:\n    folder: yolo_set\n    format: auto\n    images: .\n    classes: vocabulary\n"
+    )
     args = ["--sources", tmp_path / "sets", "--config", config, *merge_args(tmp_path)]
     result = run_script(ROOT / "prepare_data.py", args, tmp_path)
     assert result.code == 2 and result.stderr.count("\n") == 1

@@ -15,6 +15,7 @@ from PIL import Image
 import prepare_data
 from facemask.data import merge as merge_module
 from facemask.data.dedup import min_distances, rotation_hashes
+from facemask.data.merge_options import MergeOptions
 from facemask.data.split import read_split_list
 from tests.conftest import MASK_RGB, NO_MASK_RGB, SHARED_DATASETS, Sources, background
 from tests.scripts import run_script
@@ -148,7 +149,7 @@ def test_near_duplicates_never_straddle_splits(sources: Sources, tmp_path: Path)
     stems = list(hashes)
     h = np.stack([hashes[s] for s in stems])
     for i, stem in enumerate(stems):
-        for j in np.nonzero(min_distances(h, i) <= merge_module.MergeOptions().group_distance)[0]:
+        for j in np.nonzero(min_distances(h, i) <= MergeOptions().group_distance)[0]:
             assert where[stems[j]] == where[stem], (stem, stems[j])
     assert len(set(where.values())) == 3
 
@@ -233,8 +234,11 @@ def test_out_that_is_a_file_or_overlaps_the_sources_is_refused(sources: Sources,
         with pytest.raises(FileExistsError, match=match):
             run(sources, out, exist_ok=True)
     assert tree(sources.root) == before and a_file.read_text() == "not a folder"
-    result = run_script(ROOT / "prepare_data.py", ["--sources", sources.root, "--config", sources.config,
-                        "--out", sources.root, "--exist-ok"], tmp_path)  # fmt: skip
+    result = run_script(
+        ROOT / "prepare_data.py",
+        ["--sources", sources.root, "--config", sources.config, "--out", sources.root, "--exist-ok"],
+        tmp_path,
+    )
     assert result.code == 2 and result.stderr.count("\n") == 1 and "overlaps the input" in result.stderr
     assert tree(sources.root) == before
 
@@ -292,15 +296,23 @@ def test_download_without_credentials_stops_before_writing(tmp_path: Path, monke
 def test_cli_errors_are_one_line(sources: Sources, tmp_path: Path) -> None:
     bad_config = tmp_path / "bad.yaml"
     bad_config.write_text(sources.config.read_text().replace("without_mask: No Mask", "without_mask: Nomask"))
-    result = run_script(ROOT / "prepare_data.py", ["--sources", sources.root, "--config", bad_config,
-                        "--out", tmp_path / "o"], tmp_path)  # fmt: skip
+    result = run_script(
+        ROOT / "prepare_data.py", ["--sources", sources.root, "--config", bad_config, "--out", tmp_path / "o"], tmp_path
+    )
     assert result.code == 2
     assert result.stderr.count("\n") == 1
     assert "'without_mask'" in result.stderr and "bad.yaml" in result.stderr
-    for flag, value in [("--split", "0.5,0.6,0.1"), ("--dup-distance", "-1"), ("--negatives-share", "1"),
-                        ("--workers", "0"), ("--min-box", "nan"), ("--keep-split", str(bad_config))]:  # fmt: skip
-        result = run_script(ROOT / "prepare_data.py", ["--sources", sources.root, flag, value, "--out", tmp_path / "o"],
-                            tmp_path)  # fmt: skip
+    for flag, value in [
+        ("--split", "0.5,0.6,0.1"),
+        ("--dup-distance", "-1"),
+        ("--negatives-share", "1"),
+        ("--workers", "0"),
+        ("--min-box", "nan"),
+        ("--keep-split", str(bad_config)),
+    ]:
+        result = run_script(
+            ROOT / "prepare_data.py", ["--sources", sources.root, flag, value, "--out", tmp_path / "o"], tmp_path
+        )
         assert result.code == 2 and flag in result.stderr.splitlines()[-1] and "Traceback" not in result.stderr
     assert not (tmp_path / "o").exists()
 
@@ -309,8 +321,11 @@ def test_cli_errors_are_one_line(sources: Sources, tmp_path: Path) -> None:
 # whose label file is missing (8) or empty (1); sergiovirahonda's photo of two people in 14 copies, most of
 # them tight crops (the copy search once left six of them in test and one in train); and duplicates within
 # and across sources (REAL_DUPLICATES: one of each pair is dropped).
-ANDREW, ADITYA, SERGIO = ("andrewmvd-face-mask-detection/images", "aditya276-face-mask-dataset-yolo-format/images",
-                          "sergiovirahonda-face-mask-dataset/images")  # fmt: skip
+ANDREW, ADITYA, SERGIO = (
+    "andrewmvd-face-mask-detection/images",
+    "aditya276-face-mask-dataset-yolo-format/images",
+    "sergiovirahonda-face-mask-dataset/images",
+)
 REAL_DUPLICATES = [
     (f"{ANDREW}/maksssksksss405.jpg", f"{ANDREW}/maksssksksss291.jpg"),
     (f"{ANDREW}/maksssksksss412.jpg", f"{SERGIO}/train/965.jpg"),
@@ -367,10 +382,14 @@ def test_merge_of_a_sample_of_the_real_sources(tmp_path: Path) -> None:
     counts = real_sample(tmp_path / "sources", every=40)
     out = tmp_path / "face_masks"
     # In one process (test_split_is_deterministic_for_a_seed runs the merge on two).
-    report = prepare_data.run(sources=tmp_path / "sources", out=out, data=tmp_path / "data.yaml", progress=False,
-                              workers=1)  # fmt: skip
-    folders = {"andrewmvd": "andrewmvd-face-mask-detection", "aditya276": "aditya276-face-mask-dataset-yolo-format",
-               "sergiovirahonda": "sergiovirahonda-face-mask-dataset"}  # fmt: skip
+    report = prepare_data.run(
+        sources=tmp_path / "sources", out=out, data=tmp_path / "data.yaml", progress=False, workers=1
+    )
+    folders = {
+        "andrewmvd": "andrewmvd-face-mask-detection",
+        "aditya276": "aditya276-face-mask-dataset-yolo-format",
+        "sergiovirahonda": "sergiovirahonda-face-mask-dataset",
+    }
     assert {s: t["read"] for s, t in report.images.items()} == {s: counts[f] for s, f in folders.items()}
     assert report.dropped("missing label") == 8 and report.dropped("empty label") == 1
     assert report.dropped("unreadable image") == 0  # WebP-as-.jpg and RGBA PNGs are read, not lost

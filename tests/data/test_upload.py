@@ -17,8 +17,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def upload(dataset: Path, tmp_path: Path, target: str = "my-team/face-masks", **env: str):
     base = {k: v for k, v in os.environ.items() if k != "ROBOFLOW_API_KEY"}
-    return run_script(ROOT / "prepare_data.py", ["--upload-roboflow", target, "--out", dataset], tmp_path,
-                      env={**base, **env})  # fmt: skip
+    return run_script(
+        ROOT / "prepare_data.py", ["--upload-roboflow", target, "--out", dataset], tmp_path, env={**base, **env}
+    )
 
 
 def test_the_photos_sent_are_the_dataset_s_own_with_their_boxes(tiny_data: Path) -> None:
