@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,9 +21,10 @@ import numpy as np
 from facemask.app.service import ServeError, UserError, detector_for
 from facemask.files import shown
 from facemask.inference.annotate import Annotator
+from facemask.inference.counting import Tally
 from facemask.inference.detector import Detector, PredictOptions
 from facemask.inference.media import Frame, SourceError
-from facemask.inference.pipeline import BaseSink, FrameResult, Pipeline
+from facemask.inference.pipeline import BaseSink, FrameResult, Pipeline, Sink
 from facemask.inference.streams import MultiSource, read_streams_file, source_name
 from facemask.inference.tracking import ComplianceCounter
 
@@ -34,7 +36,7 @@ INTERVAL_S = 60.0  # people per minute, as detect.py's default
 class CameraView:
     name: str
     image: np.ndarray | None = None  # RGB, reduced
-    tally: dict[str, Any] | None = None  # people, masked, unmasked, compliance_rate
+    tally: Tally | None = None  # the camera's people so far
     faces: dict[str, int] | None = None  # in the newest frame
     problem: str | None = None  # why the camera shows nothing new, if it is failing
     frames: int = 0
@@ -66,9 +68,11 @@ class _LatestSink(BaseSink):
 
 
 class CameraWall:
-    def __init__(self, streams: str | Path, detector: Detector, conf: float = 0.25, iou: float = 0.45):
-        """Every source of `streams`, analysed with `detector` once `start` is called."""
-        self.streams = str(streams)
+    def __init__(self, streams: str | Path, detector: Detector, conf: float = 0.25, iou: float = 0.45,
+                 sinks: Sequence[Sink] = ()):  # fmt: skip
+        """Every source of `streams`, analysed with `detector` once `start` is called; `sinks` get the
+        results too (the app's EventSink, facemask.app.recording)."""
+        self.streams, self.sinks = str(streams), list(sinks)
         self.items = read_streams_file(streams)
         self.detector, self.options = detector, PredictOptions(conf=conf, iou=iou)
         self.lock = threading.Lock()
@@ -90,7 +94,7 @@ class CameraWall:
 
     def _run(self, pipeline: Pipeline) -> None:
         try:
-            pipeline.run(self._source, [_LatestSink(self.views, self.lock)])
+            pipeline.run(self._source, [_LatestSink(self.views, self.lock), *self.sinks])
         except Exception as e:  # shown in the tab: the app itself goes on
             self.error = f"the cameras stopped: {type(e).__name__}: {e}"
 
@@ -99,6 +103,11 @@ class CameraWall:
             self._source.stop()
         if self._thread is not None:
             self._thread.join(timeout=30)
+
+    @property
+    def sources(self) -> dict[str, str]:
+        """Each source as given, with the name the tab shows it by."""
+        return {item: view.name for item, view in self.views.items()}
 
     @property
     def running(self) -> bool:
@@ -112,13 +121,13 @@ class CameraWall:
         return cells, totals(views, self.running, self.error)
 
 
-def camera_wall(streams: str, model: str | None) -> CameraWall:
+def camera_wall(streams: str, model: str | None, sinks: Sequence[Sink] = ()) -> CameraWall:
     """The Cameras tab's wall over `streams`, analysed with one of weights/' models, started; a ServeError in
     words for a .streams file that cannot be read or a model that cannot be loaded."""
     if model is None:
         raise ServeError("--cameras needs a model in weights/")
     try:
-        return CameraWall(streams, detector_for(model)).start()
+        return CameraWall(streams, detector_for(model), sinks=sinks).start()
     except (SourceError, UserError) as e:
         raise ServeError(f"--cameras {shown(streams)}: {e}") from None
 
@@ -130,21 +139,16 @@ def caption(view: CameraView) -> str:
     if view.tally is None:
         return f"{view.name}: waiting for the first frame"
     t = view.tally
-    rate = "" if t["compliance_rate"] is None else f" ({t['compliance_rate']:.0%})"
-    people = "1 person" if t["people"] == 1 else f"{t['people']} people"
-    return f"{view.name}: {people}, {t['masked']} masked{rate}, {t['unmasked']} unmasked"
+    rate = "" if t.rate is None else f" ({t.percent})"
+    people = "1 person" if t.people == 1 else f"{t.people} people"
+    return f"{view.name}: {people}, {t.masked} masked{rate}, {t.unmasked} unmasked"
 
 
 def totals(views: list[CameraView], running: bool, error: str | None) -> dict[str, Any]:
     """People over every camera, and each camera's own line."""
-    tallies = [v.tally for v in views if v.tally is not None]
-    people = {k: sum(t[k] for t in tallies) for k in ("people", "masked", "unmasked")}
-    counted = people["masked"] + people["unmasked"]
-    return {
-        **people, "share masked": round(people["masked"] / counted, 3) if counted else None,
-        "cameras": {v.name: {"frames": v.frames, **(v.tally or {}), "problem": v.problem} for v in views},
-        "running": running, **({"error": error} if error else {}),
-    }  # fmt: skip
+    people = sum((v.tally for v in views if v.tally is not None), Tally())
+    cameras = {v.name: {"frames": v.frames, **(v.tally.row() if v.tally else {}), "problem": v.problem} for v in views}
+    return {**people.row(), "cameras": cameras, "running": running, **({"error": error} if error else {})}
 
 
 def _placeholder(view: CameraView) -> np.ndarray:

@@ -12,7 +12,7 @@ import socket
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -24,11 +24,11 @@ from PIL import Image
 from facemask.errors import FacemaskError
 from facemask.images import ImageTooLarge, NotAnImage, UnreadableImage, load_image
 from facemask.inference.annotate import Annotator
-from facemask.inference.counting import share_masked
+from facemask.inference.counting import Tally
 from facemask.inference.detector import Detector, DetectorSettings, PredictOptions
 from facemask.inference.media import MAX_SIDE, VIDEO_SUFFIXES, Frame, iter_video
 from facemask.inference.outputs import detection_records
-from facemask.inference.pipeline import BaseSink, FrameResult, PeopleFactory, Pipeline
+from facemask.inference.pipeline import BaseSink, FrameResult, PeopleFactory, Pipeline, Sink
 from facemask.inference.tracking import DEFAULT_FPS, ComplianceCounter
 from facemask.model.checkpoints import CheckpointError
 from facemask.paths import WEIGHTS_DIR
@@ -137,13 +137,12 @@ def read_upload(path: str | None) -> np.ndarray:
 
 
 def summary(counts: dict[str, int]) -> dict[str, Any]:
-    share = share_masked(counts)
-    return {**counts, "faces": sum(counts.values()), "share masked": None if share is None else round(share, 3)}
+    return {**counts, "faces": sum(counts.values()), "compliance_rate": Tally.of_counts(counts).rate}
 
 
 def detect_rgb(rgb: np.ndarray, model: str, conf: float, iou: float, blur: bool, tile: bool = False,
                augment: bool = False) -> tuple[np.ndarray, dict, list]:  # fmt: skip
-    """Annotated RGB image, counts (per class and share masked) and detections, for one RGB image."""
+    """Annotated RGB image, counts (per class and the compliance rate) and detections, for one RGB image."""
     _check_pixels(rgb.shape[1], rgb.shape[0])
     pipeline = _pipeline(model, conf, iou, blur, tile, augment)
     result = pipeline.process(Frame(source="upload", name="upload", image=np.ascontiguousarray(rgb[:, :, ::-1])))
@@ -172,7 +171,7 @@ def detect_live(rgb: np.ndarray, model: str, conf: float, iou: float, blur: bool
                   is_video=True, live=True)  # fmt: skip
     result = state["pipeline"].process(frame)
     state["frames"] += 1
-    return result.annotated[:, :, ::-1], {**summary(result.counts), "people": result.people.tally()}, state
+    return result.annotated[:, :, ::-1], {**summary(result.counts), "people": result.people.tally().row()}, state
 
 
 def _scratch_dir() -> Path:
@@ -225,6 +224,7 @@ def _video_frames(path: str, left_out: list[Frame]) -> Iterator[Frame]:
     """The frames of an upload, within the app's limits (the first frame past them goes to `left_out`); an
     unreadable video is a UserError."""
     for frame in iter_video(path):
+        frame.source = upload_source(path)  # what its events and metrics name: not the server's temporary path
         if frame.error:
             raise UserError("That video has no frames" if frame.error == "video has no frames"
                             else "That file is not a video this app can read")  # fmt: skip
@@ -251,10 +251,16 @@ def cut_note(analysed: int, past: Frame) -> str:
             "not looked at (detect.py reads every frame)")  # fmt: skip
 
 
+def upload_source(path: str) -> str:
+    """An uploaded video as a source: 'upload:clip.mp4'."""
+    return f"upload:{Path(path).name}"
+
+
 def detect_video(path: str | None, model: str, conf: float, iou: float, blur: bool, track: bool = False,
-                 progress=None):  # fmt: skip
+                 progress=None, sinks: Sequence[Sink] = ()):  # fmt: skip
     """Annotated WebM video, faces per class over time, totals, per-frame records. With `track`, faces are
-    followed and counted as people (totals gain a 'people' summary)."""
+    followed and counted as people (totals gain a 'people' summary). `sinks` get the frames' results too
+    (the app's EventSink)."""
     if not path:
         raise UserError("No video received: upload one first")
     if Path(path).suffix.lower() not in VIDEO_SUFFIXES:
@@ -269,7 +275,7 @@ def detect_video(path: str | None, model: str, conf: float, iou: float, blur: bo
     folder = _scratch_dir()
     sink, left_out = _VideoSink(folder / f"{Path(path).stem}_faces.webm", progress), []
     try:
-        people_summaries = pipeline.run(_video_frames(path, left_out), [sink])
+        people_summaries = pipeline.run(_video_frames(path, left_out), [sink, *sinks])
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -280,7 +286,7 @@ def detect_video(path: str | None, model: str, conf: float, iou: float, blur: bo
     if left_out:
         result["note"] = cut_note(len(sink.records), left_out[0])
     if track:
-        s = people_summaries.get(path) or {"people": 0, "masked": 0, "unmasked": 0, "compliance_rate": None}
+        s = people_summaries.get(upload_source(path)) or Tally().row()
         result["people"] = {**{k: s[k] for k in ("people", "masked", "unmasked", "compliance_rate")},
                             "people_list": people_rows}  # fmt: skip
     return str(sink.out), sink.timeline, result, sink.records

@@ -10,7 +10,7 @@ import cv2
 from tqdm import tqdm
 
 from facemask.files import shown
-from facemask.inference.counting import RunSummary, format_counts
+from facemask.inference.counting import RunSummary, Tally, format_counts
 from facemask.inference.media import Frame
 from facemask.inference.pipeline import BaseSink, FrameResult
 
@@ -55,10 +55,10 @@ class ConsoleSink(BaseSink):
         """A tracked video's people count, in a line (above the bar of several sources, which goes on)."""
         if not self.sources:
             self._progress(None)
-        s = people
-        rate = "n/a" if s["compliance_rate"] is None else f"{s['compliance_rate']:.0%}"
-        tqdm.write(f"{shown(source)}: {s['people']} people, {s['masked']} masked ({rate}), {s['unmasked']} unmasked; "
-                   f"{s['ignored_tracks']} short or out-of-zone tracks ignored", file=sys.stdout)  # fmt: skip
+        t = Tally.of_row(people)
+        ignored = f"{people['ignored_tracks']} short or out-of-zone tracks ignored"
+        line = f"{shown(source)}: {t.people} people, {t.masked} masked ({t.percent}), {t.unmasked} unmasked; {ignored}"
+        tqdm.write(line, file=sys.stdout)
 
     def close(self) -> None:
         if self._bar is not None:

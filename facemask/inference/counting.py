@@ -1,13 +1,65 @@
-"""Counting faces per class, for each image and for a whole run."""
+"""Counting faces per class, for each image and for a whole run, and the one compliance rate: the share
+of masked people (or faces) in a Tally."""
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 import supervision as sv
 
 from facemask.classes import MASK
+
+RATE_DIGITS = 3  # a rate is kept, written and shown to three decimals (0.333), everywhere
+
+
+@dataclass
+class Tally:
+    """Masked and unmasked people (or faces), and the compliance rate of them: the share masked. Every
+    verdict other than Mask (No Mask, Incorrect) is unmasked: a compliance rate counts who is masked."""
+
+    masked: int = 0
+    unmasked: int = 0
+
+    @classmethod
+    def of_counts(cls, counts: dict[str, int]) -> Tally:
+        """The tally of faces per class name (`class_counts`): Mask against everything else."""
+        masked = counts.get(MASK, 0)
+        return cls(masked, sum(counts.values()) - masked)
+
+    @classmethod
+    def of_row(cls, row: dict[str, Any]) -> Tally:
+        """The tally of a row with `masked` and `unmasked` (`row()`, a CSV row read back)."""
+        return cls(int(row["masked"]), int(row["unmasked"]))
+
+    @property
+    def people(self) -> int:
+        return self.masked + self.unmasked
+
+    @property
+    def rate(self) -> float | None:
+        """The share masked, rounded to RATE_DIGITS; None for nobody (a rate of no one is not 0)."""
+        return round(self.masked / self.people, RATE_DIGITS) if self.people else None
+
+    @property
+    def percent(self) -> str:
+        """The rate as people read it: '60%', or 'n/a' for nobody."""
+        return "n/a" if self.rate is None else f"{self.rate:.0%}"
+
+    def add(self, verdict: str) -> None:
+        """One more person (or face) of this verdict (class name)."""
+        if verdict == MASK:
+            self.masked += 1
+        else:
+            self.unmasked += 1
+
+    def __add__(self, other: Tally) -> Tally:
+        return Tally(self.masked + other.masked, self.unmasked + other.unmasked)
+
+    def row(self) -> dict[str, Any]:
+        """people, masked, unmasked, compliance_rate: the columns of every file and summary that counts."""
+        return {"people": self.people, "masked": self.masked, "unmasked": self.unmasked, "compliance_rate": self.rate}
 
 
 def class_counts(detections: sv.Detections, names: dict[int, str]) -> dict[str, int]:
@@ -19,12 +71,6 @@ def class_counts(detections: sv.Detections, names: dict[int, str]) -> dict[str, 
 def format_counts(counts: dict[str, int]) -> str:
     """'2 Mask, 1 No Mask', or 'no faces'."""
     return ", ".join(f"{n} {name}" for name, n in counts.items() if n) or "no faces"
-
-
-def share_masked(counts: dict[str, int]) -> float | None:
-    """Mask / (Mask + everything else); None when no face was seen."""
-    total = sum(counts.values())
-    return counts.get(MASK, 0) / total if total else None
 
 
 @dataclass
@@ -47,15 +93,14 @@ class RunSummary:
 
     def line(self) -> str:
         done = self.images + self.frames
-        faces = sum(self.faces.values())
-        masked = share_masked(dict(self.faces))
+        faces = Tally.of_counts(dict(self.faces))
         seen = [f"{self.frames} video frames"] if self.frames else []
         if self.images or not self.frames:
             seen.insert(0, f"{self.images} images")
-        parts = [", ".join(seen),
-                 f"{faces} faces ({', '.join(f'{n} {c}' for c, n in self.faces.items() if n) or 'none'})"]  # fmt: skip
-        if masked is not None:
-            parts.append(f"{masked:.0%} masked")
+        per_class = ", ".join(f"{n} {c}" for c, n in self.faces.items() if n) or "none"
+        parts = [", ".join(seen), f"{faces.people} faces ({per_class})"]
+        if faces.rate is not None:
+            parts.append(f"{faces.percent} masked")
         if done:
             parts.append(f"{self.ms / done:.1f} ms per image")
         if self.skipped:
@@ -65,6 +110,11 @@ class RunSummary:
         return "Summary: " + "; ".join(parts)
 
     def to_dict(self) -> dict:
-        return {"images": self.images, "frames": self.frames, "faces": dict(self.faces),
-                "share_masked": share_masked(dict(self.faces)), "skipped": dict(self.skipped),
-                "ms_per_image": self.ms / max(1, self.images + self.frames)}  # fmt: skip
+        return {
+            "images": self.images,
+            "frames": self.frames,
+            "faces": dict(self.faces),
+            "compliance_rate": Tally.of_counts(dict(self.faces)).rate,
+            "skipped": dict(self.skipped),
+            "ms_per_image": self.ms / max(1, self.images + self.frames),
+        }

@@ -24,5 +24,5 @@ def test_the_wall_counts_each_camera_and_shows_the_broken_one(cameras, trained_r
     assert captions == ["entrance: 3 people, 2 masked (67%), 1 unmasked", "side: 2 people, 1 masked (50%), 1 unmasked",
                         "broken: unreadable video (given up after 3 tries)"]  # fmt: skip
     assert all(image.ndim == 3 and image.shape[2] == 3 for image, _ in cells)  # the broken one: a placeholder
-    assert (totals["people"], totals["masked"], totals["unmasked"], totals["share masked"]) == (5, 3, 2, 0.6)
+    assert (totals["people"], totals["masked"], totals["unmasked"], totals["compliance_rate"]) == (5, 3, 2, 0.6)
     assert totals["cameras"]["entrance"]["frames"] == 80 and totals["cameras"]["broken"]["frames"] == 0

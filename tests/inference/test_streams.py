@@ -54,7 +54,7 @@ def test_each_camera_is_counted_on_its_own_and_a_broken_one_stops_none(cameras, 
     assert broken not in people["sources"]
     assert (people["total"]["people"], people["total"]["masked"], people["total"]["unmasked"]) == (5, 3, 2)
     assert people["total"]["compliance_rate"] == pytest.approx(0.6)
-    assert sum(b["people"] for b in people["total"]["buckets"]) == 5
+    assert sum(b["people"] for b in people["total"]["intervals"]) == 5
     with (out / "people.csv").open() as f:
         rows = list(csv.DictReader(f))
     assert sorted((r["source"], r["verdict"]) for r in rows) == sorted(

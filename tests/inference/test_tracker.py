@@ -1,4 +1,4 @@
-"""The ultralytics tracker internals facemask/inference/tracking.py relies on, pinned so an ultralytics
+"""The ultralytics tracker internals facemask/inference/tracker.py relies on, pinned so an ultralytics
 upgrade that changes them fails here, loudly, rather than miscounting people: TRACKER_MAP and the
 trackers' yamls, the attributes update() reads from its input (conf, cls, xywh, len, boolean indexing:
 all _TrackerInput offers), the columns of its output ([x1, y1, x2, y2, track_id, score, cls, idx]), and
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import supervision as sv
 
-from facemask.inference.tracking import TRACKERS, FaceTracker, _TrackerInput
+from facemask.inference.tracker import TRACKERS, FaceTracker, _TrackerInput
 
 FRAME = np.zeros((240, 320, 3), np.uint8)
 

@@ -1,0 +1,65 @@
+"""Charts of counted people: masked and unmasked people per interval and the compliance rate over time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from facemask.inference.counting import Tally
+
+
+def compliance_chart(intervals: list[dict[str, Any]], seconds: float, tally: Tally, path: Path) -> None:
+    """One source's people per interval (masked and unmasked bars) and its compliance rate, as a PNG."""
+    title = f"{tally.people} people, {tally.masked} masked ({tally.percent}), per {seconds:g} s"
+    people_chart(intervals, {"compliance": intervals}, path, "time (s)", title)
+
+
+def sources_chart(report: dict[str, Any], path: Path) -> None:
+    """People per interval in total (bars) and each source's compliance rate over time (lines), as a PNG;
+    `report` is facemask.inference.people_report.PeopleReport.to_dict()."""
+    total, sources = report["total"], report["sources"]
+    rates = {f"{Path(name).name}: compliance": s["intervals"] for name, s in sources.items()}
+    tally = Tally.of_row(total)
+    title = f"{len(sources)} sources counted: {tally.people} people, {tally.masked} masked ({tally.percent})"
+    xlabel = "time since each source's first frame (s)"
+    people_chart(total["intervals"], rates, path, xlabel, title, bar_label=" (all sources)")
+
+
+def people_chart(
+    bars: list[dict[str, Any]],
+    rates: dict[str, list[dict[str, Any]]],
+    path: Path,
+    xlabel: str,
+    title: str,
+    bar_label: str = "",
+) -> None:
+    """Masked and unmasked people per interval of `bars` (stacked), and the compliance rate of each of
+    `rates`' interval lists as a line (one for a video, one per camera over several), as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 3.8))
+    starts = [b["start_s"] for b in bars]
+    widths = [(b["end_s"] - b["start_s"]) * 0.9 for b in bars]
+    masked = [b["masked"] for b in bars]
+    unmasked = [b["unmasked"] for b in bars]
+    ax.bar(starts, masked, width=widths, align="edge", color="tab:green", label=f"masked{bar_label}")
+    ax.bar(starts, unmasked, width=widths, align="edge", bottom=masked, color="tab:red", label=f"unmasked{bar_label}")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("people")
+    rate = ax.twinx()
+    for label, intervals in rates.items():
+        middles = [(b["start_s"] + b["end_s"]) / 2 for b in intervals]
+        values = [np.nan if b["compliance_rate"] is None else b["compliance_rate"] for b in intervals]
+        rate.plot(middles, values, "o-", label=label, **({"color": "black"} if len(rates) == 1 else {}))
+    rate.set_ylim(0, 1.05)
+    rate.set_ylabel("compliance rate")
+    ax.set_title(title)
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
+    fig.legend(loc="lower center", ncol=3, fontsize=8, frameon=False)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

@@ -1,0 +1,43 @@
+"""The people report of a run over several sources: each source's tally and intervals, and their sum,
+interval by interval, with the one compliance rate; and its chart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from facemask.inference.counting import Tally
+from facemask.inference.people_files import INTERVAL_COLUMNS, RowWriter
+from facemask.inference.people_report import PeopleReport
+
+
+def source(tmp_path: Path, name: str, intervals: list[Tally]) -> dict:
+    """A people counter's summary for `name`, its compliance CSV holding one 10 s interval per tally."""
+    path = tmp_path / f"{name}_compliance.csv"
+    writer = RowWriter(path, INTERVAL_COLUMNS)
+    for i, tally in enumerate(intervals):
+        writer.write({"start_s": 10.0 * i, "end_s": 10.0 * (i + 1), **tally.row()})
+    writer.close()
+    return {**sum(intervals, Tally()).row(), "files": {"compliance.csv": str(path)}}
+
+
+def test_sources_add_up_interval_by_interval(tmp_path: Path) -> None:
+    report = PeopleReport(chart=tmp_path / "compliance.png")
+    report.source_done("door", source(tmp_path, "door", [Tally(2, 1), Tally(0, 0)]))
+    report.source_done("hall", source(tmp_path, "hall", [Tally(0, 1), Tally(1, 0), Tally(0, 2)]))
+    result = report.to_dict()
+    assert result["total"]["people"] == 7 and result["total"]["compliance_rate"] == 0.429
+    assert [(r["start_s"], r["people"], r["masked"], r["compliance_rate"]) for r in result["total"]["intervals"]] == [
+        (0.0, 4, 2, 0.5),
+        (10.0, 1, 1, 1.0),
+        (20.0, 2, 0, 0.0),
+    ]
+    assert result["sources"]["door"]["intervals"][1]["compliance_rate"] is None  # nobody: no rate
+    report.close()
+    assert (tmp_path / "compliance.png").stat().st_size > 5000
+
+
+def test_no_sources_no_people_no_rate(tmp_path: Path) -> None:
+    report = PeopleReport(chart=tmp_path / "compliance.png")
+    assert report.to_dict() == {"total": {**Tally().row(), "intervals": []}, "sources": {}}
+    report.close()
+    assert not (tmp_path / "compliance.png").exists()
