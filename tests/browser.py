@@ -1,5 +1,6 @@
-"""One headless Chromium per test process for the browser tests (the app in test_app_browser.py, the
-in-browser page in test_web_page.py): launching it costs more than most of those tests. `.ci/run`
+"""One headless Chromium per test process for the browser tests (the app, the in-browser page, the audit
+gallery's review): launching it costs more than most of those tests, and Playwright's sync API allows one
+per process, so every test shares this one (registered in tests/conftest.py). `.ci/run`
 installs Chromium and sets FACEMASK_REQUIRE_BROWSER, so in CI they cannot be skipped; elsewhere they are
 skipped when Chromium or Playwright is missing."""
 

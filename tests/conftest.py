@@ -31,6 +31,8 @@ import pytest
 from filelock import FileLock
 from PIL import Image
 
+from tests.browser import browser  # noqa: F401  (the one Chromium of a test process, for every stage's tests)
+
 SHARED_DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 
 

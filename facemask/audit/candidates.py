@@ -4,6 +4,7 @@ Three kinds of candidate, each a box with a class:
 - `missing`: a confident detection that no label box overlaps (a face the labeller skipped);
 - `wrong_class`: a label box the model confidently calls another class, and never its own;
 - `unfound`: a label box no detection comes near even at a low confidence (a stray or shifted box).
+A second opinion (facemask.audit.second_opinion) adds `missing` faces that the model does not find.
 
 A model agrees with the labels it was trained on, so photos it saw in training are found from its
 checkpoint and audited, with `folds`, by models that did not see them (facemask.audit.folds).
@@ -17,7 +18,7 @@ from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import astuple, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import supervision as sv
@@ -49,7 +50,8 @@ class AuditError(FacemaskError, ValueError):
 @dataclass(frozen=True)
 class Candidate:
     """A row of candidates.csv: box normalised (centre x, centre y, width, height) to its image. `cls`
-    is the model's class for missing and wrong_class, the label's for unfound (whose `conf` is None)."""
+    is the model's class for missing and wrong_class, the label's for unfound (whose `conf` is None).
+    `source`: who found it, the audited model or a second opinion (then `conf` is that finder's)."""
 
     image: str  # relative to the dataset root, e.g. images/train/x.jpg
     kind: str
@@ -59,6 +61,7 @@ class Candidate:
     cy: float
     w: float
     h: float
+    source: str = "model"
 
     def xyxy(self, width: int, height: int) -> np.ndarray:
         """The box in pixels of an image of that size."""
@@ -90,6 +93,17 @@ class ImageAudit:
         return (self.skipped or "").split(" (")[0]
 
 
+class SecondOpinion(Protocol):
+    """A face finder independent of the audited model (facemask.audit.second_opinion)."""
+
+    name: str  # the candidates' source
+
+    def missing(self, image_bgr: np.ndarray, labels: sv.Detections, missing: sv.Detections,
+                detections: sv.Detections) -> sv.Detections:  # fmt: skip
+        """Faces that neither the label boxes nor the model's `missing` candidates cover."""
+        ...
+
+
 def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """IoU of every box of `a` with every box of `b` (x1, y1, x2, y2), shape (len(a), len(b))."""
     return sv.box_iou_batch(a.reshape(-1, 4), b.reshape(-1, 4))
@@ -118,24 +132,27 @@ def find_candidates(labels: sv.Detections, detections: sv.Detections, conf_thres
     return {"missing": missing, "wrong_class": wrong_class, "unfound": unfound}
 
 
-def to_candidates(image: str, found: dict[str, sv.Detections], width: int, height: int) -> list[Candidate]:
+def to_candidates(image: str, found: dict[str, sv.Detections], width: int, height: int,
+                  source: str = "model") -> list[Candidate]:  # fmt: skip
     out = []
-    for kind in KINDS:
-        d = found[kind]
+    for kind, d in found.items():
         for i in range(len(d)):
             x1, y1, x2, y2 = d.xyxy[i] / [width, height, width, height]
             conf = None if d.confidence is None else float(d.confidence[i])
-            out.append(Candidate(image, kind, int(d.class_id[i]), conf, (x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1))
+            box = ((x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1)
+            out.append(Candidate(image, kind, int(d.class_id[i]), conf, *box, source=source))
     return out
 
 
 class _AuditSink(BaseSink):
     """Compares each image's detections with its labels, as the pipeline hands them over. An image
     whose label breaks the label rule (read_yolo) is skipped whole, as ultralytics leaves it out of
-    training: auditing its other boxes would report the face of the bad line as missing."""
+    training: auditing its other boxes would report the face of the bad line as missing. A `second`
+    opinion adds its missing faces after the model's, the image's candidates staying together."""
 
-    def __init__(self, root: Path, conf_thres: float, classes: Collection[str] | None):
-        self.root, self.conf_thres, self.classes = root, conf_thres, classes
+    def __init__(self, root: Path, conf_thres: float, classes: Collection[str] | None,
+                 second: SecondOpinion | None = None):  # fmt: skip
+        self.root, self.conf_thres, self.classes, self.second = root, conf_thres, classes, second
         self.audits: list[ImageAudit] = []
 
     def write(self, result: FrameResult) -> None:
@@ -151,18 +168,24 @@ class _AuditSink(BaseSink):
             self.audits.append(ImageAudit(rel, skipped=f"unreadable label ({e.strerror})"))
             return
         found = find_candidates(labels, result.detections, self.conf_thres)
-        self.audits.append(ImageAudit(rel, len(labels), to_candidates(rel, found, width, height)))
+        candidates = to_candidates(rel, found, width, height)
+        if self.second:
+            extra = self.second.missing(result.frame.image, labels, found["missing"], result.detections)
+            candidates += to_candidates(rel, {"missing": extra}, width, height, self.second.name)
+        self.audits.append(ImageAudit(rel, len(labels), candidates))
 
     def skip(self, frame: Frame) -> None:
         self.audits.append(ImageAudit(Path(frame.source).relative_to(self.root).as_posix(), skipped=frame.error))
 
 
 def audit_images(detector: Detector, images: Sequence[Path], root: Path, conf_thres: float,
-                 classes: Collection[str] | None = None, desc: str = "Auditing") -> list[ImageAudit]:  # fmt: skip
+                 classes: Collection[str] | None = None, desc: str = "Auditing",
+                 second: SecondOpinion | None = None) -> list[ImageAudit]:  # fmt: skip
     """Run the model over `images` through detect.py's pipeline (detector settings reaching down to
-    UNFOUND_CONF) and compare with their labels (`classes`: the dataset's class ids); an unreadable
-    image or a bad label is an ImageAudit that says why it was skipped."""
-    sink = _AuditSink(root, conf_thres, classes)
+    UNFOUND_CONF) and compare with their labels (`classes`: the dataset's class ids), with the missing
+    faces of a `second` opinion; an unreadable image or a bad label is an ImageAudit that says why it
+    was skipped."""
+    sink = _AuditSink(root, conf_thres, classes, second)
     frames = (read_image(str(p)) for p in tqdm(images, desc=desc, unit="img", file=sys.stdout))
     Pipeline(detector).run(frames, [sink])
     return sink.audits
@@ -238,8 +261,8 @@ def write_csv(candidates: Iterable[Candidate], path: Path) -> None:
         w = csv.writer(f)
         w.writerow([f.name for f in fields(Candidate)])
         for c in candidates:
-            image, kind, cls, conf, *box = astuple(c)
-            w.writerow([image, kind, cls, "" if conf is None else f"{conf:.4f}", *(f"{v:.6f}" for v in box)])
+            image, kind, cls, conf, *box, source = astuple(c)
+            w.writerow([image, kind, cls, "" if conf is None else f"{conf:.4f}", *(f"{v:.6f}" for v in box), source])
 
 
 def detector_settings(imgsz: int, conf_thres: float, iou_thres: float, device: str | None) -> DetectorSettings:

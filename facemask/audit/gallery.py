@@ -1,5 +1,6 @@
 """The audit's review gallery: a crop of every candidate, boxed in its kind's colour, on static HTML
-pages (no server, opens from disk), and one overview PNG contact sheet."""
+pages, and one overview PNG contact sheet. The pages open from disk to look at; served by
+`audit_labels.py --review` (facemask.audit.review), their accept and reject buttons save each decision."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import cv2
 import numpy as np
 
 from facemask.audit.candidates import KINDS, Candidate
+from facemask.audit.review import candidate_key
 
 KIND_COLOURS = {"missing": (0, 140, 255), "wrong_class": (255, 0, 200), "unfound": (255, 200, 0)}  # BGR
 THUMB = 160  # longest side of a crop, pixels
@@ -21,7 +23,41 @@ GREY = (114, 114, 114)
 STYLE = """body{font-family:sans-serif;margin:1em;background:#fafafa}
 figure{display:inline-block;margin:4px;width:170px;vertical-align:top;text-align:center}
 figure img{max-width:160px;max-height:160px}figcaption{font-size:11px;word-break:break-all}
-nav a,nav b{margin:0 .3em}.key{display:inline-block;width:1em;height:1em;vertical-align:middle}"""
+nav a,nav b{margin:0 .3em}.key{display:inline-block;width:1em;height:1em;vertical-align:middle}
+figure.accepted{outline:3px solid #2a2}figure.rejected{outline:3px solid #c22;opacity:.5}
+figure button{font-size:11px;margin:2px}#review{font-weight:bold}
+figure.accepted button[value=accepted]{background:#2a2;color:#fff}
+figure.rejected button[value=rejected]{background:#c22;color:#fff}"""
+
+# Accept/reject: POST decide {key, decision} to the --review server, which answers with every decision
+# and their tally; clicking the decision a candidate has makes it undecided again.
+SCRIPT = """const tally = document.getElementById("review");
+function show(state) {
+  for (const d of document.querySelectorAll("[data-key]")) {
+    d.closest("figure").className = state.decisions[d.dataset.key] || "";
+  }
+  const t = state.tally;
+  tally.textContent = `${t.accepted} accepted · ${t.rejected} rejected · ${t.undecided} undecided (in review.json)`;
+}
+async function call(url, options) {
+  const r = await fetch(url, {cache: "no-store", ...options});
+  if (!r.ok) throw new Error(`${r.status} ${r.statusText}`);
+  show(await r.json());
+}
+const failed = (e) => { tally.textContent = `Not saved: ${e.message}. Is audit_labels.py --review still running?`; };
+if (location.protocol === "file:") {
+  tally.textContent = tally.dataset.offline;
+  for (const b of document.querySelectorAll("figure button")) b.disabled = true;
+} else {
+  document.addEventListener("click", (e) => {
+    const b = e.target.closest("[data-key] button");
+    if (!b) return;
+    const decided = b.closest("figure").classList.contains(b.value);
+    const body = JSON.stringify({key: b.parentElement.dataset.key, decision: decided ? null : b.value});
+    call("decide", {method: "POST", headers: {"Content-Type": "application/json"}, body}).catch(failed);
+  });
+  call("state").catch(failed);
+}"""
 
 
 def crop(image: np.ndarray, c: Candidate) -> np.ndarray:
@@ -66,7 +102,7 @@ def write_crops(candidates: list[Candidate], root: Path, folder: Path) -> None:
 
 
 def caption(c: Candidate, names: dict[int, str]) -> str:
-    who = "label" if c.kind == "unfound" else "model"
+    who = "label" if c.kind == "unfound" else c.source  # model, or a second opinion (mtcnn)
     conf = "" if c.conf is None else f" {c.conf:.2f}"
     return f"<b>{c.kind}</b> · {who}: {html.escape(names.get(c.cls, str(c.cls)))}{conf}<br>{html.escape(c.image)}"
 
@@ -90,20 +126,26 @@ def nav(page: int, pages: int) -> str:
     return f"<nav>{prev}{''.join(links)}{nxt}</nav>"
 
 
+def figure(i: int, c: Candidate, names: dict[int, str]) -> str:
+    buttons = '<button value="accepted">accept</button><button value="rejected">reject</button>'
+    return (
+        f'<figure><img src="crops/{i:06d}.jpg" loading="lazy"><figcaption>{caption(c, names)}</figcaption>'
+        f'<div data-key="{html.escape(candidate_key(c))}">{buttons}</div></figure>'
+    )
+
+
 def write_pages(candidates: list[Candidate], names: dict[int, str], folder: Path, per_page: int = PER_PAGE) -> int:
-    """index.html, page2.html, ...: crops in review order; returns the number of pages."""
+    """index.html, page2.html, ...: crops in review order, each with accept and reject buttons;
+    returns the number of pages."""
     order = review_order(candidates)
     pages = max(1, -(-len(order) // per_page))
+    offline = f"To accept or reject candidates, serve this gallery: python audit_labels.py --review {folder.parent}"
     for page in range(pages):
-        figures = "".join(
-            f'<figure><img src="crops/{i:06d}.jpg" loading="lazy"><figcaption>{caption(candidates[i], names)}'
-            "</figcaption></figure>"
-            for i in order[page * per_page : (page + 1) * per_page]
-        )
+        figures = "".join(figure(i, candidates[i], names) for i in order[page * per_page : (page + 1) * per_page])
         body = (
             f"<h1>Label audit: {len(candidates)} candidates</h1><p>{legend(candidates)} · "
-            f'<a href="overview.png">overview</a></p>{nav(page, pages)}<div>{figures or "No candidates."}</div>'
-            f"{nav(page, pages)}"
+            f'<a href="overview.png">overview</a></p><p id="review" data-offline="{html.escape(offline)}"></p>'
+            f"{nav(page, pages)}<div>{figures or 'No candidates.'}</div>{nav(page, pages)}<script>{SCRIPT}</script>"
         )
         title = f"Label audit, page {page + 1} of {pages}"
         (folder / page_name(page)).write_text(

@@ -1,4 +1,4 @@
-"""The app in a real browser: headless Chromium (tests/app/conftest.py) uploads a photo, runs detection,
+"""The app in a real browser: headless Chromium (tests/browser.py) uploads a photo, runs detection,
 and sees the annotated image and the counts."""
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def test_upload_detect_and_see_the_results(app_url, browser, tmp_path) -> None:
         label, *tokens = counts.inner_text().splitlines()  # the JSON view: its label, then a token a line
         shown = json.loads("".join(tokens))
         assert label == "Counts"
-        assert (shown["faces"], shown["Mask"], shown["No Mask"], shown["share masked"]) == (3, 1, 2, 0.333)
+        assert (shown["faces"], shown["Mask"], shown["No Mask"], shown["compliance_rate"]) == (3, 1, 2, 0.333)
         page.locator("#headline").get_by_text("faces:").wait_for(timeout=60_000)
         assert page.locator("#headline").inner_text().strip() == "3 faces: 1 Mask, 2 No Mask · 33% masked"
         assert page.locator("#annotated img").evaluate("img => img.naturalWidth") == 810

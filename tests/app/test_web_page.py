@@ -4,7 +4,7 @@ and served as plain static files, it must find the faces detect.py's Detector fi
 decoding (EXIF rotation, alpha) and on real dataset photos with both classes; and a broken model file or a
 denied camera must show a message, never a blank page. The page's ms per image is printed.
 
-Skipped, like tests/app/test_app_browser.py, without Playwright and Chromium (tests/app/conftest.py), and
+Skipped, like tests/app/test_app_browser.py, without Playwright and Chromium (tests/browser.py), and
 without npm (which fetches the runtime on the first build); FACEMASK_REQUIRE_BROWSER=1 (CI) makes that a
 failure."""
 
@@ -28,7 +28,7 @@ from PIL import Image
 
 from benchmarks.web_page_speed import agreement  # the benchmark's matching: one definition of 'the same faces'
 from facemask.app import web_page
-from tests.app.conftest import playwright_or_skip
+from tests.browser import playwright_or_skip
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -183,7 +183,7 @@ def test_audit_finds_the_planted_errors_and_writes_every_output(
     result = audit(planted, weights, tmp_path, apply="missing=add", out=tmp_path / "fixed")
 
     with (result.save_dir / "candidates.csv").open(newline="") as f:
-        assert f.readline().strip() == "image,kind,cls,conf,cx,cy,w,h"
+        assert f.readline().strip() == "image,kind,cls,conf,cx,cy,w,h,source"
         f.seek(0)
         rows = list(csv.DictReader(f))
     assert {(r["image"], r["kind"], r["cls"]) for r in rows} == {
@@ -316,7 +316,7 @@ def assert_each_photo_audited_by_a_model_that_did_not_see_it(result: AuditResult
         assert seen and held and not seen & held and seen | held == train
         held_out.append(held)
     assert not held_out[0] & held_out[1]
-    assert (result.save_dir / "candidates.csv").read_text().startswith("image,kind,cls,conf,cx,cy,w,h\n")
+    assert (result.save_dir / "candidates.csv").read_text().startswith("image,kind,cls,conf,cx,cy,w,h,source\n")
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 
 from facemask.app import web_page
 from facemask.paths import EXAMPLES_DIR, PROJECT_ROOT
-from tests.app.conftest import playwright_or_skip
+from tests.browser import playwright_or_skip
 
 
 def test_the_page_and_the_server_models_get_a_column_each(weights: Path) -> None:
