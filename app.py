@@ -8,12 +8,16 @@ Usage:
     python app.py --share                      # a temporary public link (off unless asked)
     python app.py --cameras cams.streams       # the Cameras tab: every camera of the file, live, with counts
     FACEMASK_AUTH=admin:secret python app.py --cameras cams.streams --auth   # camera feeds behind a login
+    python app.py --cameras cams.streams --db  # every person into runs/facemask.db; the tab shows days of history
+    FACEMASK_DB=postgresql://user@host/db FACEMASK_MQTT=mqtt://host:1883 python app.py --cameras cams.streams
 
 API (every tab is an endpoint; see the README for gradio_client examples):
-    /detect_image  /detect_video  /detect_frame  /cameras
+    /detect_image  /detect_video  /detect_frame  /cameras  /collect_photo
 
 The in-browser page (the model run by the visitor's browser), once built with `python export.py --format web`,
-is served at /web/.
+is served at /web/. With an event store (--db, FACEMASK_DB), the same server answers its REST API at
+/api/v1/people, /intervals, /cameras, /alerts (?format=csv; docs at /docs) and Prometheus at /metrics, behind
+FACEMASK_API_TOKEN when set (facemask/app/server.py).
 
 No request can make the app read a file it names: only uploads are read (facemask/app/uploads.py). Behind
 --auth, repeated failed logins from one address are made to wait (facemask/app/access.py).
@@ -24,12 +28,17 @@ from __future__ import annotations
 import argparse
 import functools
 import os
+import sys
 
 import gradio as gr
 import pandas as pd
 
-from facemask.app.access import login_brake, logins
+from facemask.app.access import logins
 from facemask.app.cameras import camera_wall
+from facemask.app.collect import collect_tab
+from facemask.app.history import history
+from facemask.app.recording import AppEvents
+from facemask.app.server import open_api_warning, server_kwargs
 from facemask.app.service import (
     MAX_UPLOAD,
     UserError,
@@ -42,9 +51,11 @@ from facemask.app.service import (
 )
 from facemask.app.service import detect_video as _detect_video
 from facemask.app.uploads import only_uploads
-from facemask.app.web_page import page_link, routes
+from facemask.app.web_page import page_link
 from facemask.cli import fail, port_number
 from facemask.errors import FacemaskError
+from facemask.events.options import EventOptions, add_event_flags
+from facemask.inference.stopping import install
 from facemask.paths import EXAMPLES_DIR
 
 CONCURRENCY = 2  # requests handled at once, all tabs together (one inference per model at a time, each on both
@@ -91,7 +102,7 @@ def headline(counts: dict) -> str:
         return "### No faces found"
     parts = ", ".join(f"{counts[c]} {c}" for c in ("Mask", "No Mask", "Incorrect") if counts.get(c))
     faces = "1 face" if counts["faces"] == 1 else f"{counts['faces']} faces"
-    return f"### {faces}: {parts} · {counts['share masked']:.0%} masked"
+    return f"### {faces}: {parts} · {counts['compliance_rate']:.0%} masked"
 
 
 @_user_errors
@@ -118,14 +129,17 @@ def detect_video(video: str | None, model: str, conf: float, iou: float, blur: b
     """Detect faces in the frames of a video, at most the first MAX_VIDEO_FRAMES (totals['note'] says so when a
     video is longer): annotated video, faces over time, totals, per-frame counts; with `track`, people are
     followed and each counted once (totals['people'])."""
-    path, timeline, totals, records = _detect_video(video, model, conf, iou, blur, track, progress)
+    sinks = [EVENTS.sink()] if EVENTS is not None and track else []  # a video's people: a run of their own
+    path, timeline, totals, records = _detect_video(video, model, conf, iou, blur, track, progress, sinks)
     if "note" in totals:  # a long video was cut: said in the totals, and shown to people as a warning
         gr.Warning(totals["note"])
     return path, pd.DataFrame(timeline), totals, records
 
 
 WALL = None  # the Cameras tab's CameraWall, started by main() with --cameras
+EVENTS = None  # the app's AppEvents (the event store, MQTT, ...), made by main() when asked for
 CAMERA_TICK_S = 1.0  # each viewer's browser asks for the newest frames this often
+HISTORY_TICK_S = 60.0  # and for the history this often
 
 
 def camera_views():
@@ -134,9 +148,16 @@ def camera_views():
     if WALL is None:
         return [], {}, "No cameras: start the app with `python app.py --cameras cams.streams` (one source a line)."
     cells, total = WALL.snapshot()
-    rate = "" if total["share masked"] is None else f" · {total['share masked']:.0%} masked"
+    rate = "" if total["compliance_rate"] is None else f" · {total['compliance_rate']:.0%} masked"
     state = "live" if total["running"] else total.get("error", "every source has ended")
     return cells, total, f"### {len(cells)} cameras ({state}): {total['people']} people{rate}"
+
+
+def camera_history():
+    """Compliance per hour (a chart) and per day (a table) over the last days from the event store, the
+    cameras' of this wall (every source in the store without one): earlier runs' too."""
+    store = EVENTS.store if EVENTS is not None else None
+    return history(store, WALL.sources if WALL is not None else None)
 
 
 def controls():
@@ -208,6 +229,16 @@ with gr.Blocks(title="Face mask detector", delete_cache=(1800, 3600)) as demo:  
         gr.Timer(CAMERA_TICK_S).tick(camera_views, None, [camera_grid, camera_totals, cameras_status],
                                      api_name="cameras", show_progress="hidden", concurrency_id="cameras",
                                      concurrency_limit=None)  # fmt: skip
+        history_status = gr.Markdown(elem_id="history-status")
+        with gr.Row():
+            history_chart = gr.LinePlot(x="hour", y="compliance rate", color="camera", y_lim=[0, 1], height=260,
+                                        label="Compliance per hour, last 48 hours")  # fmt: skip
+            history_days = gr.Dataframe(label="Per day, last 14 days", interactive=False)
+        history_outputs = [history_chart, history_days, history_status]
+        gr.Timer(HISTORY_TICK_S).tick(camera_history, None, history_outputs, api_name="camera_history",
+                                      show_progress="hidden")  # fmt: skip
+        demo.load(camera_history, None, history_outputs, api_visibility="private")  # at once, then each minute
+    collect_tab(demo)  # webcam photos into runs/collect/<name>, for prelabel.py
     if not MODELS:
         gr.Markdown("**No model found in weights/**: train one (train.py) or copy a .pt there.")
 
@@ -224,21 +255,37 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--cameras", default=os.environ.get("FACEMASK_CAMERAS"),
                    help="a .streams file (one video, URL or webcam index a line) for the Cameras tab")  # fmt: skip
     p.add_argument("--auth", action="store_true", help="require a login, read from $FACEMASK_AUTH (user:password)")
+    add_event_flags(p)  # --db, --mqtt, --webhook, --alerts, --snapshots, --retain-days, as detect.py's
     return p.parse_args(argv)
 
 
 def main(opt: argparse.Namespace) -> None:
-    global WALL
+    global WALL, EVENTS
     try:
         check_listen(opt.host, opt.port)
         auth = logins(dict(os.environ)) if opt.auth else None
-        WALL = camera_wall(opt.cameras, DEFAULT_MODEL) if opt.cameras else None
+        options = EventOptions.from_namespace(opt)
+        EVENTS = AppEvents(options) if options.wanted else None
+        sinks = [EVENTS.sink(EVENTS.run_id)] if EVENTS is not None else []
+        WALL = camera_wall(opt.cameras, DEFAULT_MODEL, sinks) if opt.cameras else None
     except FacemaskError as e:
+        if EVENTS is not None:
+            EVENTS.close()
         fail("app.py", e)
-    server = {"routes": routes(), "middleware": login_brake()}  # the in-browser page; failed logins slowed down
-    demo.launch(server_name=opt.host, server_port=opt.port, share=opt.share, max_file_size=MAX_UPLOAD, auth=auth,
-                footer_links=["api", "gradio"], app_kwargs=server)  # fmt: skip
+    store = EVENTS.store if EVENTS is not None else None
+    if warning := open_api_warning(store, opt.auth, dict(os.environ)):
+        print(warning, file=sys.stderr)
+    server = server_kwargs(store, metrics=EVENTS is not None)  # the page, the API, /metrics, the login brake
+    try:
+        demo.launch(server_name=opt.host, server_port=opt.port, share=opt.share, max_file_size=MAX_UPLOAD,
+                    auth=auth, footer_links=["api", "gradio"], app_kwargs=server)  # fmt: skip
+    finally:  # stopped (Ctrl-C, SIGTERM): the cameras' last people settle, then every event is delivered
+        if WALL is not None:
+            WALL.stop()
+        if EVENTS is not None:
+            EVENTS.close()
 
 
 if __name__ == "__main__":
+    install()  # SIGTERM ends the app as Ctrl-C does, so the events still held are delivered
     main(parse_opt())

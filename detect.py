@@ -26,6 +26,13 @@ Usage - people over time (videos and streams):
     python detect.py --source rtsp://cam/1 --track --interval 60 --zone 0.1,0.5,0.9,0.5   # line crossers only
     python detect.py --source cams.streams --track    # every camera at once: per-camera and total compliance
 
+Usage - events (facemask/events: each settled person, interval tally and camera status change, as it happens):
+    python detect.py --source cams.streams --db       # into runs/facemask.db (SQLite), which app.py --db shows
+    python detect.py --source cams.streams --db postgresql://user@host:5432/facemask --mqtt mqtt://host:1883
+    python detect.py --source rtsp://cam/1 --db --alerts rules.yaml --webhook https://hooks.example/facemask
+    python detect.py --source entrance.mp4 --db --snapshots raw --retain-days 30 --zone 0.1,0.5,0.9,0.5 --zone-name door
+    (--db alone, or $FACEMASK_DB; an unreachable database is caught up from a spool on disk: nothing lost or twice)
+
 Stopping: Ctrl-C and SIGTERM (docker stop, systemd, kill) both end a run after saving everything it has seen
 (summary.json, the people and compliance files, the charts); the exit status is then 130 or 143.
 
@@ -61,6 +68,7 @@ try:  # these load torch and OpenCV for seconds: a stop meanwhile is one line, n
         unit_float,
     )
     from facemask.errors import FacemaskError
+    from facemask.events.options import EventOptions, add_event_flags, event_sink
     from facemask.files import shown
     from facemask.inference.annotate import Annotator
     from facemask.inference.console import ConsoleSink, WindowSink
@@ -68,9 +76,12 @@ try:  # these load torch and OpenCV for seconds: a stop meanwhile is one line, n
     from facemask.inference.detector import Detector, DetectorSettings
     from facemask.inference.media import STREAM_TIMEOUT_S, Frame, SourceError, iter_frames, resolve_source
     from facemask.inference.outputs import OutputWriter
+    from facemask.inference.people_files import PEOPLE_COLUMNS, RowWriter
     from facemask.inference.people_report import PeopleReport
     from facemask.inference.pipeline import Pipeline, Sink
-    from facemask.inference.tracking import PEOPLE_COLUMNS, TRACKERS, ComplianceCounter, RowWriter, Zone, check_tracker
+    from facemask.inference.tracker import TRACKERS, check_tracker
+    from facemask.inference.tracking import ComplianceCounter
+    from facemask.inference.zones import Zone
     from facemask.model.checkpoints import run_dir
     from facemask.paths import DEFAULT_WEIGHTS, EXAMPLES_DIR, RUNS_DIR
 except KeyboardInterrupt as e:
@@ -110,10 +121,29 @@ def run(
     min_track_frames: int = 5,
     zone: str | None = None,
     interval: float = 60.0,
+    db: str | None = EventOptions.db,
+    mqtt: str | None = EventOptions.mqtt,
+    webhook: str | None = EventOptions.webhook,
+    alerts: str | Path | None = EventOptions.alerts,
+    snapshots: str = EventOptions.snapshots,
+    retain_days: float | None = EventOptions.retain_days,
+    zone_name: str | None = EventOptions.zone_name,
 ) -> RunSummary:
     """Detect, print a line per image, save what was asked; returns the run's totals. With `track`,
     faces in videos and streams are followed and counted as people (see facemask.inference.tracking). A Ctrl-C
-    (KeyboardInterrupt) is raised again once what was seen is saved."""
+    (KeyboardInterrupt) is raised again once what was seen is saved.
+
+    Events (facemask.events.options.EventOptions): `db` a database URL ("": SQLite facemask.db beside the
+    `project` folder, runs/ by default, where the spool and snapshots go too; None: $FACEMASK_DB if set),
+    `mqtt` an mqtt:// broker (None: $FACEMASK_MQTT), `webhook` where alerts are POSTed, `alerts` a rules
+    file, `snapshots` blur, raw or off, `retain_days` how long rows and snapshots are kept, `zone_name` what
+    events call `zone`. Events are settled people, so asking for any turns `track` on rather than refusing:
+    a site that sets FACEMASK_DB would otherwise see every plain detect.py run fail, and tracking photos
+    changes nothing. A bad URL or rules file is a FacemaskError before a source is opened."""
+    events = EventOptions(db=db, mqtt=mqtt, webhook=webhook, alerts=alerts, snapshots=snapshots,
+                          retain_days=retain_days, zone_name=zone_name, folder=Path(project).parent)  # fmt: skip
+    events.check()
+    track = track or events.wanted
     counting_zone = Zone.parse(zone) if zone else None
     resolved = resolve_source(source)
     frames = iter_frames(resolved, vid_stride, stream_timeout)
@@ -143,6 +173,7 @@ def run(
     pipeline = Pipeline(detector, annotator=annotator if (not nosave or view_img) else None,
                         people=people if track else None, concurrent=concurrent)  # fmt: skip
     try:
+        sinks += [event_sink(events)] if events.wanted else []  # last: nothing can fail before the pipeline closes it
         _detect(pipeline, itertools.chain([first], frames), sinks, save_dir, console, report if track else None)
     finally:
         frames.close()  # stops the reader threads of a .streams source
@@ -215,6 +246,8 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
                    help="count only people entering this polygon (x1,y1,x2,y2,x3,y3,...) or crossing this "
                         "line (x1,y1,x2,y2); pixels, or fractions of the frame if all <= 1")  # fmt: skip
     p.add_argument("--interval", type=positive_float(), default=60.0, help="seconds per row of the compliance CSV")
+    add_event_flags(p)  # --db, --mqtt, --webhook, --alerts, --snapshots, --retain-days: as app.py's
+    p.add_argument("--zone-name", default=EventOptions.zone_name, help="what events call --zone (default: its points)")
     return p.parse_args(argv)
 
 

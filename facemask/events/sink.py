@@ -29,8 +29,10 @@ from facemask.events.event import ENDED, UP, camera_event, interval_event, perso
 from facemask.events.outlets import Outlets
 from facemask.events.snapshots import SnapshotKeeper
 from facemask.inference.media import Frame
+from facemask.inference.people import IntervalTally, Person
 from facemask.inference.pipeline import BaseSink, FrameResult
-from facemask.inference.tracking import ComplianceCounter, IntervalTally, Person, Zone
+from facemask.inference.tracking import ComplianceCounter
+from facemask.inference.zones import Zone
 
 GIVEN_UP = "(given up after"  # how facemask.inference.streams ends the error of a source it stops retrying
 
@@ -132,7 +134,7 @@ class EventSink(BaseSink):
             snapshot = self.snapshots.take(counter, int(row["track_id"]), name)
         # the same person in the sink's tally: only when first seen and the verdict count there
         state.tally.add(Person(int(row["track_id"]), row["first_seen_s"], votes=Counter({row["verdict"]: 1})))
-        metrics.count_person(state.label, row["verdict"], counter.totals.row()["compliance_rate"])
+        metrics.count_person(state.label, row["verdict"], counter.totals.rate)
         event = person_event(self.run_id, state.segment, state.label, state.zone, row, state.origin, snapshot)
         self.outlets.emit(event)
 

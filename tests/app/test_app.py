@@ -51,12 +51,12 @@ def test_image_counts_and_detections_agree(client) -> None:
     assert_bus_faces(detections)
     assert headline == "### 2 faces: 2 No Mask · 0% masked"
     assert Image.open(annotated).size == Image.open(EXAMPLE).size
-    assert set(counts) == {"Mask", "No Mask", "faces", "share masked", "imgsz"}
+    assert set(counts) == {"Mask", "No Mask", "faces", "compliance_rate", "imgsz"}
     assert counts["imgsz"] == trained_size()  # the shipped model runs at the size it was trained at
     assert counts["faces"] == len(detections) == counts["Mask"] + counts["No Mask"]
     assert counts["Mask"] == sum(d["class"] == "Mask" for d in detections)
     if counts["faces"]:
-        assert counts["share masked"] == pytest.approx(counts["Mask"] / counts["faces"], abs=1e-3)
+        assert counts["compliance_rate"] == pytest.approx(counts["Mask"] / counts["faces"], abs=1e-3)
     for d in detections:
         assert set(d) == {"class_id", "class", "confidence", "xyxy"} and 0.25 <= d["confidence"] <= 1
 
@@ -184,9 +184,10 @@ def test_video_tab_reads_videos_only(client, tmp_path) -> None:
 def test_headline_says_face_or_faces() -> None:
     from app import headline
 
-    assert headline({"Mask": 1, "No Mask": 0, "faces": 1, "share masked": 1.0}) == "### 1 face: 1 Mask · 100% masked"
-    assert headline({"Mask": 1, "No Mask": 1, "faces": 2, "share masked": 0.5}).startswith("### 2 faces: 1 Mask, 1 No")
-    assert headline({"Mask": 0, "No Mask": 0, "faces": 0, "share masked": None}) == "### No faces found"
+    assert headline({"Mask": 1, "No Mask": 0, "faces": 1, "compliance_rate": 1.0}) == "### 1 face: 1 Mask · 100% masked"
+    two = headline({"Mask": 1, "No Mask": 1, "faces": 2, "compliance_rate": 0.5})
+    assert two.startswith("### 2 faces: 1 Mask, 1 No")
+    assert headline({"Mask": 0, "No Mask": 0, "faces": 0, "compliance_rate": None}) == "### No faces found"
 
 
 def test_every_endpoint_lists_named_parameters(client) -> None:

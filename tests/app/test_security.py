@@ -35,6 +35,8 @@ ENDPOINTS = {  # every api_name of app.py, with its other inputs
     "detect_frame": lambda f: [f, *SETTINGS, False, None],
     "detect_stream": lambda f: [f, *SETTINGS, False, None],
     "cameras": lambda f: [f],  # it takes no input: one sent anyway is checked all the same
+    "collect_photo": lambda f: [f, "entrance", None],
+    "collect_stream": lambda f: [f, False, 5, "entrance", None],
 }
 _WATCHED: list[list[str]] = []  # while a test watches: where this process's opens of RELATIVE are noted
 

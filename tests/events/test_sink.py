@@ -12,9 +12,9 @@ import cv2
 from benchmarks.simulated_cameras import ColourDetector, camera_frames, people_factory
 from facemask.events.options import EventOptions, event_sink
 from facemask.events.store import EventStore
+from facemask.inference.people_files import PEOPLE_COLUMNS, RowWriter
 from facemask.inference.pipeline import Pipeline
 from facemask.inference.streams import MultiSource
-from facemask.inference.tracking import PEOPLE_COLUMNS, RowWriter
 from tests.events.conftest import Listener, subscribe
 from tests.events.services import Mosquitto
 

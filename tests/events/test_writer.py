@@ -18,8 +18,8 @@ from facemask.events.options import EventOptions, event_sink
 from facemask.events.spool import Spool
 from facemask.events.store import EventStore
 from facemask.events.writer import EventWriter
+from facemask.inference.people_files import PEOPLE_COLUMNS, RowWriter
 from facemask.inference.pipeline import Pipeline
-from facemask.inference.tracking import PEOPLE_COLUMNS, RowWriter
 from tests.events.services import Postgres, free_port
 
 
