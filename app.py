@@ -106,8 +106,9 @@ def headline(counts: dict) -> str:
 
 
 @_user_errors
-def detect_image(image: str | None, model: str, conf: float, iou: float, blur: bool, tile: bool = False,
-                 augment: bool = False):  # fmt: skip
+def detect_image(
+    image: str | None, model: str, conf: float, iou: float, blur: bool, tile: bool = False, augment: bool = False
+):
     """Detect faces in an image file: annotated image, a headline, counts and detections. `tile` (sliced
     inference) and `augment` (test-time augmentation) find more small faces, several times slower."""
     annotated, counts, detections = detect_rgb(read_upload(image), model, conf, iou, blur, tile, augment)
@@ -124,8 +125,9 @@ def detect_frame(frame, model: str, conf: float, iou: float, blur: bool, track: 
 
 
 @_user_errors
-def detect_video(video: str | None, model: str, conf: float, iou: float, blur: bool, track: bool = False,
-                 progress=PROGRESS):  # fmt: skip
+def detect_video(
+    video: str | None, model: str, conf: float, iou: float, blur: bool, track: bool = False, progress=PROGRESS
+):
     """Detect faces in the frames of a video, at most the first MAX_VIDEO_FRAMES (totals['note'] says so when a
     video is longer): annotated video, faces over time, totals, per-frame counts; with `track`, people are
     followed and each counted once (totals['people'])."""
@@ -217,26 +219,45 @@ with gr.Blocks(title="Face mask detector", delete_cache=(1800, 3600)) as demo:  
         live_state = gr.State(None)
         cam_counts = gr.JSON(label="Counts")
         live_inputs, live_outputs = [cam, *live_controls, live_track, live_state], [cam_out, cam_counts, live_state]
-        cam.stream(detect_frame, live_inputs, live_outputs, api_name="detect_stream", api_visibility="private",
-                   stream_every=0.2, **INFERENCE)  # fmt: skip
+        cam.stream(
+            detect_frame,
+            live_inputs,
+            live_outputs,
+            api_name="detect_stream",
+            api_visibility="private",
+            stream_every=0.2,
+            **INFERENCE,
+        )
         # The same function as a plain endpoint: gradio_client cannot call a streaming event.
-        gr.Button(visible=False).click(detect_frame, live_inputs, live_outputs, api_name="detect_frame",
-                                       **INFERENCE)  # fmt: skip
+        gr.Button(visible=False).click(detect_frame, live_inputs, live_outputs, api_name="detect_frame", **INFERENCE)
     with gr.Tab("Cameras"):
         cameras_status = gr.Markdown("Waiting for the cameras ...", elem_id="cameras-status")
         camera_grid = gr.Gallery(label="Cameras", columns=2, height="auto", object_fit="contain", interactive=False)
         camera_totals = gr.JSON(label="All cameras")
-        gr.Timer(CAMERA_TICK_S).tick(camera_views, None, [camera_grid, camera_totals, cameras_status],
-                                     api_name="cameras", show_progress="hidden", concurrency_id="cameras",
-                                     concurrency_limit=None)  # fmt: skip
+        gr.Timer(CAMERA_TICK_S).tick(
+            camera_views,
+            None,
+            [camera_grid, camera_totals, cameras_status],
+            api_name="cameras",
+            show_progress="hidden",
+            concurrency_id="cameras",
+            concurrency_limit=None,
+        )
         history_status = gr.Markdown(elem_id="history-status")
         with gr.Row():
-            history_chart = gr.LinePlot(x="hour", y="compliance rate", color="camera", y_lim=[0, 1], height=260,
-                                        label="Compliance per hour, last 48 hours")  # fmt: skip
+            history_chart = gr.LinePlot(
+                x="hour",
+                y="compliance rate",
+                color="camera",
+                y_lim=[0, 1],
+                height=260,
+                label="Compliance per hour, last 48 hours",
+            )
             history_days = gr.Dataframe(label="Per day, last 14 days", interactive=False)
         history_outputs = [history_chart, history_days, history_status]
-        gr.Timer(HISTORY_TICK_S).tick(camera_history, None, history_outputs, api_name="camera_history",
-                                      show_progress="hidden")  # fmt: skip
+        gr.Timer(HISTORY_TICK_S).tick(
+            camera_history, None, history_outputs, api_name="camera_history", show_progress="hidden"
+        )
         demo.load(camera_history, None, history_outputs, api_visibility="private")  # at once, then each minute
     collect_tab(demo)  # webcam photos into runs/collect/<name>, for prelabel.py
     if not MODELS:
@@ -252,8 +273,11 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), help="0.0.0.0 in containers")
     p.add_argument("--port", type=port_number, default=os.environ.get("GRADIO_SERVER_PORT", "7860"), help="1-65535")
     p.add_argument("--share", action="store_true", help="create a public gradio.live link")
-    p.add_argument("--cameras", default=os.environ.get("FACEMASK_CAMERAS"),
-                   help="a .streams file (one video, URL or webcam index a line) for the Cameras tab")  # fmt: skip
+    p.add_argument(
+        "--cameras",
+        default=os.environ.get("FACEMASK_CAMERAS"),
+        help="a .streams file (one video, URL or webcam index a line) for the Cameras tab",
+    )
     p.add_argument("--auth", action="store_true", help="require a login, read from $FACEMASK_AUTH (user:password)")
     add_event_flags(p)  # --db, --mqtt, --webhook, --alerts, --snapshots, --retain-days, as detect.py's
     return p.parse_args(argv)
@@ -277,8 +301,15 @@ def main(opt: argparse.Namespace) -> None:
         print(warning, file=sys.stderr)
     server = server_kwargs(store, metrics=EVENTS is not None)  # the page, the API, /metrics, the login brake
     try:
-        demo.launch(server_name=opt.host, server_port=opt.port, share=opt.share, max_file_size=MAX_UPLOAD,
-                    auth=auth, footer_links=["api", "gradio"], app_kwargs=server)  # fmt: skip
+        demo.launch(
+            server_name=opt.host,
+            server_port=opt.port,
+            share=opt.share,
+            max_file_size=MAX_UPLOAD,
+            auth=auth,
+            footer_links=["api", "gradio"],
+            app_kwargs=server,
+        )
     finally:  # stopped (Ctrl-C, SIGTERM): the cameras' last people settle, then every event is delivered
         if WALL is not None:
             WALL.stop()

@@ -115,24 +115,42 @@ def run(
     groups = [(detector, [p for p in images if p not in held])]
     if held:
         start = start_point(train_args, fold_weights)
-        groups += fold_detectors(sorted(held), folds, start, content["names"], settings, save_dir / "folds",
-                                 fold_epochs, fold_batch, fold_config)  # fmt: skip
+        groups += fold_detectors(
+            sorted(held),
+            folds,
+            start,
+            content["names"],
+            settings,
+            save_dir / "folds",
+            fold_epochs,
+            fold_batch,
+            fold_config,
+        )
     order = {p.relative_to(root).as_posix(): i for i, p in enumerate(images)}
     classes = audit.class_ids(content)
-    audits = sorted((a for det, group in groups
-                     for a in audit.audit_images(det, group, root, conf_thres, classes, second=second)),
-                    key=lambda a: order[a.image])  # fmt: skip
+    audits = sorted(
+        (a for det, group in groups for a in audit.audit_images(det, group, root, conf_thres, classes, second=second)),
+        key=lambda a: order[a.image],
+    )
     skipped, skipped_images = audit.report_skipped(audits, root)
     candidates = [c for a in audits for c in a.candidates]
     audit.write_csv(candidates, save_dir / "candidates.csv")
     gallery = write_gallery(candidates, root, detector.names, save_dir / "gallery")
     per_source = audit.summarise(audits, known_sources(root))
     summary = {
-        "weights": str(weights), "data": str(data), "splits": splits, "imgsz": detector.input_size.imgsz,
-        "conf_thres": conf_thres, "second_opinion": second_opinion,
-        "seen_in_training": len(seen), "folds": folds or None, "audited_by_fold_models": len(held),
-        "sources": per_source, "skipped": skipped, "skipped_images": skipped_images,
-    }  # fmt: skip
+        "weights": str(weights),
+        "data": str(data),
+        "splits": splits,
+        "imgsz": detector.input_size.imgsz,
+        "conf_thres": conf_thres,
+        "second_opinion": second_opinion,
+        "seen_in_training": len(seen),
+        "folds": folds or None,
+        "audited_by_fold_models": len(held),
+        "sources": per_source,
+        "skipped": skipped,
+        "skipped_images": skipped_images,
+    }
     if mode:
         missing = [c for c in candidates if c.kind == "missing"]  # unreviewed: only the faces to add or grey
         summary["apply"] = write_corrected(root, content, missing, mode, Path(out), exist_ok)
@@ -141,16 +159,19 @@ def run(
     if second:
         print(f"{sum(c.source == second.name for c in candidates)} of the missing candidates are {second.name}'s")
     if skipped:
-        print(f"Skipped {len(skipped_images)} of {len(images)} images, named above and in summary.json: "
-              f"{', '.join(f'{n} {why}' for why, n in skipped.items())}")  # fmt: skip
+        print(
+            f"Skipped {len(skipped_images)} of {len(images)} images, named above and in summary.json: "
+            f"{', '.join(f'{n} {why}' for why, n in skipped.items())}"
+        )
     if mode:
         _print_applied(summary["apply"])
     print(f"Candidates, gallery ({gallery}) and summary saved to {save_dir}")
     return audit.AuditResult(save_dir, candidates, summary)
 
 
-def _reviewed(review: str | Path, mode: str | None, out: str | Path | None, exist_ok: bool,
-              port: int) -> audit.AuditResult:  # fmt: skip
+def _reviewed(
+    review: str | Path, mode: str | None, out: str | Path | None, exist_ok: bool, port: int
+) -> audit.AuditResult:
     """--review: serve the run's gallery for review, or with --apply apply what was accepted there."""
     if mode is None:
         done = serve_review(review, port)
@@ -162,8 +183,10 @@ def _reviewed(review: str | Path, mode: str | None, out: str | Path | None, exis
 
 def _print_applied(a: dict) -> None:
     fixed = f", {a['relabelled']} boxes relabelled, {a['removed']} removed" if a["relabelled"] or a["removed"] else ""
-    print(f"Corrected copy (missing={a['mode']}: {a['boxes']} faces{fixed} in {a['images_changed']} training "
-          f"images; val and test unchanged): {a['data']}")  # fmt: skip
+    print(
+        f"Corrected copy (missing={a['mode']}: {a['boxes']} faces{fixed} in {a['images_changed']} training "
+        f"images; val and test unchanged): {a['data']}"
+    )
 
 
 def _seen(images: list[Path], train_args: dict, weights: str | Path, folds: bool) -> list[Path]:
@@ -171,8 +194,11 @@ def _seen(images: list[Path], train_args: dict, weights: str | Path, folds: bool
     when that cannot be told, all of them count as seen for --folds."""
     trained = audit.training_names(train_args)
     if trained is None:
-        why = f"its training data {train_args['data']} is not on this machine" if train_args.get("data") else (
-            "it records no training data (an export?)")  # fmt: skip
+        why = (
+            f"its training data {train_args['data']} is not on this machine"
+            if train_args.get("data")
+            else ("it records no training data (an export?)")
+        )
         print(f"NOTE: cannot tell whether {weights} was trained on these photos: {why}", file=sys.stderr)
         return list(images) if folds else []
     seen = [p for p in images if p.name in trained]
@@ -188,8 +214,15 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS, help="model (.pt or an export)")
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="dataset yaml")
     p.add_argument("--split", nargs="+", choices=SPLITS, help="splits to audit (default: all the yaml has)")
-    p.add_argument("--imgsz", "--img", "--img-size", dest="imgsz", type=image_size, default=None,
-                   help="inference size (default: the size the model was trained at)")  # fmt: skip
+    p.add_argument(
+        "--imgsz",
+        "--img",
+        "--img-size",
+        dest="imgsz",
+        type=image_size,
+        default=None,
+        help="inference size (default: the size the model was trained at)",
+    )
     p.add_argument("--conf-thres", type=unit_float, default=0.5, help="confidence of a 'confident' detection")
     p.add_argument("--iou-thres", type=unit_float, default=0.45, help="NMS IoU threshold")
     p.add_argument("--device", help="cpu, 0, ...")
@@ -198,17 +231,25 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--exist-ok", action="store_true", help="reuse project/name (and replace --out if ours)")
     p.add_argument("--apply", help=f"write a corrected copy: missing={'|'.join(APPLY_MODES)} (needs --out)")
     p.add_argument("--out", type=Path, help="folder of the corrected copy (a new one, or one this project made)")
-    p.add_argument("--review", type=Path, help="an audit run (runs/audit/exp): review its gallery in the browser, "
-                   "or with --apply apply its accepted candidates")  # fmt: skip
+    p.add_argument(
+        "--review",
+        type=Path,
+        help="an audit run (runs/audit/exp): review its gallery in the browser, "
+        "or with --apply apply its accepted candidates",
+    )
     p.add_argument("--port", type=int_range(0, 65535), default=0, help="port of --review on 127.0.0.1 (0: a free one)")
-    p.add_argument("--folds", type=int_range(2, also=(0,)), default=0,
-                   help="audit photos the model trained on with K fold models")  # fmt: skip
+    p.add_argument(
+        "--folds", type=int_range(2, also=(0,)), default=0, help="audit photos the model trained on with K fold models"
+    )
     p.add_argument("--fold-epochs", type=positive_int(), default=3, help="epochs of each fold model")
     p.add_argument("--fold-weights", help="what fold models start from (default: what the model started from)")
     p.add_argument("--fold-batch", type=positive_int(), default=16, help="batch size of fold training")
     p.add_argument("--fold-config", type=Path, default=DEFAULT_CONFIG, help="training config of fold models")
-    p.add_argument("--second-opinion", choices=SECOND_OPINIONS, help="also take as missing the unlabelled faces "
-                   "this face finder sees and the model does not")  # fmt: skip
+    p.add_argument(
+        "--second-opinion",
+        choices=SECOND_OPINIONS,
+        help="also take as missing the unlabelled faces this face finder sees and the model does not",
+    )
     return p.parse_args(argv)
 
 

@@ -140,8 +140,16 @@ def run(
     events call `zone`. Events are settled people, so asking for any turns `track` on rather than refusing:
     a site that sets FACEMASK_DB would otherwise see every plain detect.py run fail, and tracking photos
     changes nothing. A bad URL or rules file is a FacemaskError before a source is opened."""
-    events = EventOptions(db=db, mqtt=mqtt, webhook=webhook, alerts=alerts, snapshots=snapshots,
-                          retain_days=retain_days, zone_name=zone_name, folder=Path(project).parent)  # fmt: skip
+    events = EventOptions(
+        db=db,
+        mqtt=mqtt,
+        webhook=webhook,
+        alerts=alerts,
+        snapshots=snapshots,
+        retain_days=retain_days,
+        zone_name=zone_name,
+        folder=Path(project).parent,
+    )
     events.check()
     track = track or events.wanted
     counting_zone = Zone.parse(zone) if zone else None
@@ -157,21 +165,36 @@ def run(
     inputs = [*resolved.items, source] if resolved.kind == "files" else []  # never written into
     save_dir = run_dir(project, name, exist_ok, kind="detect", protected=[*inputs, weights])
     concurrent = resolved.kind == "streams"  # several sources at once, each tracked and counted on its own
-    writer = OutputWriter(save_dir, detector.names, not nosave, save_txt, save_conf, save_json, save_crop, blur_faces,
-                          concurrent)  # fmt: skip
+    writer = OutputWriter(
+        save_dir, detector.names, not nosave, save_txt, save_conf, save_json, save_crop, blur_faces, concurrent
+    )
     console = ConsoleSink(vid_stride, len(resolved.items) if concurrent else 0)
     report = PeopleReport(save_dir / "compliance.png" if concurrent else None)
     sinks = [console, writer, *([report] if track else []), *([WindowSink()] if view_img else [])]
     shared_people = RowWriter(save_dir / "people.csv", PEOPLE_COLUMNS) if track and concurrent else None
 
     def people(frame: Frame, names: dict[int, str]) -> ComplianceCounter:
-        return ComplianceCounter(save_dir, writer.stem(frame), names, frame.fps, frame.stride, min_track_frames,
-                                 interval, counting_zone, tracker, source=frame.source,
-                                 people_csv=shared_people)  # fmt: skip
+        return ComplianceCounter(
+            save_dir,
+            writer.stem(frame),
+            names,
+            frame.fps,
+            frame.stride,
+            min_track_frames,
+            interval,
+            counting_zone,
+            tracker,
+            source=frame.source,
+            people_csv=shared_people,
+        )
 
     annotator = Annotator(detector.names, line_thickness, hide_labels, hide_conf, blur_faces)
-    pipeline = Pipeline(detector, annotator=annotator if (not nosave or view_img) else None,
-                        people=people if track else None, concurrent=concurrent)  # fmt: skip
+    pipeline = Pipeline(
+        detector,
+        annotator=annotator if (not nosave or view_img) else None,
+        people=people if track else None,
+        concurrent=concurrent,
+    )
     try:
         sinks += [event_sink(events)] if events.wanted else []  # last: nothing can fail before the pipeline closes it
         _detect(pipeline, itertools.chain([first], frames), sinks, save_dir, console, report if track else None)
@@ -182,8 +205,14 @@ def run(
     return console.summary
 
 
-def _detect(pipeline: Pipeline, frames: Iterable[Frame], sinks: list[Sink], save_dir: Path, console: ConsoleSink,
-            report: PeopleReport | None) -> None:  # fmt: skip
+def _detect(
+    pipeline: Pipeline,
+    frames: Iterable[Frame],
+    sinks: list[Sink],
+    save_dir: Path,
+    console: ConsoleSink,
+    report: PeopleReport | None,
+) -> None:
     """Run the pipeline and, however it ends, write summary.json. A stop (Ctrl-C, SIGTERM) is raised again once
     every file is saved: the pipeline closes its sinks and people counters first, and a signal that comes while
     they are saved waits (facemask.inference.stopping)."""
@@ -212,8 +241,15 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS, help="model: .pt or an export (.onnx, ...)")
     p.add_argument("--source", default=str(EXAMPLES_DIR), help="file, folder, glob, list.txt, video, 0, URL, .streams")
-    p.add_argument("--imgsz", "--img", "--img-size", dest="imgsz", type=image_size, default=None,
-                   help="input size (default: the size the model was trained or exported at)")  # fmt: skip
+    p.add_argument(
+        "--imgsz",
+        "--img",
+        "--img-size",
+        dest="imgsz",
+        type=image_size,
+        default=None,
+        help="input size (default: the size the model was trained or exported at)",
+    )
     p.add_argument("--conf-thres", type=unit_float, default=0.25, help="confidence threshold (0-1)")
     p.add_argument("--iou-thres", type=unit_float, default=0.45, help="NMS IoU threshold (0-1)")
     p.add_argument("--max-det", type=positive_int(), default=1000, help="maximum faces per image")
@@ -236,15 +272,22 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--tile", action="store_true", help="small faces: sliced inference over tiles of the model's size")
     p.add_argument("--tile-overlap", type=float_range(0, 0.9), default=0.2, help="overlap of neighbouring tiles")
     p.add_argument("--vid-stride", type=positive_int(), default=1, help="use every n-th video frame")
-    p.add_argument("--stream-timeout", type=positive_float(), default=STREAM_TIMEOUT_S,
-                   help="seconds a silent stream is waited for, opening or between frames")  # fmt: skip
+    p.add_argument(
+        "--stream-timeout",
+        type=positive_float(),
+        default=STREAM_TIMEOUT_S,
+        help="seconds a silent stream is waited for, opening or between frames",
+    )
     p.add_argument("--blur-faces", action="store_true", help="blur every detected face in saved images and videos")
     p.add_argument("--track", action="store_true", help="videos/streams: follow faces, count people, one verdict each")
     p.add_argument("--tracker", type=checked(check_tracker), default=TRACKERS[0], help=f"{', '.join(TRACKERS)}, a yaml")
     p.add_argument("--min-track-frames", type=positive_int(), default=5, help="frames a face must be seen to count")
-    p.add_argument("--zone", type=checked(_zone),
-                   help="count only people entering this polygon (x1,y1,x2,y2,x3,y3,...) or crossing this "
-                        "line (x1,y1,x2,y2); pixels, or fractions of the frame if all <= 1")  # fmt: skip
+    p.add_argument(
+        "--zone",
+        type=checked(_zone),
+        help="count only people entering this polygon (x1,y1,x2,y2,x3,y3,...) or crossing this "
+        "line (x1,y1,x2,y2); pixels, or fractions of the frame if all <= 1",
+    )
     p.add_argument("--interval", type=positive_float(), default=60.0, help="seconds per row of the compliance CSV")
     add_event_flags(p)  # --db, --mqtt, --webhook, --alerts, --snapshots, --retain-days: as app.py's
     p.add_argument("--zone-name", default=EventOptions.zone_name, help="what events call --zone (default: its points)")

@@ -56,8 +56,10 @@ def run(
         import torch
 
         if not torch.cuda.is_available():  # ultralytics would pick GPU 0 and fail with a traceback
-            raise DeviceError("--include engine (TensorRT) needs a CUDA GPU and this machine has none; "
-                              "choose another format, e.g. --include onnx openvino")  # fmt: skip
+            raise DeviceError(
+                "--include engine (TensorRT) needs a CUDA GPU and this machine has none; "
+                "choose another format, e.g. --include onnx openvino"
+            )
     extra = {}
     if int8:  # calibration images: the training split of the dataset (a `fraction` of it)
         data_path, _ = check_data(data, split="train")
@@ -71,8 +73,16 @@ def run(
     imgsz = size.imgsz
     out = {}
     for fmt in (f for f in include if f != "web"):
-        path = model.export(format=fmt, imgsz=imgsz, dynamic=dynamic, simplify=simplify, batch=batch, device=device,
-                            **precision_args(half, int8), **extra)  # fmt: skip
+        path = model.export(
+            format=fmt,
+            imgsz=imgsz,
+            dynamic=dynamic,
+            simplify=simplify,
+            batch=batch,
+            device=device,
+            **precision_args(half, int8),
+            **extra,
+        )
         out[fmt] = Path(path)
         print(f"{fmt}: {path}")
     if "web" in include:
@@ -88,20 +98,34 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
     p.add_argument("--include", "--format", nargs="+", default=["onnx"], choices=FORMATS, help="formats to export")
-    p.add_argument("--imgsz", "--img", "--img-size", dest="imgsz", type=image_size, default=None,
-                   help="export size (default: the size the model was trained at)")  # fmt: skip
+    p.add_argument(
+        "--imgsz",
+        "--img",
+        "--img-size",
+        dest="imgsz",
+        type=image_size,
+        default=None,
+        help="export size (default: the size the model was trained at)",
+    )
     p.add_argument("--half", action="store_true", help="FP16 (GPU formats)")
     p.add_argument("--int8", action="store_true", help="int8 quantisation (OpenVINO, TFLite, TensorRT)")
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="dataset yaml: int8 calibration images")
-    p.add_argument("--fraction", type=float_range(0, 1, lo_open=True), default=1.0,
-                   help="share of training images used to calibrate")  # fmt: skip
+    p.add_argument(
+        "--fraction",
+        type=float_range(0, 1, lo_open=True),
+        default=1.0,
+        help="share of training images used to calibrate",
+    )
     p.add_argument("--dynamic", action="store_true", help="dynamic input shapes (ONNX, TensorRT)")
     p.add_argument("--no-simplify", dest="simplify", action="store_false", help="skip ONNX simplification")
     p.add_argument("--batch", type=positive_int(), default=1)
     p.add_argument("--device", help="cpu, 0, ...")
     p.add_argument("--web-dir", type=Path, default=web_page.PAGE_DIR, help="--include web: the folder to build")
-    p.add_argument("--push-hub", metavar="OWNER/NAME", help="upload the weights, exports and MODEL_CARD.md to the "
-                   "Hugging Face Hub (needs a token: hf auth login)")  # fmt: skip
+    p.add_argument(
+        "--push-hub",
+        metavar="OWNER/NAME",
+        help="upload the weights, exports and MODEL_CARD.md to the Hugging Face Hub (needs a token: hf auth login)",
+    )
     return p.parse_args(argv)
 
 

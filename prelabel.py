@@ -62,10 +62,12 @@ def run(
     if not photos:
         raise SourceError(f"no photos in {shown(str(source))}")
     check_output(out, exist_ok=False, protected=[source, Path(weights)])
-    detector = Detector(weights, DetectorSettings(imgsz=imgsz, conf=conf_thres, iou=iou_thres, max_det=max_det,
-                                                  device=device))  # fmt: skip
-    print(f"Pre-labelling {len(photos)} photos of {shown(str(source))} with {shown(str(weights))} at "
-          f"{detector.size_note}")  # fmt: skip
+    detector = Detector(
+        weights, DetectorSettings(imgsz=imgsz, conf=conf_thres, iou=iou_thres, max_det=max_det, device=device)
+    )
+    print(
+        f"Pre-labelling {len(photos)} photos of {shown(str(source))} with {shown(str(weights))} at {detector.size_note}"
+    )
     mark(out, "prelabel")  # never replaced: a person's reviewed labels will be in it
     sink = PrelabelSink(format, out, source, detector.names)
     try:
@@ -73,8 +75,11 @@ def run(
     except KeyboardInterrupt:
         print("\nInterrupted; the photos seen so far are written.", file=sys.stderr)
     boxes = sum(len(item.classes) for item in sink.items)
-    print(f"{boxes} boxes on {len(sink.items)} photos" + (f", {len(sink.skipped)} skipped" if sink.skipped else "")
-          + f" -> {out}")  # fmt: skip
+    print(
+        f"{boxes} boxes on {len(sink.items)} photos"
+        + (f", {len(sink.skipped)} skipped" if sink.skipped else "")
+        + f" -> {out}"
+    )
     print(f"Next: {sink.next_steps()}; then python prepare_data.py --sources DIR --add {out}")
     return sink.files
 
@@ -85,8 +90,15 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--format", choices=FORMATS, required=True, help="the labelling tool's format")
     p.add_argument("--out", type=Path, required=True, help="new folder: photo copies and their pre-labels")
     p.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS, help="model: .pt or an export (.onnx, ...)")
-    p.add_argument("--imgsz", "--img", "--img-size", dest="imgsz", type=image_size, default=None,
-                   help="inference size (default: the size the model was trained or exported at)")  # fmt: skip
+    p.add_argument(
+        "--imgsz",
+        "--img",
+        "--img-size",
+        dest="imgsz",
+        type=image_size,
+        default=None,
+        help="inference size (default: the size the model was trained or exported at)",
+    )
     p.add_argument("--conf-thres", type=unit_float, default=0.25, help="confidence threshold (0-1)")
     p.add_argument("--iou-thres", type=unit_float, default=0.45, help="NMS IoU threshold (0-1)")
     p.add_argument("--max-det", type=positive_int(), default=1000, help="most faces per photo")

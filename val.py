@@ -49,8 +49,15 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS, help="model (.pt or an export)")
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="dataset yaml")
     p.add_argument("--task", choices=("val", "test"), default="val", help="split to evaluate")
-    p.add_argument("--img", "--imgsz", "--img-size", dest="imgsz", type=image_size, default=None,
-                   help="pixels (default: the size the model was trained or exported at)")  # fmt: skip
+    p.add_argument(
+        "--img",
+        "--imgsz",
+        "--img-size",
+        dest="imgsz",
+        type=image_size,
+        default=None,
+        help="pixels (default: the size the model was trained or exported at)",
+    )
     p.add_argument("--batch-size", "--batch", dest="batch", type=positive_int(), default=32)
     p.add_argument("--conf-thres", type=unit_float, default=0.001, help="confidence threshold (0-1)")
     p.add_argument("--iou-thres", type=unit_float, default=0.6, help="NMS IoU threshold (0-1)")

@@ -156,8 +156,10 @@ def run(
 def report(r: dict[str, Any]) -> None:
     print(f"photos: {r['photos']}, deleted boxes: {r['deleted']}")
     print(f"recovered by a missing candidate (IoU >= {MATCH_IOU}): {r['recovered']} ({r['recall']:.1%})")
-    print(f"missing candidates: {r['missing_candidates']} ({r['candidates_per_deleted']:.2f} per deleted box, "
-          f"{r['candidates_per_photo']:.2f} per photo)")  # fmt: skip
+    print(
+        f"missing candidates: {r['missing_candidates']} ({r['candidates_per_deleted']:.2f} per deleted box, "
+        f"{r['candidates_per_photo']:.2f} per photo)"
+    )
     for source, n in r["by_source"].items():
         print(f"  from {source}: {n['candidates']} candidates, {n['recovered']} deleted boxes recovered")
     print(f"precision of missing candidates vs the original labels: {r['precision']:.1%}")

@@ -54,12 +54,22 @@ from tests.events.services import Postgres, free_port, postgres_bin, wait_for_po
 PATHS = ("/api/v1/people", "/api/v1/intervals", "/api/v1/cameras", "/api/v1/alerts")
 
 
-def run(db: str | None = None, cameras: int = 8, fps: float = 25.0, minutes: float = 5.0, flood: int = 20000,
-        clients: int = 100, api_seconds: float = 20.0) -> dict[str, Any]:  # fmt: skip
+def run(
+    db: str | None = None,
+    cameras: int = 8,
+    fps: float = 25.0,
+    minutes: float = 5.0,
+    flood: int = 20000,
+    clients: int = 100,
+    api_seconds: float = 20.0,
+) -> dict[str, Any]:
     """Run the three parts against `db` (default: a throwaway PostgreSQL), print and return their figures."""
     with database(db) as url:
-        figures = {"cameras": camera_feed(url, cameras, fps, minutes), "flood": flood_store(url, flood),
-                   "api": api_load(url, clients, api_seconds)}  # fmt: skip
+        figures = {
+            "cameras": camera_feed(url, cameras, fps, minutes),
+            "flood": flood_store(url, flood),
+            "api": api_load(url, clients, api_seconds),
+        }
     print(report(figures, cameras, fps, minutes, clients))
     return figures
 
@@ -138,11 +148,17 @@ def camera_feed(url: str, cameras: int, fps: float, minutes: float) -> dict[str,
         sampler.join()
     latencies = np.array(stored.latencies) * 1000
     sink_ms = np.array(sink.seconds) * 1000
-    return {"frames": len(sink_ms), "fps_per_camera": len(sink_ms) / elapsed / cameras,
-            "events": len(latencies), "events_per_s": len(latencies) / elapsed,
-            "p99_write_ms": float(np.percentile(latencies, 99)) if len(latencies) else None,
-            "most_waiting": most_waiting[0], "spooled_at_end": writer.spool.depth,
-            "sink_ms_mean": float(sink_ms.mean()), "sink_ms_p99": float(np.percentile(sink_ms, 99))}  # fmt: skip
+    return {
+        "frames": len(sink_ms),
+        "fps_per_camera": len(sink_ms) / elapsed / cameras,
+        "events": len(latencies),
+        "events_per_s": len(latencies) / elapsed,
+        "p99_write_ms": float(np.percentile(latencies, 99)) if len(latencies) else None,
+        "most_waiting": most_waiting[0],
+        "spooled_at_end": writer.spool.depth,
+        "sink_ms_mean": float(sink_ms.mean()),
+        "sink_ms_p99": float(np.percentile(sink_ms, 99)),
+    }
 
 
 def flood_store(url: str, count: int) -> dict[str, Any]:
@@ -157,8 +173,11 @@ def flood_store(url: str, count: int) -> dict[str, Any]:
             time.sleep(0.01)
         elapsed = time.monotonic() - start
         writer.close()
-    return {"events": len(stored.latencies), "events_per_s": len(stored.latencies) / elapsed,
-            "p99_write_ms": float(np.percentile(np.array(stored.latencies) * 1000, 99))}  # fmt: skip
+    return {
+        "events": len(stored.latencies),
+        "events_per_s": len(stored.latencies) / elapsed,
+        "p99_write_ms": float(np.percentile(np.array(stored.latencies) * 1000, 99)),
+    }
 
 
 def _clients(port: int, clients: int, seconds: float) -> tuple[list[float], int]:
@@ -193,8 +212,20 @@ def _clients(port: int, clients: int, seconds: float) -> tuple[list[float], int]
 def api_load(url: str, clients: int, seconds: float) -> dict[str, Any]:
     port = free_port()
     env = {**os.environ, "FACEMASK_DB": url, "FACEMASK_API_TOKEN": ""}
-    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "facemask.events.api:standalone_app", "--factory",
-                               "--port", str(port), "--log-level", "warning"], env=env)  # fmt: skip
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "facemask.events.api:standalone_app",
+            "--factory",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+    )
     try:
         wait_for_port(port, 120)
         start = time.monotonic()
@@ -203,23 +234,30 @@ def api_load(url: str, clients: int, seconds: float) -> dict[str, Any]:
     finally:
         server.terminate()
         server.wait(30)
-    return {"requests": len(latencies), "requests_per_s": len(latencies) / elapsed, "errors": errors,
-            "p95_ms": float(np.percentile(np.array(latencies) * 1000, 95)) if latencies else None}  # fmt: skip
+    return {
+        "requests": len(latencies),
+        "requests_per_s": len(latencies) / elapsed,
+        "errors": errors,
+        "p95_ms": float(np.percentile(np.array(latencies) * 1000, 95)) if latencies else None,
+    }
 
 
 def report(f: dict[str, Any], cameras: int, fps: float, minutes: float, clients: int) -> str:
     c, fl, a = f["cameras"], f["flood"], f["api"]
-    return "\n".join([
-        f"cameras: {cameras} x {fps:g} fps for {minutes:g} min -> {c['fps_per_camera']:.1f} fps per camera kept up, "
-        f"{c['events']} events, {c['events_per_s']:.1f} events/s stored, p99 write {c['p99_write_ms'] or 0:.1f} ms, "
-        f"most waiting {c['most_waiting']}, spooled at the end {c['spooled_at_end']}, "
-        f"sink {c['sink_ms_mean']:.3f} ms per frame (p99 {c['sink_ms_p99']:.3f})",
-        f"flood: {fl['events']} events -> {fl['events_per_s']:.0f} events/s stored, "
-        f"p99 write {fl['p99_write_ms']:.0f} ms",
-        f"api: {clients} clients -> {a['requests_per_s']:.0f} requests/s, p95 {a['p95_ms'] or 0:.0f} ms, "
-        f"{a['errors']} errors of {a['requests']}",
-        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPU cores",
-    ])  # fmt: skip
+    return "\n".join(
+        [
+            f"cameras: {cameras} x {fps:g} fps for {minutes:g} min -> {c['fps_per_camera']:.1f} fps per camera kept up,"
+            f" {c['events']} events, {c['events_per_s']:.1f} events/s stored,"
+            f" p99 write {c['p99_write_ms'] or 0:.1f} ms, most waiting {c['most_waiting']},"
+            f" spooled at the end {c['spooled_at_end']},"
+            f" sink {c['sink_ms_mean']:.3f} ms per frame (p99 {c['sink_ms_p99']:.3f})",
+            f"flood: {fl['events']} events -> {fl['events_per_s']:.0f} events/s stored, "
+            f"p99 write {fl['p99_write_ms']:.0f} ms",
+            f"api: {clients} clients -> {a['requests_per_s']:.0f} requests/s, p95 {a['p95_ms'] or 0:.0f} ms, "
+            f"{a['errors']} errors of {a['requests']}",
+            f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPU cores",
+        ]
+    )
 
 
 def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:

@@ -69,8 +69,9 @@ def scene(lanes: list[list[Walker]], i: int, at: list[int]) -> np.ndarray:
     return image
 
 
-def camera_frames(cameras: int, seconds: float, fps: float = 25.0, unmasked: Share = 0.3, realtime: bool = False,
-                  seed: int = 0) -> Iterator[Frame]:  # fmt: skip
+def camera_frames(
+    cameras: int, seconds: float, fps: float = 25.0, unmasked: Share = 0.3, realtime: bool = False, seed: int = 0
+) -> Iterator[Frame]:
     """Frames of `cameras` cameras (sources cam1, cam2, ...) interleaved, as a .streams run reads them; with
     `realtime`, at `fps` on the wall clock."""
     frames = int(seconds * fps)
@@ -102,17 +103,32 @@ class ColourDetector:
             n, _, stats, _ = cv2.connectedComponentsWithStats(cv2.inRange(image, colour, colour))
             boxes += [[x, y, x + w, y + h] for x, y, w, h, _ in stats[1:n]]
             classes += [cls] * (n - 1)
-        detections = sv.Detections.empty() if not boxes else sv.Detections(
-            xyxy=np.array(boxes, float), class_id=np.array(classes), confidence=np.full(len(boxes), 0.9))  # fmt: skip
+        detections = (
+            sv.Detections.empty()
+            if not boxes
+            else sv.Detections(
+                xyxy=np.array(boxes, float), class_id=np.array(classes), confidence=np.full(len(boxes), 0.9)
+            )
+        )
         return Prediction(detections, {"inference": (time.perf_counter() - start) * 1000})
 
 
-def people_factory(save_dir: Path, interval_s: float, people_csv: RowWriter | None = None,
-                   min_track_frames: int = 5) -> PeopleFactory:  # fmt: skip
+def people_factory(
+    save_dir: Path, interval_s: float, people_csv: RowWriter | None = None, min_track_frames: int = 5
+) -> PeopleFactory:
     """Each camera's people counter, as detect.py --track makes them (files in `save_dir`)."""
 
     def make(frame: Frame, names: dict[int, str]) -> ComplianceCounter:
-        return ComplianceCounter(save_dir, frame.name, names, frame.fps, frame.stride, min_track_frames,
-                                 interval_s, source=frame.source, people_csv=people_csv)  # fmt: skip
+        return ComplianceCounter(
+            save_dir,
+            frame.name,
+            names,
+            frame.fps,
+            frame.stride,
+            min_track_frames,
+            interval_s,
+            source=frame.source,
+            people_csv=people_csv,
+        )
 
     return make

@@ -31,15 +31,53 @@ class ClassMapError(FacemaskError, ValueError):
 
 #: Names datasets use for each meaning. Matched ignoring case and separators ("No-Mask" = "no_mask" = "nomask").
 VOCABULARY = {
-    MASK: ("with_mask", "mask", "masked", "face_mask", "facemask", "with mask", "wearing_mask", "mask_on",
-           "mask_worn", "mask_correct", "correct_mask", "mask_worn_correctly", "good_mask", "yes_mask"),
-    NO_MASK: ("without_mask", "no_mask", "no-mask", "nomask", "face_no_mask", "no_face_mask", "unmasked",
-              "not_masked", "without mask", "mask_off", "bare_face", "no mask"),
-    INCORRECT: ("mask_weared_incorrect", "mask_worn_incorrectly", "mask_worn_incorrect", "incorrect_mask",
-                "incorrectly_worn_mask", "mask_incorrect", "improper_mask", "mask_incorrectly_worn",
-                "mask_not_in_position", "partial_mask", "wrong_mask", "mask_below_nose", "mask_under_nose",
-                "mask_chin"),
-}  # fmt: skip
+    MASK: (
+        "with_mask",
+        "mask",
+        "masked",
+        "face_mask",
+        "facemask",
+        "with mask",
+        "wearing_mask",
+        "mask_on",
+        "mask_worn",
+        "mask_correct",
+        "correct_mask",
+        "mask_worn_correctly",
+        "good_mask",
+        "yes_mask",
+    ),
+    NO_MASK: (
+        "without_mask",
+        "no_mask",
+        "no-mask",
+        "nomask",
+        "face_no_mask",
+        "no_face_mask",
+        "unmasked",
+        "not_masked",
+        "without mask",
+        "mask_off",
+        "bare_face",
+        "no mask",
+    ),
+    INCORRECT: (
+        "mask_weared_incorrect",
+        "mask_worn_incorrectly",
+        "mask_worn_incorrect",
+        "incorrect_mask",
+        "incorrectly_worn_mask",
+        "mask_incorrect",
+        "improper_mask",
+        "mask_incorrectly_worn",
+        "mask_not_in_position",
+        "partial_mask",
+        "wrong_mask",
+        "mask_below_nose",
+        "mask_under_nose",
+        "mask_chin",
+    ),
+}
 #: Names that mean one thing in one set and another elsewhere (a "face" is unmasked in one, any face in
 #: another): never guessed.
 AMBIGUOUS = frozenset({"face", "faces", "person", "people", "head", "human", "object", "other"})

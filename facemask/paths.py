@@ -12,8 +12,10 @@ CONFIGS_DIR = PROJECT_ROOT / "configs"
 SOURCES_CONFIG = CONFIGS_DIR / "datasets.yaml"  # the public sources prepare_data.py merges
 DEFAULT_DATA = PROJECT_ROOT / "data" / "face_masks.yaml"
 # The splits the shipped models were trained and measured on, kept by prepare_data.py (--keep-split).
-SPLIT_LISTS = {"two classes": PROJECT_ROOT / "data" / "face_masks_splits.csv",
-               "three classes": PROJECT_ROOT / "data" / "face_masks_3class_splits.csv"}  # fmt: skip
+SPLIT_LISTS = {
+    "two classes": PROJECT_ROOT / "data" / "face_masks_splits.csv",
+    "three classes": PROJECT_ROOT / "data" / "face_masks_3class_splits.csv",
+}
 DATASETS_DIR = PROJECT_ROOT / "datasets"
 MERGED_DATASET = DATASETS_DIR / "face_masks"  # what prepare_data.py writes (--out)
 SOURCES_CACHE = DATASETS_DIR / "sources"  # where prepare_data.py --download puts the sources

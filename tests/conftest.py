@@ -279,9 +279,14 @@ def tiny_data(tmp_path_factory) -> Path:
     def make(root: Path) -> Path:
         src = build_sources(root / "in")
         prepare_data.run(
-            sources=src.root, config=src.config, out=root / "ds", data=root / "ds.yaml", rotate=False, workers=1,
+            sources=src.root,
+            config=src.config,
+            out=root / "ds",
+            data=root / "ds.yaml",
+            rotate=False,
+            workers=1,
             progress=False,
-        )  # fmt: skip
+        )
         return root / "ds.yaml"
 
     return made_once(tmp_path_factory, "tiny", make)
@@ -317,8 +322,14 @@ def tiny_run(tiny_data: Path, tmp_path_factory) -> TinyRun:
 
     def make(project: Path) -> TinyRun:
         with pytest.raises(KeyboardInterrupt):
-            train.run(data=str(tiny_data), epochs=2, project=str(project), name="t",
-                      callbacks={"on_train_epoch_start": interrupt_after_first_epoch}, **TINY_TRAIN)  # fmt: skip
+            train.run(
+                data=str(tiny_data),
+                epochs=2,
+                project=str(project),
+                name="t",
+                callbacks={"on_train_epoch_start": interrupt_after_first_epoch},
+                **TINY_TRAIN,
+            )
         run_dir = project / "t"
         epochs, run_id = results_epochs(run_dir / "results.csv"), (run_dir / "wandb_run_id.txt").read_text()
         resumed = train.run(resume=str(run_dir / "weights" / "last.pt"), wandb="offline")
@@ -345,7 +356,8 @@ def app_url():
     import app
 
     port = free_port()
-    app.demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
-                    max_file_size=app.MAX_UPLOAD)  # fmt: skip
+    app.demo.launch(
+        server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, max_file_size=app.MAX_UPLOAD
+    )
     yield f"http://127.0.0.1:{port}/"
     app.demo.close()

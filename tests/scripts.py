@@ -41,8 +41,15 @@ from pathlib import Path
 from typing import Any
 
 # Imported before the server is forked; every module a script imports after these is imported in the child.
-PRELOAD = ["torch", "torchvision", "cv2", "ultralytics", "gradio", "facemask.inference.pipeline",
-           "facemask.app.service"]  # fmt: skip
+PRELOAD = [
+    "torch",
+    "torchvision",
+    "cv2",
+    "ultralytics",
+    "gradio",
+    "facemask.inference.pipeline",
+    "facemask.app.service",
+]
 
 
 @dataclass
@@ -189,13 +196,15 @@ class Started:
         self.send_signal(signal.SIGKILL)
 
 
-def start_script(script: Path, args: Iterable[str | os.PathLike], cwd: Path,
-                 env: Mapping[str, str] | None = None) -> Started:  # fmt: skip
+def start_script(
+    script: Path, args: Iterable[str | os.PathLike], cwd: Path, env: Mapping[str, str] | None = None
+) -> Started:
     """`python script args...` in `cwd`, left running for the test to signal and wait for (Started.wait);
     its output goes to script.stdout and script.stderr in `cwd`."""
     argv = [os.fsdecode(a) for a in args]
-    child = _Child(str(script), argv, str(cwd), str(cwd / "script.stdout"), str(cwd / "script.stderr"),
-                   dict(env or os.environ))  # fmt: skip
+    child = _Child(
+        str(script), argv, str(cwd), str(cwd / "script.stdout"), str(cwd / "script.stderr"), dict(env or os.environ)
+    )
     return Started(_the_server().ask("start", child))
 
 
@@ -207,8 +216,16 @@ def launch_kernel(cmd: list[str], env: Mapping[str, str] | None = None, cwd: str
     if flag != "-m":
         raise ValueError(f"not a `python -m module` kernel command: {cmd}")
     folder = Path(cwd or os.getcwd())
-    child = _Child(module, argv, str(folder), str(folder / "kernel.stdout"), str(folder / "kernel.stderr"),
-                   dict(env or os.environ), module=True, session=True)  # fmt: skip
+    child = _Child(
+        module,
+        argv,
+        str(folder),
+        str(folder / "kernel.stdout"),
+        str(folder / "kernel.stderr"),
+        dict(env or os.environ),
+        module=True,
+        session=True,
+    )
     return Started(_the_server().ask("start", child))
 
 
@@ -271,8 +288,11 @@ def _main(child: _Child, ready: int) -> None:
     os.write(ready, b"!")
     os.close(ready)
     faulthandler.disable()  # pytest enabled it on its own copy of stderr
-    for fd, path, flags in ((0, os.devnull, os.O_RDONLY), (1, child.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC),
-                            (2, child.err, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)):  # fmt: skip
+    for fd, path, flags in (
+        (0, os.devnull, os.O_RDONLY),
+        (1, child.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC),
+        (2, child.err, os.O_WRONLY | os.O_CREAT | os.O_TRUNC),
+    ):
         target = os.open(path, flags)
         os.dup2(target, fd)
         os.close(target)

@@ -158,8 +158,20 @@ def photos(tmp_path: Path) -> Path:
 
 
 def detect(model: Path, source: str | os.PathLike, tmp_path: Path, *args: str, timeout: float = 180) -> Result:
-    return script("detect.py", "--weights", model, "--source", source, "--project", tmp_path / "runs",
-                  "--imgsz", "64", *args, cwd=tmp_path, timeout=timeout)  # fmt: skip
+    return script(
+        "detect.py",
+        "--weights",
+        model,
+        "--source",
+        source,
+        "--project",
+        tmp_path / "runs",
+        "--imgsz",
+        "64",
+        *args,
+        cwd=tmp_path,
+        timeout=timeout,
+    )
 
 
 # --- folders and globs ------------------------------------------------------------------------------
@@ -186,8 +198,18 @@ def test_safe_walker_matches_glob_where_glob_ends(tmp_path, monkeypatch) -> None
         (tmp_path / rel).write_bytes(rel.encode())
     (tmp_path / "d" / "link").symlink_to("../a")  # a link, not a loop: glob lists a's files twice
     monkeypatch.chdir(tmp_path)
-    for pattern in ("*.jpg", "**/*.jpg", "a/**/*.jpg", "*/*.jpg", "**", ".*/*.jpg", "**/x.jpg", "d/**/*.jpg",
-                    "[ad]/*", f"{tmp_path}/**/b/**/*.jpg"):  # fmt: skip
+    for pattern in (
+        "*.jpg",
+        "**/*.jpg",
+        "a/**/*.jpg",
+        "*/*.jpg",
+        "**",
+        ".*/*.jpg",
+        "**/x.jpg",
+        "d/**/*.jpg",
+        "[ad]/*",
+        f"{tmp_path}/**/b/**/*.jpg",
+    ):
         expected = {os.path.realpath(f) for f in glob.glob(pattern, recursive=True) if os.path.isfile(f)}
         found = glob_files(pattern)
         assert len(found) == len(expected) and {os.path.realpath(f) for f in found} == expected, pattern
@@ -267,8 +289,18 @@ def test_16_bit_grayscale_finds_the_faces_8_bit_does(tmp_path) -> None:
     gray.save(folder / "gray8.png")
     Image.fromarray(np.asarray(gray).astype(np.uint16) * 257).save(folder / "gray16.png")
     assert Image.open(folder / "gray16.png").mode == "I;16"
-    result = script("detect.py", "--weights", SHIPPED, "--source", folder, "--project", tmp_path / "runs",
-                    "--save-json", "--nosave", cwd=tmp_path)  # fmt: skip
+    result = script(
+        "detect.py",
+        "--weights",
+        SHIPPED,
+        "--source",
+        folder,
+        "--project",
+        tmp_path / "runs",
+        "--save-json",
+        "--nosave",
+        cwd=tmp_path,
+    )
     assert result.code == 0, result.err
     records = json.loads(next((tmp_path / "runs").glob("*/predictions.json")).read_text())
     faces = {Path(r["source"]).stem: len(r["detections"]) for r in records}
@@ -371,15 +403,24 @@ def test_detect_refuses_a_bad_model_in_one_line(model, photos, tmp_path, kind) -
     assert snapshot(tmp_path) == before  # no run folder either
 
 
-SCRIPT_MODELS = [("val.py", "truncated"), ("val.py", "jpeg named .pt"), ("export.py", "empty"), ("export.py", "text"),
-                 ("train.py", "flipped bytes"), ("train.py", "git lfs pointer")]  # fmt: skip
+SCRIPT_MODELS = [
+    ("val.py", "truncated"),
+    ("val.py", "jpeg named .pt"),
+    ("export.py", "empty"),
+    ("export.py", "text"),
+    ("train.py", "flipped bytes"),
+    ("train.py", "git lfs pointer"),
+]
 
 
 @pytest.mark.parametrize(("prog", "kind"), SCRIPT_MODELS)
 def test_every_script_refuses_a_bad_model_with_its_own_hint(model, tiny_data, tmp_path, prog, kind) -> None:
     bad, needle = _bad_model(tmp_path, model, kind)
-    args = {"val.py": ["--data", tiny_data, "--project", tmp_path / "runs"], "export.py": [],
-            "train.py": ["--data", tiny_data, "--project", tmp_path / "runs", "--wandb", "disabled"]}[prog]  # fmt: skip
+    args = {
+        "val.py": ["--data", tiny_data, "--project", tmp_path / "runs"],
+        "export.py": [],
+        "train.py": ["--data", tiny_data, "--project", tmp_path / "runs", "--wandb", "disabled"],
+    }[prog]
     before = snapshot(tmp_path, tiny_data.parent)
     line = assert_refused(script(prog, "--weights", bad, *args, cwd=tmp_path), prog, str(bad), needle)
     assert ("--cfg" in line) == (prog == "train.py")  # only train.py has --cfg
@@ -468,8 +509,13 @@ def test_bad_numbers_are_refused_when_parsed(tmp_path, monkeypatch, capsys, prog
 
 def test_a_bad_number_is_refused_from_the_command_line(tmp_path) -> None:
     """In a fresh interpreter, exactly as a user types it (the other tests fork theirs warm)."""
-    done = subprocess.run([sys.executable, str(ROOT / "detect.py"), "--conf-thres", "1.5"], capture_output=True,
-                          cwd=tmp_path, text=True, timeout=120)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "detect.py"), "--conf-thres", "1.5"],
+        capture_output=True,
+        cwd=tmp_path,
+        text=True,
+        timeout=120,
+    )
     assert_refused(Result(done.returncode, done.stdout, done.stderr, 0.0), "detect.py", "from 0 to 1")
     assert not any(tmp_path.iterdir())
 
@@ -509,8 +555,21 @@ def test_exist_ok_never_writes_into_what_is_not_a_detect_run(model, photos, tmp_
 
 def test_output_overlapping_the_source_is_refused(model, photos, tmp_path) -> None:
     before = snapshot(tmp_path, model)
-    result = script("detect.py", "--weights", model, "--source", photos, "--project", tmp_path, "--name", "photos",
-                    "--exist-ok", "--imgsz", "64", cwd=tmp_path)  # fmt: skip
+    result = script(
+        "detect.py",
+        "--weights",
+        model,
+        "--source",
+        photos,
+        "--project",
+        tmp_path,
+        "--name",
+        "photos",
+        "--exist-ok",
+        "--imgsz",
+        "64",
+        cwd=tmp_path,
+    )
     assert_refused(result, "detect.py", "overlaps the input")
     assert snapshot(tmp_path, model) == before
 
@@ -545,8 +604,18 @@ def test_audit_skips_each_image_with_a_bad_label_in_one_line_and_audits_the_rest
         label.write_text("".join(f"{ln}\n" for ln in [*lines, line]))
         bad[label.name] = (len(lines) + 1, needle)
     before = snapshot(root, model)
-    result = script("audit_labels.py", "--weights", model, "--data", root / "data.yaml", "--imgsz", "64",
-                    "--project", tmp_path / "runs", cwd=tmp_path)  # fmt: skip
+    result = script(
+        "audit_labels.py",
+        "--weights",
+        model,
+        "--data",
+        root / "data.yaml",
+        "--imgsz",
+        "64",
+        "--project",
+        tmp_path / "runs",
+        cwd=tmp_path,
+    )
     assert result.code == 0 and "Traceback" not in result.err, result.err
     warnings = [line for line in result.err.splitlines() if line.startswith("WARNING: skipped ")]
     assert len(warnings) == len(BAD_LABELS), warnings
@@ -573,8 +642,9 @@ def test_audit_skips_each_image_with_a_bad_label_in_one_line_and_audits_the_rest
 def test_audit_user_errors_are_one_line(model, tiny_data, tmp_path, args, needle) -> None:
     (tmp_path / "list.yaml").write_text("- images/train\n- images/val\n")
     before = snapshot(tmp_path, tiny_data.parent)
-    result = script("audit_labels.py", "--weights", model, "--data", tiny_data, "--project", tmp_path / "runs",
-                    *args, cwd=tmp_path)  # fmt: skip
+    result = script(
+        "audit_labels.py", "--weights", model, "--data", tiny_data, "--project", tmp_path / "runs", *args, cwd=tmp_path
+    )
     assert_refused(result, "audit_labels.py", needle)
     assert snapshot(tmp_path, tiny_data.parent) == before
 
@@ -584,8 +654,18 @@ def test_a_sources_config_that_is_no_mapping_is_one_line(tmp_path, text) -> None
     (tmp_path / "sources.yaml").write_text(text)
     (tmp_path / "sets").mkdir()
     before = snapshot(tmp_path)
-    result = script("prepare_data.py", "--sources", "sets", "--config", "sources.yaml", "--out", "out",
-                    "--data", "d.yaml", cwd=tmp_path)  # fmt: skip
+    result = script(
+        "prepare_data.py",
+        "--sources",
+        "sets",
+        "--config",
+        "sources.yaml",
+        "--out",
+        "out",
+        "--data",
+        "d.yaml",
+        cwd=tmp_path,
+    )
     assert_refused(result, "prepare_data.py", "sources.yaml: a sources config holds 'key: value' entries")
     assert snapshot(tmp_path) == before
 
@@ -612,17 +692,19 @@ def _a_folder(d: Path) -> str:
 
 @pytest.mark.parametrize(
     ("make", "needle"),
-    [(_users_yaml, "is a file this project did not write"), (_our_yaml_edited, "(or one edited since)"),
-     (_a_folder, "is a folder, not a file")],
+    [
+        (_users_yaml, "is a file this project did not write"),
+        (_our_yaml_edited, "(or one edited since)"),
+        (_a_folder, "is a folder, not a file"),
+    ],
     ids=["a user's yaml", "ours, edited by its user", "a folder"],
-)  # fmt: skip
+)
 def test_exist_ok_never_replaces_a_data_yaml_that_is_not_ours(tmp_path, make, needle) -> None:
     """Refused before anything is read or written, the file byte-identical (the snapshot hashes it)."""
     data = make(tmp_path)
     (tmp_path / "sets").mkdir()
     before = snapshot(tmp_path)
-    result = script("prepare_data.py", "--sources", "sets", "--out", "out", "--data", data, "--exist-ok",
-                    cwd=tmp_path)  # fmt: skip
+    result = script("prepare_data.py", "--sources", "sets", "--out", "out", "--data", data, "--exist-ok", cwd=tmp_path)
     assert_refused(result, "prepare_data.py", f"--data {data} ", needle, "choose another --data")
     assert snapshot(tmp_path) == before
 

@@ -148,7 +148,7 @@ def test_the_base_image_and_torch_are_pinned_and_the_app_runs_unprivileged() -> 
     words = [word for word, _ in STEPS]
     assert words.index("USER") < words.index("CMD") and words.index("USER") > max(
         i for i, w in enumerate(words) if w == "RUN"
-    )  # fmt: skip
+    )
 
 
 def test_every_copied_file_exists_and_is_in_the_build_context() -> None:
@@ -165,15 +165,26 @@ def test_every_copied_file_exists_and_is_in_the_build_context() -> None:
                     assert not IGNORE.excluded(rel), f"COPY {src}: {rel} excluded by .dockerignore"
     # The shipped weights in full: every file of the int8 export.
     assert {f.name for f in context_files("weights/face_masks_int8_openvino_model")} >= {
-        "face_masks.xml", "face_masks.bin", "metadata.yaml"
-    }  # fmt: skip
+        "face_masks.xml",
+        "face_masks.bin",
+        "metadata.yaml",
+    }
 
 
 def test_dockerignore_keeps_outputs_environments_and_secrets_out() -> None:
-    for rel in ("datasets/face_masks/images/train/a.jpg", "runs/train/exp/weights/best.pt", ".venv/bin/python",
-                "wandb/run-1/files/config.yaml", ".git/HEAD", "facemask/__pycache__/merge.cpython-311.pyc",
-                "weights/face_masks.onnx", "weights/my_run.pt", "weights/face_masks_openvino_model/x.bin",
-                "kaggle.json", "data/.face_masks.resolved.yaml"):  # fmt: skip
+    for rel in (
+        "datasets/face_masks/images/train/a.jpg",
+        "runs/train/exp/weights/best.pt",
+        ".venv/bin/python",
+        "wandb/run-1/files/config.yaml",
+        ".git/HEAD",
+        "facemask/__pycache__/merge.cpython-311.pyc",
+        "weights/face_masks.onnx",
+        "weights/my_run.pt",
+        "weights/face_masks_openvino_model/x.bin",
+        "kaggle.json",
+        "data/.face_masks.resolved.yaml",
+    ):
         assert IGNORE.excluded(rel), rel
     for rel in (
         "app.py",
@@ -229,10 +240,21 @@ def test_the_image_command_serves_the_app_and_the_health_check_sees_it(tmp_path:
     app = stage_image(tmp_path / "image")
     port = free_port()
     # The image's environment, with the host narrowed to loopback for this machine (0.0.0.0 in the image).
-    env = {**os.environ, **env_of(STEPS), "PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1",
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}  # fmt: skip
-    found = subprocess.run([sys.executable, "-c", "import facemask; print(facemask.__file__)"], cwd=app, env=env,
-                           capture_output=True, text=True, check=True).stdout  # fmt: skip
+    env = {
+        **os.environ,
+        **env_of(STEPS),
+        "PORT": str(port),
+        "GRADIO_SERVER_NAME": "127.0.0.1",
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    found = subprocess.run(
+        [sys.executable, "-c", "import facemask; print(facemask.__file__)"],
+        cwd=app,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert Path(found.strip()).is_relative_to(app)  # the staged copy, not the repository's
     assert not healthy(env)  # nothing listens yet
     cmd = exec_form(next(args for word, args in STEPS if word == "CMD"))

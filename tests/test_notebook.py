@@ -91,9 +91,18 @@ def test_notebook_runs_top_to_bottom_on_a_tiny_subset(tmp_path: Path, monkeypatc
     run_tutorial(tmp_path, monkeypatch, stand_in=stand_in_training(trained_run, calls))
     asked = json.loads(calls.read_text())
     assert set(asked) <= set(vars(train.parse_opt([])))
-    assert asked == {"data": str(tmp_path / "work" / "dataset.yaml"), "epochs": "1", "imgsz": str(IMGSZ),
-                     "batch": "8", "device": "cpu", "workers": "0", "project": str(tmp_path / "work" / "train"),
-                     "name": "exp", "wandb": "disabled", "cfg": "yolov5n.yaml"}  # fmt: skip
+    assert asked == {
+        "data": str(tmp_path / "work" / "dataset.yaml"),
+        "epochs": "1",
+        "imgsz": str(IMGSZ),
+        "batch": "8",
+        "device": "cpu",
+        "workers": "0",
+        "project": str(tmp_path / "work" / "train"),
+        "name": "exp",
+        "wandb": "disabled",
+        "cfg": "yolov5n.yaml",
+    }
 
 
 @pytest.mark.slow
@@ -108,10 +117,19 @@ def run_tutorial(tmp_path: Path, monkeypatch, stand_in: nbformat.NotebookNode | 
     src = build_sources(tmp_path / "in")
     work = tmp_path / "work"
     params = {
-        "SOURCES": str(src.root), "SOURCES_CONFIG": str(src.config), "SUBSET": 16, "EPOCHS": 1, "IMGSZ": IMGSZ,
-        "BATCH": 8, "MODEL": "yolov5n.yaml", "DEVICE": "cpu", "WORKERS": 0, "WANDB": "disabled",
-        "WORKDIR": str(work), "PROJECT_DIR": str(ROOT),
-    }  # fmt: skip
+        "SOURCES": str(src.root),
+        "SOURCES_CONFIG": str(src.config),
+        "SUBSET": 16,
+        "EPOCHS": 1,
+        "IMGSZ": IMGSZ,
+        "BATCH": 8,
+        "MODEL": "yolov5n.yaml",
+        "DEVICE": "cpu",
+        "WORKERS": 0,
+        "WANDB": "disabled",
+        "WORKDIR": str(work),
+        "PROJECT_DIR": str(ROOT),
+    }
     nb = load()
     i = parameters_index(nb)
     assert set(params) <= assigned_names(nb.cells[i].source), "inject only names the notebook declares"
@@ -122,9 +140,14 @@ def run_tutorial(tmp_path: Path, monkeypatch, stand_in: nbformat.NotebookNode | 
         nb.cells.insert(next(j for j, c in enumerate(nb.cells) if "import train\n" in c.source) + 1, stand_in)
     # A last cell hands the paths the notebook made back to the test.
     probe = {
-        "weights": "best", "results": 'run_dir / "results.png"', "report": 'dataset / "report.png"',
-        "annotated": "annotated", "example": "example", "onnx": "onnx", "metrics": 'metrics["save_dir"]',
-    }  # fmt: skip
+        "weights": "best",
+        "results": 'run_dir / "results.png"',
+        "report": 'dataset / "report.png"',
+        "annotated": "annotated",
+        "example": "example",
+        "onnx": "onnx",
+        "metrics": 'metrics["save_dir"]',
+    }
     entries = ", ".join(f"{k!r}: str({v})" for k, v in probe.items())
     out_json = tmp_path / "out.json"
     nb.cells.append(nbformat.v4.new_code_cell(f"import json\njson.dump({{{entries}}}, open({str(out_json)!r}, 'w'))"))
@@ -153,9 +176,11 @@ def run_tutorial(tmp_path: Path, monkeypatch, stand_in: nbformat.NotebookNode | 
     assert set(metrics["all"]) >= {"mAP50", "mAP50-95", "precision", "recall"}
 
     # The subset cap was applied (the nextto source has 20 images, capped at 16), and the merge saw it.
-    assert len(list((work / "sources" / "nextto-set").rglob("*.jpg"))) + len(
-        list((work / "sources" / "nextto-set").rglob("*.png"))
-    ) == 16  # fmt: skip
+    assert (
+        len(list((work / "sources" / "nextto-set").rglob("*.jpg")))
+        + len(list((work / "sources" / "nextto-set").rglob("*.png")))
+        == 16
+    )
     # Pictures shown inline: the merge report, the training curves, the two detections.
     shown = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "display_data"]
     assert sum("image/png" in o.data or "image/jpeg" in o.data for o in shown) == 4

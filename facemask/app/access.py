@@ -31,8 +31,9 @@ def logins(environ: dict[str, str]) -> list[tuple[str, str]]:
     a LoginError, which never repeats the value, when it is missing or malformed."""
     text = environ.get(AUTH_ENV, "").strip()
     if not text:
-        raise LoginError(f"--auth reads the logins from the environment variable {AUTH_ENV} ('user:password'), "
-                         "which is not set")  # fmt: skip
+        raise LoginError(
+            f"--auth reads the logins from the environment variable {AUTH_ENV} ('user:password'), which is not set"
+        )
     pairs = [tuple(item.strip().split(":", 1)) for item in text.split(",") if item.strip()]
     if not pairs or any(len(p) != 2 or not p[0] or not p[1] for p in pairs):
         raise LoginError(f"{AUTH_ENV} must be 'user:password' (several separated by commas)")
@@ -102,8 +103,11 @@ class LoginThrottle:
 async def _too_many(send: Any, wait: float) -> None:
     seconds = math.ceil(wait)
     body = json.dumps({"detail": f"Too many failed logins from your address: try again in {seconds} s"}).encode()
-    headers = [(b"content-type", b"application/json"), (b"retry-after", str(seconds).encode()),
-               (b"content-length", str(len(body)).encode())]  # fmt: skip
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"retry-after", str(seconds).encode()),
+        (b"content-length", str(len(body)).encode()),
+    ]
     await send({"type": "http.response.start", "status": 429, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 

@@ -52,8 +52,9 @@ class _LatestSink(BaseSink):
     def write(self, result: FrameResult) -> None:
         image = result.annotated
         if image.shape[1] > VIEW_WIDTH:
-            image = cv2.resize(image, (VIEW_WIDTH, round(image.shape[0] * VIEW_WIDTH / image.shape[1])),
-                               interpolation=cv2.INTER_AREA)  # fmt: skip
+            image = cv2.resize(
+                image, (VIEW_WIDTH, round(image.shape[0] * VIEW_WIDTH / image.shape[1])), interpolation=cv2.INTER_AREA
+            )
         rgb = np.ascontiguousarray(image[:, :, ::-1])
         tally = result.people.tally() if result.people is not None else None
         with self.lock:
@@ -68,8 +69,9 @@ class _LatestSink(BaseSink):
 
 
 class CameraWall:
-    def __init__(self, streams: str | Path, detector: Detector, conf: float = 0.25, iou: float = 0.45,
-                 sinks: Sequence[Sink] = ()):  # fmt: skip
+    def __init__(
+        self, streams: str | Path, detector: Detector, conf: float = 0.25, iou: float = 0.45, sinks: Sequence[Sink] = ()
+    ):
         """Every source of `streams`, analysed with `detector` once `start` is called; `sinks` get the
         results too (the app's EventSink, facemask.app.recording)."""
         self.streams, self.sinks = str(streams), list(sinks)

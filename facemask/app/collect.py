@@ -74,8 +74,10 @@ def save_photo(rgb: np.ndarray, folder: Path) -> Path:
     A full collection root (MAX_PHOTOS) or a failed write is a UserError; a half-written file is removed."""
     data = jpeg(rgb)
     if sum(1 for _ in folder.parent.glob("*/*.jpg")) >= MAX_PHOTOS:
-        raise UserError(f"{display(folder.parent)} holds {MAX_PHOTOS:,} photos, as many as the app keeps: "
-                        "pre-label and move them first")  # fmt: skip
+        raise UserError(
+            f"{display(folder.parent)} holds {MAX_PHOTOS:,} photos, as many as the app keeps: "
+            "pre-label and move them first"
+        )
     numbers = [int(m.group(1)) for p in photos(folder) if (m := NUMBERED.search(p.name))]
     number = max(numbers, default=0) + 1
     while not _create(folder / f"{folder.name}_{number:04d}.jpg", data):
@@ -119,8 +121,10 @@ def next_command(folder: Path) -> str:
 def status(folder: Path, saved: Path) -> str:
     """The counter, the folder and what to run next, as Markdown."""
     count = len(photos(folder))
-    return (f"### {count} photo{'s' if count != 1 else ''} in `{display(folder)}`\nSaved `{saved.name}`. "
-            f"To pre-label them, run in the project folder:\n```\n{next_command(folder)}\n```")  # fmt: skip
+    return (
+        f"### {count} photo{'s' if count != 1 else ''} in `{display(folder)}`\nSaved `{saved.name}`. "
+        f"To pre-label them, run in the project folder:\n```\n{next_command(folder)}\n```"
+    )
 
 
 def store(frame: np.ndarray | None, name: str) -> str:
@@ -164,8 +168,10 @@ def collect_tab(demo: gr.Blocks) -> None:
     """The Collect tab, built inside app.py's `demo`. Its endpoint /collect_photo saves a photo sent with
     the request (gradio_client: handle_file(path)) into the collection named."""
     with gr.Tab("Collect"):
-        gr.Markdown("Photos of your own place for training: start the webcam, then save photos by hand or every "
-                    "few seconds. They go to a new folder under `runs/collect/`, ready for `prelabel.py`.")  # fmt: skip
+        gr.Markdown(
+            "Photos of your own place for training: start the webcam, then save photos by hand or every "
+            "few seconds. They go to a new folder under `runs/collect/`, ready for `prelabel.py`."
+        )
         with gr.Row():
             cam = gr.Image(sources=["webcam"], streaming=True, type="numpy", label="Webcam", elem_id="collect-cam")
             with gr.Column():
@@ -177,9 +183,17 @@ def collect_tab(demo: gr.Blocks) -> None:
         shown = gr.Markdown("No photo saved yet.", elem_id="collect-status")
     events = {"concurrency_id": "collect", "concurrency_limit": 4, "show_progress": "hidden"}  # quick writes
     demo.load(new_name, None, name, api_visibility="private")  # a new collection per page load
-    cam.stream(watch, [cam, auto, every, name, state], [shown, state, auto], stream_every=STREAM_EVERY_S,
-               api_name="collect_stream", api_visibility="private", **events)  # fmt: skip
-    button.click(save_latest, [name, state], [shown, state], api_name="collect_save", api_visibility="private",
-                 **events)  # fmt: skip
+    cam.stream(
+        watch,
+        [cam, auto, every, name, state],
+        [shown, state, auto],
+        stream_every=STREAM_EVERY_S,
+        api_name="collect_stream",
+        api_visibility="private",
+        **events,
+    )
+    button.click(
+        save_latest, [name, state], [shown, state], api_name="collect_save", api_visibility="private", **events
+    )
     # The same save for API clients, with the photo in the request (gradio_client cannot stream).
     gr.Button(visible=False).click(save, [cam, name, state], [shown, state], api_name="collect_photo", **events)

@@ -45,17 +45,32 @@ def hourly(store: EventStore, since: datetime, sources: list[str] | None = None)
     where = [intervals.c.start_at >= utc(since)]
     if sources is not None:
         where.append(intervals.c.source.in_(sources))
-    query = (select(intervals.c.source, hour, func.sum(intervals.c.masked).label("masked"),
-                    func.sum(intervals.c.unmasked).label("unmasked"))
-             .where(*where).group_by(intervals.c.source, hour).order_by(hour, intervals.c.source))  # fmt: skip
+    query = (
+        select(
+            intervals.c.source,
+            hour,
+            func.sum(intervals.c.masked).label("masked"),
+            func.sum(intervals.c.unmasked).label("unmasked"),
+        )
+        .where(*where)
+        .group_by(intervals.c.source, hour)
+        .order_by(hour, intervals.c.source)
+    )
     with store.engine.connect() as connection:
         found = connection.execute(query).all()
-    return [{"source": r.source, "hour": datetime.fromtimestamp(int(r.hour) * 3600, timezone.utc),
-             "tally": Tally(int(r.masked or 0), int(r.unmasked or 0))} for r in found]  # fmt: skip
+    return [
+        {
+            "source": r.source,
+            "hour": datetime.fromtimestamp(int(r.hour) * 3600, timezone.utc),
+            "tally": Tally(int(r.masked or 0), int(r.unmasked or 0)),
+        }
+        for r in found
+    ]
 
 
-def history(store: EventStore | None, names: Mapping[str, str] | None = None,
-            now: datetime | None = None) -> tuple[pd.DataFrame, pd.DataFrame, str]:  # fmt: skip
+def history(
+    store: EventStore | None, names: Mapping[str, str] | None = None, now: datetime | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, str]:
     """The chart's rows (compliance per camera and hour, last HOURS), the table's rows (per camera and day,
     last DAYS, newest first) and a line saying what they cover. `names`: the cameras to show, by source
     as given, with the names the tab gives them; None: every source in the store."""
@@ -72,8 +87,16 @@ def history(store: EventStore | None, names: Mapping[str, str] | None = None,
         row["camera"] = names.get(row["source"], row["source"]) if names is not None else row["source"]
         row["local"] = row["hour"].astimezone()  # the server's time zone
     recent = now - timedelta(hours=HOURS)
-    hours = [{"hour": r["local"].replace(tzinfo=None), "camera": r["camera"], "compliance rate": r["tally"].rate,
-              "people": r["tally"].people} for r in rows if r["hour"] >= recent and r["tally"].people]  # fmt: skip
+    hours = [
+        {
+            "hour": r["local"].replace(tzinfo=None),
+            "camera": r["camera"],
+            "compliance rate": r["tally"].rate,
+            "people": r["tally"].people,
+        }
+        for r in rows
+        if r["hour"] >= recent and r["tally"].people
+    ]
     days: dict[tuple[str, str], Tally] = {}
     for r in rows:
         key = (r["local"].date().isoformat(), r["camera"])
@@ -81,12 +104,19 @@ def history(store: EventStore | None, names: Mapping[str, str] | None = None,
     newest_first = sorted(sorted(days.items(), key=lambda kv: kv[0][1]), key=lambda kv: kv[0][0], reverse=True)
     table = [{"day": day, "camera": camera, **_day_row(tally)} for (day, camera), tally in newest_first]
     people = sum(t.people for t in days.values())
-    line = f"History: {people} people over the last {DAYS} days" if rows else (
-        f"History: nothing in the event store over the last {DAYS} days yet")  # fmt: skip
+    line = (
+        f"History: {people} people over the last {DAYS} days"
+        if rows
+        else (f"History: nothing in the event store over the last {DAYS} days yet")
+    )
     return (pd.DataFrame(hours, columns=HOUR_COLUMNS), pd.DataFrame(table, columns=DAY_COLUMNS), line)
 
 
 def _day_row(tally: Tally) -> dict[str, Any]:
     row = tally.row()
-    return {"people": row["people"], "masked": row["masked"], "unmasked": row["unmasked"],
-            "compliance rate": tally.percent}  # fmt: skip
+    return {
+        "people": row["people"],
+        "masked": row["masked"],
+        "unmasked": row["unmasked"],
+        "compliance rate": tally.percent,
+    }

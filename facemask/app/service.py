@@ -100,8 +100,15 @@ def detector_for(name: str) -> Detector:
     return _load(name)
 
 
-def _pipeline(model: str, conf: float, iou: float, blur: bool, tile: bool = False, augment: bool = False,
-              people: PeopleFactory | None = None) -> Pipeline:  # fmt: skip
+def _pipeline(
+    model: str,
+    conf: float,
+    iou: float,
+    blur: bool,
+    tile: bool = False,
+    augment: bool = False,
+    people: PeopleFactory | None = None,
+) -> Pipeline:
     """A pipeline for one request: the shared model, this request's thresholds (they go with each call, never
     into the detector, so visitors do not change each other's results) and drawing."""
     if not (0 <= conf <= 1 and 0 <= iou <= 1):
@@ -140,8 +147,9 @@ def summary(counts: dict[str, int]) -> dict[str, Any]:
     return {**counts, "faces": sum(counts.values()), "compliance_rate": Tally.of_counts(counts).rate}
 
 
-def detect_rgb(rgb: np.ndarray, model: str, conf: float, iou: float, blur: bool, tile: bool = False,
-               augment: bool = False) -> tuple[np.ndarray, dict, list]:  # fmt: skip
+def detect_rgb(
+    rgb: np.ndarray, model: str, conf: float, iou: float, blur: bool, tile: bool = False, augment: bool = False
+) -> tuple[np.ndarray, dict, list]:
     """Annotated RGB image, counts (per class and the compliance rate) and detections, for one RGB image."""
     _check_pixels(rgb.shape[1], rgb.shape[0])
     pipeline = _pipeline(model, conf, iou, blur, tile, augment)
@@ -154,8 +162,9 @@ def _live_people(frame: Frame, names: dict[int, str]) -> ComplianceCounter:
     return ComplianceCounter(None, "", names, LIVE_FPS, interval_s=60.0)
 
 
-def detect_live(rgb: np.ndarray, model: str, conf: float, iou: float, blur: bool, track: bool,
-                state: dict | None) -> tuple[np.ndarray, dict, dict | None]:  # fmt: skip
+def detect_live(
+    rgb: np.ndarray, model: str, conf: float, iou: float, blur: bool, track: bool, state: dict | None
+) -> tuple[np.ndarray, dict, dict | None]:
     """One webcam frame; with `track`, people are counted across the session's frames (its pipeline, with
     the people counter, is kept in `state`)."""
     if not track:
@@ -167,8 +176,14 @@ def detect_live(rgb: np.ndarray, model: str, conf: float, iou: float, blur: bool
         state["pipeline"].options, state["pipeline"].annotator = pipeline.options, pipeline.annotator
     else:
         state = {"model": model, "frames": 0, "pipeline": pipeline}
-    frame = Frame(source="webcam", name="webcam", image=np.ascontiguousarray(rgb[:, :, ::-1]), index=state["frames"],
-                  is_video=True, live=True)  # fmt: skip
+    frame = Frame(
+        source="webcam",
+        name="webcam",
+        image=np.ascontiguousarray(rgb[:, :, ::-1]),
+        index=state["frames"],
+        is_video=True,
+        live=True,
+    )
     result = state["pipeline"].process(frame)
     state["frames"] += 1
     return result.annotated[:, :, ::-1], {**summary(result.counts), "people": result.people.tally().row()}, state
@@ -226,8 +241,11 @@ def _video_frames(path: str, left_out: list[Frame]) -> Iterator[Frame]:
     for frame in iter_video(path):
         frame.source = upload_source(path)  # what its events and metrics name: not the server's temporary path
         if frame.error:
-            raise UserError("That video has no frames" if frame.error == "video has no frames"
-                            else "That file is not a video this app can read")  # fmt: skip
+            raise UserError(
+                "That video has no frames"
+                if frame.error == "video has no frames"
+                else "That file is not a video this app can read"
+            )
         if frame.index >= MAX_VIDEO_FRAMES:
             left_out.append(frame)
             return
@@ -247,8 +265,10 @@ def cut_note(analysed: int, past: Frame) -> str:
         done = f"the first {analysed:,} of {past.total:,} frames ({seconds(analysed)} of {seconds(past.total)})"
     else:
         done = f"the first {analysed:,} frames ({seconds(analysed)}) of a longer video"
-    return (f"Analysed {done}: the app analyses at most {MAX_VIDEO_FRAMES:,} frames of a video and the rest was "
-            "not looked at (detect.py reads every frame)")  # fmt: skip
+    return (
+        f"Analysed {done}: the app analyses at most {MAX_VIDEO_FRAMES:,} frames of a video and the rest was "
+        "not looked at (detect.py reads every frame)"
+    )
 
 
 def upload_source(path: str) -> str:
@@ -256,8 +276,16 @@ def upload_source(path: str) -> str:
     return f"upload:{Path(path).name}"
 
 
-def detect_video(path: str | None, model: str, conf: float, iou: float, blur: bool, track: bool = False,
-                 progress=None, sinks: Sequence[Sink] = ()):  # fmt: skip
+def detect_video(
+    path: str | None,
+    model: str,
+    conf: float,
+    iou: float,
+    blur: bool,
+    track: bool = False,
+    progress=None,
+    sinks: Sequence[Sink] = (),
+):
     """Annotated WebM video, faces per class over time, totals, per-frame records. With `track`, faces are
     followed and counted as people (totals gain a 'people' summary). `sinks` get the frames' results too
     (the app's EventSink)."""
@@ -268,8 +296,9 @@ def detect_video(path: str | None, model: str, conf: float, iou: float, blur: bo
     people_rows: list[dict] = []
 
     def people(frame: Frame, names: dict[int, str]) -> ComplianceCounter:
-        return ComplianceCounter(None, "", names, frame.fps or DEFAULT_FPS, interval_s=VIDEO_BUCKET_S,
-                                 on_person=people_rows.append)  # fmt: skip
+        return ComplianceCounter(
+            None, "", names, frame.fps or DEFAULT_FPS, interval_s=VIDEO_BUCKET_S, on_person=people_rows.append
+        )
 
     pipeline = _pipeline(model, conf, iou, blur, people=people if track else None)
     folder = _scratch_dir()
@@ -287,6 +316,8 @@ def detect_video(path: str | None, model: str, conf: float, iou: float, blur: bo
         result["note"] = cut_note(len(sink.records), left_out[0])
     if track:
         s = people_summaries.get(upload_source(path)) or Tally().row()
-        result["people"] = {**{k: s[k] for k in ("people", "masked", "unmasked", "compliance_rate")},
-                            "people_list": people_rows}  # fmt: skip
+        result["people"] = {
+            **{k: s[k] for k in ("people", "masked", "unmasked", "compliance_rate")},
+            "people_list": people_rows,
+        }
     return str(sink.out), sink.timeline, result, sink.records

@@ -36,23 +36,33 @@ MODEL_DIR, RUNTIME_DIR, CONFIG = "model", "ort", "model.json"
 # WebAssembly only (14 MB) for most browsers; the WebGPU build (27 MB) only where WebGPU is there. Each visitor
 # downloads one pair.
 RUNTIME_FILES = (
-    "ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm",
-    "ort.webgpu.min.mjs", "ort-wasm-simd-threaded.asyncify.mjs", "ort-wasm-simd-threaded.asyncify.wasm",
-)  # fmt: skip
+    "ort.wasm.min.mjs",
+    "ort-wasm-simd-threaded.mjs",
+    "ort-wasm-simd-threaded.wasm",
+    "ort.webgpu.min.mjs",
+    "ort-wasm-simd-threaded.asyncify.mjs",
+    "ort-wasm-simd-threaded.asyncify.wasm",
+)
 BUILD_HINT = "python export.py --format web"
 # Cross-origin isolation lets ONNX Runtime use several WebAssembly threads (SharedArrayBuffer); without it,
 # on a plain static host, the page runs on one thread.
 ISOLATION_HEADERS = {"Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp"}
-MEDIA_TYPES = {".mjs": "text/javascript", ".js": "text/javascript", ".wasm": "application/wasm",
-               ".json": "application/json", ".onnx": "application/octet-stream"}  # fmt: skip
+MEDIA_TYPES = {
+    ".mjs": "text/javascript",
+    ".js": "text/javascript",
+    ".wasm": "application/wasm",
+    ".json": "application/json",
+    ".onnx": "application/octet-stream",
+}
 
 
 class WebPageError(FacemaskError, RuntimeError):
     """The page cannot be built: no npm to fetch the runtime, or a model the page cannot run."""
 
 
-def build(weights: str | Path, out_dir: str | Path = PAGE_DIR, imgsz: int | None = None,
-          runtime: str | Path | None = None) -> Path:  # fmt: skip
+def build(
+    weights: str | Path, out_dir: str | Path = PAGE_DIR, imgsz: int | None = None, runtime: str | Path | None = None
+) -> Path:
     """Make `out_dir` a complete static site: the page's sources (unless it is web/ itself), the model of
     `weights` (a .pt, exported to ONNX here; or an .onnx, copied) with its model.json, and the runtime from
     `runtime` (a node_modules/onnxruntime-web folder; by default the npm cache). Returns `out_dir`."""
@@ -76,8 +86,10 @@ def build(weights: str | Path, out_dir: str | Path = PAGE_DIR, imgsz: int | None
     ort.mkdir(exist_ok=True)
     for name in RUNTIME_FILES:
         shutil.copy2(package / "dist" / name, ort / name)
-    (ort / "VERSION.txt").write_text(f"onnxruntime-web {ORT_VERSION} (MIT License, github.com/microsoft/onnxruntime)"
-                                     f", copied from npm by `{BUILD_HINT}`\n")  # fmt: skip
+    (ort / "VERSION.txt").write_text(
+        f"onnxruntime-web {ORT_VERSION} (MIT License, github.com/microsoft/onnxruntime)"
+        f", copied from npm by `{BUILD_HINT}`\n"
+    )
     return out
 
 
@@ -115,8 +127,10 @@ def model_config(onnx_path: Path, source: str = "") -> dict[str, Any]:
     if "names" not in meta or "imgsz" not in meta:
         raise WebPageError(f"{onnx_path.name} has no ultralytics metadata (names, imgsz): export it with export.py")
     if meta.get("task", "detect") != "detect" or meta.get("end2end") == "True":
-        raise WebPageError(f"{onnx_path.name} is a {meta.get('task')} export with end2end={meta.get('end2end')}; "
-                           "the page runs detection exports without built-in NMS (export.py's default)")  # fmt: skip
+        raise WebPageError(
+            f"{onnx_path.name} is a {meta.get('task')} export with end2end={meta.get('end2end')}; "
+            "the page runs detection exports without built-in NMS (export.py's default)"
+        )
     names = {int(k): str(v) for k, v in ast.literal_eval(meta["names"]).items()}
     imgsz = ast.literal_eval(meta["imgsz"])
     imgsz = [int(imgsz), int(imgsz)] if isinstance(imgsz, int) else [int(v) for v in imgsz]
@@ -149,13 +163,23 @@ def runtime_package() -> Path:
         return package
     npm = shutil.which("npm")
     if npm is None:
-        raise WebPageError(f"npm not found: install Node.js (it brings npm) to fetch onnxruntime-web {ORT_VERSION}, "
-                           "or set FACEMASK_ORT_DIR to a node_modules/onnxruntime-web folder")  # fmt: skip
+        raise WebPageError(
+            f"npm not found: install Node.js (it brings npm) to fetch onnxruntime-web {ORT_VERSION}, "
+            "or set FACEMASK_ORT_DIR to a node_modules/onnxruntime-web folder"
+        )
     root.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".npm-", dir=root.parent))  # installed whole, then moved in place
     try:
-        command = [npm, "install", "--prefix", str(staging), "--no-audit", "--no-fund", "--loglevel=error",
-                   f"onnxruntime-web@{ORT_VERSION}"]  # fmt: skip
+        command = [
+            npm,
+            "install",
+            "--prefix",
+            str(staging),
+            "--no-audit",
+            "--no-fund",
+            "--loglevel=error",
+            f"onnxruntime-web@{ORT_VERSION}",
+        ]
         done = subprocess.run(command, capture_output=True, text=True, timeout=900)
         if done.returncode:
             why = (done.stderr.strip().splitlines() or ["no message"])[-1]
@@ -191,8 +215,10 @@ def is_built(folder: str | Path = PAGE_DIR) -> bool:
 def page_link(folder: str | Path = PAGE_DIR, url: str = "web/") -> str:
     """The app header's line about the page: a link once it is built, else how to build it."""
     if is_built(folder):
-        return (f'<a href="{url}" target="_blank">Run the detector in your browser</a>: the model runs on your '
-                "device (WebAssembly or WebGPU) and nothing is uploaded.")  # fmt: skip
+        return (
+            f'<a href="{url}" target="_blank">Run the detector in your browser</a>: the model runs on your '
+            "device (WebAssembly or WebGPU) and nothing is uploaded."
+        )
     return f"The in-browser version is not built: run `{BUILD_HINT}` and restart the app to serve it at /{url}."
 
 

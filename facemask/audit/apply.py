@@ -128,8 +128,12 @@ def copy_split(
         dst_label = dest / "labels" / split / rel.with_suffix(".txt")
         copy_image(image, dest / "images" / split / rel, label, dst_label, found, mode)
         kinds = Counter(c.kind for c in found if c.kind != "missing" or mode != "none")
-        counts.update(images_changed=int(bool(kinds)), boxes=kinds["missing"], relabelled=kinds["wrong_class"],
-                      removed=kinds["unfound"])  # fmt: skip
+        counts.update(
+            images_changed=int(bool(kinds)),
+            boxes=kinds["missing"],
+            relabelled=kinds["wrong_class"],
+            removed=kinds["unfound"],
+        )
     return counts
 
 

@@ -98,8 +98,9 @@ class SecondOpinion(Protocol):
 
     name: str  # the candidates' source
 
-    def missing(self, image_bgr: np.ndarray, labels: sv.Detections, missing: sv.Detections,
-                detections: sv.Detections) -> sv.Detections:  # fmt: skip
+    def missing(
+        self, image_bgr: np.ndarray, labels: sv.Detections, missing: sv.Detections, detections: sv.Detections
+    ) -> sv.Detections:
         """Faces that neither the label boxes nor the model's `missing` candidates cover."""
         ...
 
@@ -132,8 +133,9 @@ def find_candidates(labels: sv.Detections, detections: sv.Detections, conf_thres
     return {"missing": missing, "wrong_class": wrong_class, "unfound": unfound}
 
 
-def to_candidates(image: str, found: dict[str, sv.Detections], width: int, height: int,
-                  source: str = "model") -> list[Candidate]:  # fmt: skip
+def to_candidates(
+    image: str, found: dict[str, sv.Detections], width: int, height: int, source: str = "model"
+) -> list[Candidate]:
     out = []
     for kind, d in found.items():
         for i in range(len(d)):
@@ -150,8 +152,9 @@ class _AuditSink(BaseSink):
     training: auditing its other boxes would report the face of the bad line as missing. A `second`
     opinion adds its missing faces after the model's, the image's candidates staying together."""
 
-    def __init__(self, root: Path, conf_thres: float, classes: Collection[str] | None,
-                 second: SecondOpinion | None = None):  # fmt: skip
+    def __init__(
+        self, root: Path, conf_thres: float, classes: Collection[str] | None, second: SecondOpinion | None = None
+    ):
         self.root, self.conf_thres, self.classes, self.second = root, conf_thres, classes, second
         self.audits: list[ImageAudit] = []
 
@@ -178,9 +181,15 @@ class _AuditSink(BaseSink):
         self.audits.append(ImageAudit(Path(frame.source).relative_to(self.root).as_posix(), skipped=frame.error))
 
 
-def audit_images(detector: Detector, images: Sequence[Path], root: Path, conf_thres: float,
-                 classes: Collection[str] | None = None, desc: str = "Auditing",
-                 second: SecondOpinion | None = None) -> list[ImageAudit]:  # fmt: skip
+def audit_images(
+    detector: Detector,
+    images: Sequence[Path],
+    root: Path,
+    conf_thres: float,
+    classes: Collection[str] | None = None,
+    desc: str = "Auditing",
+    second: SecondOpinion | None = None,
+) -> list[ImageAudit]:
     """Run the model over `images` through detect.py's pipeline (detector settings reaching down to
     UNFOUND_CONF) and compare with their labels (`classes`: the dataset's class ids), with the missing
     faces of a `second` opinion; an unreadable image or a bad label is an ImageAudit that says why it

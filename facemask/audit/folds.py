@@ -62,21 +62,47 @@ def start_point(train_args: dict[str, Any], fold_weights: str | Path | None) -> 
     return str(PROJECT_ROOT / path) if not path.exists() and (PROJECT_ROOT / path).exists() else str(start)
 
 
-def train_fold(data: Path, start: str, project: Path, name: str, epochs: int, settings: DetectorSettings,
-               batch: int, config: str | Path = DEFAULT_CONFIG) -> Path:  # fmt: skip
+def train_fold(
+    data: Path,
+    start: str,
+    project: Path,
+    name: str,
+    epochs: int,
+    settings: DetectorSettings,
+    batch: int,
+    config: str | Path = DEFAULT_CONFIG,
+) -> Path:
     """A short fine-tune (no per-epoch validation, no plots, no W&B); returns its last.pt."""
     model = {"cfg": start} if Path(start).suffix in (".yaml", ".yml") else {"weights": start}
     run = train(
-        config=config, data=str(data), epochs=epochs, imgsz=settings.imgsz, batch=batch, device=settings.device,
-        project=str(project), name=name, exist_ok=True, wandb="disabled", val=False, plots=False, **model,
-    )  # fmt: skip
+        config=config,
+        data=str(data),
+        epochs=epochs,
+        imgsz=settings.imgsz,
+        batch=batch,
+        device=settings.device,
+        project=str(project),
+        name=name,
+        exist_ok=True,
+        wandb="disabled",
+        val=False,
+        plots=False,
+        **model,
+    )
     return run / "weights" / "last.pt"
 
 
 def fold_detectors(
-    images: list[Path], k: int, start: str, names: Any, settings: DetectorSettings, folder: Path, epochs: int,
-    batch: int, config: str | Path = DEFAULT_CONFIG,
-) -> list[tuple[Detector, list[Path]]]:  # fmt: skip
+    images: list[Path],
+    k: int,
+    start: str,
+    names: Any,
+    settings: DetectorSettings,
+    folder: Path,
+    epochs: int,
+    batch: int,
+    config: str | Path = DEFAULT_CONFIG,
+) -> list[tuple[Detector, list[Path]]]:
     """For each fold, a detector trained on the other folds and the photos it is to audit."""
     folds = assign_folds(images, k)
     out = []

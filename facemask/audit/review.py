@@ -48,8 +48,17 @@ def read_candidates(path: Path) -> list[Candidate]:
     with path.open(newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     box = ("cx", "cy", "w", "h")
-    return [Candidate(r["image"], r["kind"], int(r["cls"]), float(r["conf"]) if r["conf"] else None,
-                      *(float(r[k]) for k in box), source=r.get("source") or "model") for r in rows]  # fmt: skip
+    return [
+        Candidate(
+            r["image"],
+            r["kind"],
+            int(r["cls"]),
+            float(r["conf"]) if r["conf"] else None,
+            *(float(r[k]) for k in box),
+            source=r.get("source") or "model",
+        )
+        for r in rows
+    ]
 
 
 @dataclass
@@ -173,8 +182,11 @@ def serve_review(run: str | Path, port: int = 0) -> Review:
     """Serve the run's gallery for review until Ctrl-C; returns the review as it was left."""
     review = load_review(run)
     server = ReviewServer(review, port)
-    print(f"Review {len(review.candidates)} candidates at http://127.0.0.1:{server.port}/ (accept or reject each; "
-          f"saved to {review.path} as you click; Ctrl-C to stop)", flush=True)  # fmt: skip
+    print(
+        f"Review {len(review.candidates)} candidates at http://127.0.0.1:{server.port}/ (accept or reject each; "
+        f"saved to {review.path} as you click; Ctrl-C to stop)",
+        flush=True,
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -199,8 +211,10 @@ def apply_review(run: str | Path, mode: str, out: str | Path | None, exist_ok: b
         train = f"{content.get('train')}/"
         elsewhere = sum(not c.image.startswith(train) for c in chosen)
         kept = f" (the {elsewhere} in val and test stay as they are)" if elsewhere else ""
-        print(f"Review {review.path}: {tally_line(review)}; applying the {len(chosen) - elsewhere} accepted in "
-              f"the train split{kept}")  # fmt: skip
+        print(
+            f"Review {review.path}: {tally_line(review)}; applying the {len(chosen) - elsewhere} accepted in "
+            f"the train split{kept}"
+        )
     else:
         chosen = [c for c in review.candidates if c.kind == "missing"]
         print(f"No review of {review.folder} ({review.path} is absent): applying every missing candidate")

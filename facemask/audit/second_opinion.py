@@ -42,8 +42,9 @@ class MtcnnFaces:
         device = select_device(device or "", verbose=False)
         self.mtcnn = MTCNN(keep_all=True, min_face_size=MTCNN_MIN_FACE, device=device)
 
-    def missing(self, image_bgr: np.ndarray, labels: sv.Detections, missing: sv.Detections,
-                detections: sv.Detections) -> sv.Detections:  # fmt: skip
+    def missing(
+        self, image_bgr: np.ndarray, labels: sv.Detections, missing: sv.Detections, detections: sv.Detections
+    ) -> sv.Detections:
         """Faces of the image (BGR) that the labels and the model's missing candidates leave out."""
         return second_missing(labels, missing, detections, self.faces(image_bgr), self.fallback)
 
@@ -70,8 +71,9 @@ def fallback_class(names: dict[int, str]) -> int:
     return next((i for i, n in names.items() if n == NO_MASK), min(names, default=0))
 
 
-def second_missing(labels: sv.Detections, missing: sv.Detections, detections: sv.Detections,
-                   faces: sv.Detections, fallback: int) -> sv.Detections:  # fmt: skip
+def second_missing(
+    labels: sv.Detections, missing: sv.Detections, detections: sv.Detections, faces: sv.Detections, fallback: int
+) -> sv.Detections:
     """MTCNN's faces (at MTCNN_CONF) that no label box and no missing candidate of the model overlaps,
     each with the class of the model detection (at UNFOUND_CONF or more) overlapping it most, if any
     overlaps it at MISSING_IOU, else `fallback`."""

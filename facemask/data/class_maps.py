@@ -12,8 +12,13 @@ from facemask.data.formats.yolo import read_names
 from facemask.data.labels import LabelError
 from facemask.data.sources import SourceSpec, iter_samples
 
-FORMAT_NAMES = {"voc": "Pascal VOC", "yolo": "YOLO", "coco": "COCO JSON", "labelstudio": "Label Studio JSON",
-                "cvat": "CVAT XML"}  # fmt: skip
+FORMAT_NAMES = {
+    "voc": "Pascal VOC",
+    "yolo": "YOLO",
+    "coco": "COCO JSON",
+    "labelstudio": "Label Studio JSON",
+    "cvat": "CVAT XML",
+}
 
 
 def keys_used(spec: SourceSpec, root: Path) -> list[str]:

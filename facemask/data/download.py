@@ -137,8 +137,9 @@ def roboflow_export_link(workspace: str, project: str, version: int, format: str
     while True:
         response = requests.get(url, params={"api_key": os.environ[ROBOFLOW_KEY]}, timeout=60)
         if response.status_code not in (200, 202):
-            raise DownloadError(f"Roboflow answered {response.status_code} for {workspace}/{project}/{version}: "
-                                f"{response.text[:200]}")  # fmt: skip
+            raise DownloadError(
+                f"Roboflow answered {response.status_code} for {workspace}/{project}/{version}: {response.text[:200]}"
+            )
         body = response.json()
         if response.status_code == 200 and "export" in body:
             return body["export"]["link"]

@@ -69,8 +69,10 @@ def detect(root: Path) -> dict[str, str]:
         return {"format": "yolo", "images": ".", "labels": ULTRALYTICS}
     if yolo:
         return {"format": "yolo", "images": _common(root, images), "labels": _common(root, yolo)}
-    raise ConfigError(f"{root}: found no labels (YOLO .txt, Pascal VOC .xml, COCO or Label Studio .json, CVAT "
-                      "annotations.xml) beside its images")  # fmt: skip
+    raise ConfigError(
+        f"{root}: found no labels (YOLO .txt, Pascal VOC .xml, COCO or Label Studio .json, CVAT "
+        "annotations.xml) beside its images"
+    )
 
 
 def added_spec(path: str | Path, taken: set[str]) -> SourceSpec:
@@ -97,8 +99,9 @@ def resolve(spec: SourceSpec, root: Path, overrides: dict[str, str], where: str)
     return with_class_map(spec, root, overrides, where)
 
 
-def resolve_added(paths: Iterable[str | Path], configured: Iterable[str], overrides: dict[str, str],
-                  log: Callable[[str], Any] = print) -> list[SourceSpec]:  # fmt: skip
+def resolve_added(
+    paths: Iterable[str | Path], configured: Iterable[str], overrides: dict[str, str], log: Callable[[str], Any] = print
+) -> list[SourceSpec]:
     """The sources of every --add PATH with their class maps, each said in a line before anything is written."""
     taken, specs = set(configured), []
     for path in paths:
@@ -110,8 +113,9 @@ def resolve_added(paths: Iterable[str | Path], configured: Iterable[str], overri
     return specs
 
 
-def discover(sources_dir: Path | None, specs: Iterable[SourceSpec], overrides: dict[str, str],
-             log: Callable[[str], Any]) -> tuple[dict[str, SourceSpec], list[Sample]]:  # fmt: skip
+def discover(
+    sources_dir: Path | None, specs: Iterable[SourceSpec], overrides: dict[str, str], log: Callable[[str], Any]
+) -> tuple[dict[str, SourceSpec], list[Sample]]:
     """Every source made concrete (format, class map) by name, and all their samples: configured sources in
     their folder under `sources_dir` (skipped with a warning when absent), added ones (absolute folders)."""
     resolved, samples = {}, []

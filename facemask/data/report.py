@@ -159,8 +159,13 @@ class MergeReport:
         ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
         splits = list(self.splits)
         bx.bar(splits, [self.splits[s]["photos"] for s in splits], label="photos", color="tab:blue")
-        bx.bar(splits, [self.splits[s]["rotated"] for s in splits], bottom=[self.splits[s]["photos"] for s in splits],
-               label="rotated copies", color="tab:cyan")  # fmt: skip
+        bx.bar(
+            splits,
+            [self.splits[s]["rotated"] for s in splits],
+            bottom=[self.splits[s]["photos"] for s in splits],
+            label="rotated copies",
+            color="tab:cyan",
+        )
         for i, s in enumerate(splits):
             bx.annotate(str(self.splits[s]["images"]), (i, self.splits[s]["images"]), ha="center", va="bottom")
         bx.set_title("Merged dataset: images per split")
@@ -192,8 +197,10 @@ class MergeReport:
             console.print(gt)
         if self.kept_split:
             moved = ", ".join(f"{k}: {n}" for k, n in self.kept_split["moved"].items()) or "none"
-            console.print(f"Kept the split of {self.kept_split['listed']} photos listed in {self.kept_split['file']}; "
-                          f"moved with a copy in an earlier split: {moved}")  # fmt: skip
+            console.print(
+                f"Kept the split of {self.kept_split['listed']} photos listed in {self.kept_split['file']}; "
+                f"moved with a copy in an earlier split: {moved}"
+            )
         if self.splits:
             names = sorted({c for v in self.splits.values() for c in v["boxes"]})
             st = Table(title="Splits", title_justify="left")

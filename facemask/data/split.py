@@ -121,8 +121,9 @@ def read_split_list(path: Path) -> dict[str, str]:
     return {r["image"]: r["split"] for r in rows}
 
 
-def write_split_list(path: Path, keys: Sequence[str], sources: Sequence[str], groups: Sequence[int],
-                     splits: Sequence[str]) -> None:  # fmt: skip
+def write_split_list(
+    path: Path, keys: Sequence[str], sources: Sequence[str], groups: Sequence[int], splits: Sequence[str]
+) -> None:
     """splits.csv: every photo's file stem, source, group of copies and split, sorted by image."""
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)

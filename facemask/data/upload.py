@@ -53,15 +53,20 @@ def check_upload(target: str, what: str) -> tuple[str, str]:
     saying what would be sent (`what`) and where."""
     workspace, sep, project = target.partition("/")
     if not sep or not workspace or not project or "/" in project:
-        raise UploadError(f"--upload-roboflow takes WORKSPACE/PROJECT (as in app.roboflow.com/WORKSPACE/PROJECT), "
-                          f"not {target!r}")  # fmt: skip
+        raise UploadError(
+            f"--upload-roboflow takes WORKSPACE/PROJECT (as in app.roboflow.com/WORKSPACE/PROJECT), not {target!r}"
+        )
     where = f"https://app.roboflow.com/{workspace}/{project}"
     if not os.environ.get(ROBOFLOW_KEY):
-        raise UploadError(f"--upload-roboflow would send {what} to {where}, but {ROBOFLOW_KEY} is not set "
-                          "(app.roboflow.com -> Settings -> API Keys); nothing was sent")  # fmt: skip
+        raise UploadError(
+            f"--upload-roboflow would send {what} to {where}, but {ROBOFLOW_KEY} is not set "
+            "(app.roboflow.com -> Settings -> API Keys); nothing was sent"
+        )
     if not reachable(ROBOFLOW_HOST):
-        raise UploadError(f"--upload-roboflow would send {what} to {where}, but {ROBOFLOW_HOST} cannot be reached "
-                          "(no network?); nothing was sent")  # fmt: skip
+        raise UploadError(
+            f"--upload-roboflow would send {what} to {where}, but {ROBOFLOW_HOST} cannot be reached "
+            "(no network?); nothing was sent"
+        )
     return workspace, project
 
 

@@ -83,18 +83,26 @@ class Page(BaseModel, Generic[T]):
 
 
 #: path: (event kind, row model, summary)
-ROUTES = {"people": ("person", Person, "Settled people, one verdict each"),
-          "intervals": ("interval", Interval, "People and compliance per interval"),
-          "cameras": ("camera", CameraStatus, "Camera status changes: opened, lost, retried, given_up, ended"),
-          "alerts": ("alert", Alert, "Alerts fired by the alert rules")}  # fmt: skip
+ROUTES = {
+    "people": ("person", Person, "Settled people, one verdict each"),
+    "intervals": ("interval", Interval, "People and compliance per interval"),
+    "cameras": ("camera", CameraStatus, "Camera status changes: opened, lost, retried, given_up, ended"),
+    "alerts": ("alert", Alert, "Alerts fired by the alert rules"),
+}
 
 
 def events_router(store: EventStore, auth: Callable[..., None] | None = None) -> APIRouter:
     """The /api/v1 routes over `store`; `auth` defaults to the bearer check of FACEMASK_API_TOKEN."""
     router = APIRouter(prefix="/api/v1", tags=["events"], dependencies=[Depends(auth or bearer_check())])
     for path, (kind, model, summary) in ROUTES.items():
-        router.add_api_route(f"/{path}", _endpoint(store, kind, model), methods=["GET"], summary=summary,
-                             response_model=Page[model], responses={200: {"content": {"text/csv": {}}}})  # fmt: skip
+        router.add_api_route(
+            f"/{path}",
+            _endpoint(store, kind, model),
+            methods=["GET"],
+            summary=summary,
+            response_model=Page[model],
+            responses={200: {"content": {"text/csv": {}}}},
+        )
     return router
 
 
@@ -119,10 +127,15 @@ def _endpoint(store: EventStore, kind: str, model: type[BaseModel]) -> Callable[
     zoned = "zone" in model.model_fields
     page = TypeAdapter(Page[model])  # the documented response, checked and written by pydantic itself
 
-    def endpoint(source: str | None = None, zone: Annotated[str | None, Query(include_in_schema=zoned)] = None,
-                 since: datetime | None = None, until: datetime | None = None,
-                 limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100, offset: Annotated[int, Query(ge=0)] = 0,
-                 format: Literal["json", "csv"] = "json") -> Any:  # fmt: skip
+    def endpoint(
+        source: str | None = None,
+        zone: Annotated[str | None, Query(include_in_schema=zoned)] = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+        offset: Annotated[int, Query(ge=0)] = 0,
+        format: Literal["json", "csv"] = "json",
+    ) -> Any:
         try:
             if not store.ready:
                 store.open()  # the database was away when the server started
@@ -147,5 +160,6 @@ def csv_response(rows: list[dict[str, Any]], columns: list[str], filename: str) 
     writer.writeheader()
     for row in rows:
         writer.writerow({k: v.isoformat() if isinstance(v, datetime) else v for k, v in row.items()})
-    return Response(out.getvalue(), media_type="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})  # fmt: skip
+    return Response(
+        out.getvalue(), media_type="text/csv", headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )

@@ -86,38 +86,78 @@ def slug(text: str) -> str:
     return re.sub(r"[^0-9A-Za-z_-]+", "_", text).strip("_") or "source"
 
 
-def person_event(run_id: str, segment: int, source: str, zone: str, row: dict[str, Any], origin: float,
-                 snapshot: str | None = None) -> Event:  # fmt: skip
+def person_event(
+    run_id: str, segment: int, source: str, zone: str, row: dict[str, Any], origin: float, snapshot: str | None = None
+) -> Event:
     """A settled person from a people-counter row (facemask.inference.tracking), its stream seconds made
     wall-clock times from `origin`, the wall time of the source's stream second 0."""
-    return Event("person", {
-        "key": make_key(run_id, source, segment, "person", row["track_id"]), "run_id": run_id, "source": source,
-        "zone": zone, "track_id": int(row["track_id"]), "first_seen": origin + row["first_seen_s"],
-        "last_seen": origin + row["last_seen_s"], "frames": int(row["frames_seen"]), "verdict": row["verdict"],
-        "confidence": float(row["confidence"]), "snapshot": snapshot,
-    })  # fmt: skip
+    return Event(
+        "person",
+        {
+            "key": make_key(run_id, source, segment, "person", row["track_id"]),
+            "run_id": run_id,
+            "source": source,
+            "zone": zone,
+            "track_id": int(row["track_id"]),
+            "first_seen": origin + row["first_seen_s"],
+            "last_seen": origin + row["last_seen_s"],
+            "frames": int(row["frames_seen"]),
+            "verdict": row["verdict"],
+            "confidence": float(row["confidence"]),
+            "snapshot": snapshot,
+        },
+    )
 
 
 def interval_event(run_id: str, segment: int, source: str, zone: str, row: dict[str, Any], origin: float) -> Event:
     """An interval's tally from a people-counter interval row."""
-    return Event("interval", {
-        "key": make_key(run_id, source, segment, "interval", row["start_s"]), "run_id": run_id, "source": source,
-        "zone": zone, "start_at": origin + row["start_s"], "end_at": origin + row["end_s"], "people": row["people"],
-        "masked": row["masked"], "unmasked": row["unmasked"], "compliance_rate": row["compliance_rate"],
-    })  # fmt: skip
+    return Event(
+        "interval",
+        {
+            "key": make_key(run_id, source, segment, "interval", row["start_s"]),
+            "run_id": run_id,
+            "source": source,
+            "zone": zone,
+            "start_at": origin + row["start_s"],
+            "end_at": origin + row["end_s"],
+            "people": row["people"],
+            "masked": row["masked"],
+            "unmasked": row["unmasked"],
+            "compliance_rate": row["compliance_rate"],
+        },
+    )
 
 
 def camera_event(run_id: str, source: str, seq: int, status: str, detail: str = "", at: float | None = None) -> Event:
     """The `seq`-th status change of a source in this run: opened, lost, retried, given_up or ended."""
     at = time.time() if at is None else at
-    return Event("camera", {"key": make_key(run_id, source, "camera", seq), "run_id": run_id, "source": source,
-                            "status": status, "detail": detail, "at": at})  # fmt: skip
+    return Event(
+        "camera",
+        {
+            "key": make_key(run_id, source, "camera", seq),
+            "run_id": run_id,
+            "source": source,
+            "status": status,
+            "detail": detail,
+            "at": at,
+        },
+    )
 
 
-def alert_event(run_id: str, rule: str, rule_kind: str, source: str, zone: str, at: float, value: float,
-                message: str) -> Event:  # fmt: skip
-    return Event("alert", {
-        "key": make_key(run_id, rule, source, "alert", round(at, 3)), "run_id": run_id, "rule": rule,
-        "rule_kind": rule_kind, "source": source, "zone": zone, "at": at, "value": round(value, 4),
-        "message": message,
-    })  # fmt: skip
+def alert_event(
+    run_id: str, rule: str, rule_kind: str, source: str, zone: str, at: float, value: float, message: str
+) -> Event:
+    return Event(
+        "alert",
+        {
+            "key": make_key(run_id, rule, source, "alert", round(at, 3)),
+            "run_id": run_id,
+            "rule": rule,
+            "rule_kind": rule_kind,
+            "source": source,
+            "zone": zone,
+            "at": at,
+            "value": round(value, 4),
+            "message": message,
+        },
+    )

@@ -29,15 +29,25 @@ REGISTRY = CollectorRegistry()
 FRAMES = Counter("facemask_frames", "Frames processed", ["source"], registry=REGISTRY)
 FPS = Gauge("facemask_fps", "Frames per second over the last few seconds", ["source"], registry=REGISTRY)
 DROPPED = Counter("facemask_dropped_frames", "Frames of a live source never processed", ["source"], registry=REGISTRY)
-DETECTOR_MS = Histogram("facemask_detector_ms", "Detector time per frame (ms)", ["source"], registry=REGISTRY,
-                        buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000))  # fmt: skip
+DETECTOR_MS = Histogram(
+    "facemask_detector_ms",
+    "Detector time per frame (ms)",
+    ["source"],
+    registry=REGISTRY,
+    buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000),
+)
 PEOPLE = Counter("facemask_people", "People settled", ["source", "verdict"], registry=REGISTRY)
-COMPLIANCE = Gauge("facemask_compliance_rate", "Masked share of the people settled this run", ["source"],
-                   registry=REGISTRY)  # fmt: skip
+COMPLIANCE = Gauge(
+    "facemask_compliance_rate", "Masked share of the people settled this run", ["source"], registry=REGISTRY
+)
 CAMERA_UP = Gauge("facemask_camera_up", "1 while the source sends frames", ["source"], registry=REGISTRY)
 WAITING = Gauge("facemask_events_waiting", "Events not in the event store yet", registry=REGISTRY)
-WRITE_S = Histogram("facemask_event_write_seconds", "From an event to its commit (s)", registry=REGISTRY,
-                    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300))  # fmt: skip
+WRITE_S = Histogram(
+    "facemask_event_write_seconds",
+    "From an event to its commit (s)",
+    registry=REGISTRY,
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+)
 FPS_SPAN_S = 5.0  # the frame rate is measured over about this long
 
 

@@ -104,18 +104,36 @@ def add_event_flags(parser: argparse.ArgumentParser) -> None:
     """The events' flags (detect.py, app.py), with EventOptions' defaults; read back by from_namespace."""
     d = EventOptions()
     g = parser.add_argument_group("events (facemask/events)")
-    g.add_argument("--db", nargs="?", const="", default=d.db, metavar="URL",
-                   help="every person, tally and camera status into a database: sqlite:///file.db, "
-                        "postgresql://user@host:port/db; alone: runs/facemask.db (default: $FACEMASK_DB)")  # fmt: skip
-    g.add_argument("--mqtt", default=d.mqtt, metavar="URL",
-                   help="mqtt://host:1883: people, alerts, camera status on facemask/<source>/... "
-                        "(default: $FACEMASK_MQTT)")  # fmt: skip
+    g.add_argument(
+        "--db",
+        nargs="?",
+        const="",
+        default=d.db,
+        metavar="URL",
+        help="every person, tally and camera status into a database: sqlite:///file.db, "
+        "postgresql://user@host:port/db; alone: runs/facemask.db (default: $FACEMASK_DB)",
+    )
+    g.add_argument(
+        "--mqtt",
+        default=d.mqtt,
+        metavar="URL",
+        help="mqtt://host:1883: people, alerts, camera status on facemask/<source>/... (default: $FACEMASK_MQTT)",
+    )
     g.add_argument("--webhook", default=d.webhook, metavar="URL", help="POST each alert here as JSON (http, https)")
     g.add_argument("--alerts", default=d.alerts, metavar="RULES.yaml", help="alert rules (facemask/events/rules.py)")
-    g.add_argument("--snapshots", choices=SNAPSHOTS, default=d.snapshots,
-                   help="with --db, the best frame of each unmasked person: faces blurred, raw, or off")  # fmt: skip
-    g.add_argument("--retain-days", type=positive_float(), default=d.retain_days, metavar="N",
-                   help="delete events and snapshots older than N days (default: keep all)")  # fmt: skip
+    g.add_argument(
+        "--snapshots",
+        choices=SNAPSHOTS,
+        default=d.snapshots,
+        help="with --db, the best frame of each unmasked person: faces blurred, raw, or off",
+    )
+    g.add_argument(
+        "--retain-days",
+        type=positive_float(),
+        default=d.retain_days,
+        metavar="N",
+        help="delete events and snapshots older than N days (default: keep all)",
+    )
 
 
 class OptionsError(FacemaskError, ValueError):
@@ -140,11 +158,14 @@ def event_sink(options: EventOptions) -> EventSink:
     snapshots = None
     if store is not None and options.snapshots != "off":
         snapshots = SnapshotKeeper(options.snapshot_dir, raw=options.snapshots == "raw")
-    outlets = Outlets(_writer(store, options, run_id) if store else None,
-                      MqttPublisher(options.mqtt_url) if options.mqtt_url else None,
-                      WebhookSender(options.webhook, options.webhook_timeout_s, options.webhook_backoff_s)
-                      if options.webhook else None,
-                      AlertEngine(rules, run_id) if rules else None)  # fmt: skip
+    outlets = Outlets(
+        _writer(store, options, run_id) if store else None,
+        MqttPublisher(options.mqtt_url) if options.mqtt_url else None,
+        WebhookSender(options.webhook, options.webhook_timeout_s, options.webhook_backoff_s)
+        if options.webhook
+        else None,
+        AlertEngine(rules, run_id) if rules else None,
+    )
     return EventSink(outlets, run_id, snapshots, options.zone_name)
 
 

@@ -16,9 +16,14 @@ TICK_S = 1.0
 
 
 class Outlets:
-    def __init__(self, writer: EventWriter | None = None, mqtt: MqttPublisher | None = None,
-                 webhook: WebhookSender | None = None, alerts: AlertEngine | None = None,
-                 tick_s: float = TICK_S):  # fmt: skip
+    def __init__(
+        self,
+        writer: EventWriter | None = None,
+        mqtt: MqttPublisher | None = None,
+        webhook: WebhookSender | None = None,
+        alerts: AlertEngine | None = None,
+        tick_s: float = TICK_S,
+    ):
         self.writer, self.mqtt, self.webhook, self.alerts = writer, mqtt, webhook, alerts
         self._stop = threading.Event()
         self._ticker = None

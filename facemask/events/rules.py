@@ -82,10 +82,16 @@ def parse_rule(item: Any, number: int, cooldown_s: float, where: str) -> Rule:
     sources = item.get("sources") or []
     if not isinstance(sources, list):
         raise RulesError(f"{at}: sources must be a list")
-    return Rule(name, kind.removesuffix("_s"), threshold, _number(item.get("window_s", KINDS[kind]), f"{at}: window_s"),
-                _number(item.get("cooldown_s", cooldown_s), f"{at}: cooldown_s"),
-                int(_number(item.get("min_people", 1), f"{at}: min_people")),
-                None if item.get("zone") is None else str(item["zone"]), tuple(map(str, sources)))  # fmt: skip
+    return Rule(
+        name,
+        kind.removesuffix("_s"),
+        threshold,
+        _number(item.get("window_s", KINDS[kind]), f"{at}: window_s"),
+        _number(item.get("cooldown_s", cooldown_s), f"{at}: cooldown_s"),
+        int(_number(item.get("min_people", 1), f"{at}: min_people")),
+        None if item.get("zone") is None else str(item["zone"]),
+        tuple(map(str, sources)),
+    )
 
 
 def _number(value: Any, what: str) -> float:

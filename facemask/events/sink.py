@@ -58,8 +58,9 @@ class SourceState:
 
 
 class EventSink(BaseSink):
-    def __init__(self, outlets: Outlets, run_id: str, snapshots: SnapshotKeeper | None = None,
-                 zone_name: str | None = None):  # fmt: skip
+    def __init__(
+        self, outlets: Outlets, run_id: str, snapshots: SnapshotKeeper | None = None, zone_name: str | None = None
+    ):
         """`zone_name`: what to call the counting zone in events (default: its points)."""
         self.outlets, self.run_id, self.snapshots, self.zone_name = outlets, run_id, snapshots, zone_name
         self.sources: dict[str, SourceState] = {}

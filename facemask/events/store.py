@@ -69,8 +69,13 @@ def make_engine(url: str, connect_timeout_s: float = 3.0) -> Engine:
             event.listen(engine, "connect", _sqlite_pragmas)
             return engine
         if backend == "postgresql":
-            return create_engine(parsed, pool_pre_ping=True, pool_size=20, max_overflow=20,
-                                 connect_args={"connect_timeout": max(1, round(connect_timeout_s))})  # fmt: skip
+            return create_engine(
+                parsed,
+                pool_pre_ping=True,
+                pool_size=20,
+                max_overflow=20,
+                connect_args={"connect_timeout": max(1, round(connect_timeout_s))},
+            )
     except (NoSuchModuleError, ImportError) as e:
         raise StoreError(f"--db {parsed.render_as_string()}: {e}") from None
     raise StoreError(f"--db: only SQLite and PostgreSQL are supported, not {backend} ({DB_HINT})")
@@ -117,9 +122,16 @@ class EventStore:
                 for i in range(0, len(kind_rows), CHUNK):
                     connection.execute(statement, kind_rows[i : i + CHUNK])
 
-    def page(self, kind: str, source: str | None = None, zone: str | None = None, since: datetime | None = None,
-             until: datetime | None = None, limit: int = 100,
-             offset: int = 0) -> tuple[list[dict[str, Any]], int]:  # fmt: skip
+    def page(
+        self,
+        kind: str,
+        source: str | None = None,
+        zone: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> tuple[list[dict[str, Any]], int]:
         """One page of a kind's rows in time order, filtered, and how many rows match in all. `since`
         and `until` bound the kind's time (TIME_COLUMN), `until` excluded."""
         table = TABLES[kind]

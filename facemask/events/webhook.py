@@ -32,10 +32,21 @@ def check_webhook_url(url: str) -> str:
 
 
 class WebhookSender:
-    def __init__(self, url: str, timeout_s: float = 5.0, backoff_s: float = 1.0, max_backoff_s: float = 60.0,
-                 grace_s: float = 10.0):  # fmt: skip
+    def __init__(
+        self,
+        url: str,
+        timeout_s: float = 5.0,
+        backoff_s: float = 1.0,
+        max_backoff_s: float = 60.0,
+        grace_s: float = 10.0,
+    ):
         self.url, self.timeout_s, self.backoff_s, self.max_backoff_s, self.grace_s = (
-            check_webhook_url(url), timeout_s, backoff_s, max_backoff_s, grace_s)  # fmt: skip
+            check_webhook_url(url),
+            timeout_s,
+            backoff_s,
+            max_backoff_s,
+            grace_s,
+        )
         self.delivered = self.undelivered = 0
         self._queue: queue.Queue[Event | None] = queue.Queue()
         self._deadline: float | None = None  # set at close: retries stop then
@@ -57,8 +68,10 @@ class WebhookSender:
         if self._thread.is_alive():  # a POST still hanging: what waits behind it is not delivered either
             self.undelivered = 1 + self._left()
         if self.undelivered:
-            print(f"WARNING: {self.undelivered} alerts not delivered to the webhook (they are in the event store)",
-                  file=sys.stderr)  # fmt: skip
+            print(
+                f"WARNING: {self.undelivered} alerts not delivered to the webhook (they are in the event store)",
+                file=sys.stderr,
+            )
         self._session.close()
 
     def _run(self) -> None:

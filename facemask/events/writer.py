@@ -46,9 +46,15 @@ class Chore:
 
 
 class EventWriter:
-    def __init__(self, store: EventStore, spool: Spool, retry_s: float = 2.0, batch: int = 500,
-                 on_written: Callable[[Sequence[Event]], None] | None = None,
-                 chores: Sequence[Chore] = ()):  # fmt: skip
+    def __init__(
+        self,
+        store: EventStore,
+        spool: Spool,
+        retry_s: float = 2.0,
+        batch: int = 500,
+        on_written: Callable[[Sequence[Event]], None] | None = None,
+        chores: Sequence[Chore] = (),
+    ):
         """`on_written` is called (in the writer's thread) with each batch once it is in the database."""
         self.store, self.spool, self.retry_s, self.batch = store, spool, retry_s, batch
         self.on_written, self.chores = on_written, list(chores)
@@ -73,15 +79,19 @@ class EventWriter:
         self._closing.set()
         self._thread.join(timeout_s)
         if self._thread.is_alive():  # still replaying a long outage: the spool stays for the next run
-            warn(f"{self.store.shown} did not take the last events in {timeout_s:g} s: {self.spool.depth} "
-                 f"spooled ones stay in {self.spool.path} for the next run, {self._queue.qsize()} queued ones "
-                 "are lost")  # fmt: skip
+            warn(
+                f"{self.store.shown} did not take the last events in {timeout_s:g} s: {self.spool.depth} "
+                f"spooled ones stay in {self.spool.path} for the next run, {self._queue.qsize()} queued ones "
+                "are lost"
+            )
             return
         self.spool.close()
         self.store.close()
         if self.spool.depth:
-            warn(f"{self.spool.depth} events could not reach {self.store.shown}: kept in "
-                 f"{self.spool.path}, replayed by the next run")  # fmt: skip
+            warn(
+                f"{self.spool.depth} events could not reach {self.store.shown}: kept in "
+                f"{self.spool.path}, replayed by the next run"
+            )
 
     def _run(self) -> None:
         try:
@@ -176,8 +186,9 @@ class EventWriter:
 
     def _went_away(self, e: Exception) -> None:
         if self.online or not self._retry_at:  # say it once per outage
-            warn(f"{self.store.shown} cannot be reached ({_reason(e)}): events go to {self.spool.path} "
-                 f"until it answers")  # fmt: skip
+            warn(
+                f"{self.store.shown} cannot be reached ({_reason(e)}): events go to {self.spool.path} until it answers"
+            )
         self.online = False
         self._retry_at = time.monotonic() + self.retry_s
 

@@ -19,14 +19,24 @@ def palette(names: dict[int, str]) -> sv.ColorPalette:
 
 
 class Annotator:
-    def __init__(self, names: dict[int, str], line_thickness: int = 2, hide_labels: bool = False,
-                 hide_conf: bool = False, blur_faces: bool = False):  # fmt: skip
+    def __init__(
+        self,
+        names: dict[int, str],
+        line_thickness: int = 2,
+        hide_labels: bool = False,
+        hide_conf: bool = False,
+        blur_faces: bool = False,
+    ):
         colours = palette(names)
         self.names = names
         self.boxes = sv.BoxAnnotator(color=colours, thickness=line_thickness)
-        self.labels = None if hide_labels else sv.LabelAnnotator(
-            color=colours, text_scale=0.4 + 0.1 * line_thickness, text_padding=4, smart_position=True
-        )  # fmt: skip
+        self.labels = (
+            None
+            if hide_labels
+            else sv.LabelAnnotator(
+                color=colours, text_scale=0.4 + 0.1 * line_thickness, text_padding=4, smart_position=True
+            )
+        )
         self.hide_conf = hide_conf
         self.blur = sv.BlurAnnotator() if blur_faces else None  # kernel sized to each face
 

@@ -82,10 +82,17 @@ class Detector:
             if o.tile:
                 return self._sliced(image_bgr, o)
             result = self.model.predict(
-                image_bgr, imgsz=self.input_size.imgsz, conf=o.conf, iou=o.iou, max_det=o.max_det,
-                device=self.settings.device, classes=None if o.classes is None else list(o.classes),
-                augment=o.augment, verbose=False, **precision_args(self.settings.half),
-            )[0]  # fmt: skip
+                image_bgr,
+                imgsz=self.input_size.imgsz,
+                conf=o.conf,
+                iou=o.iou,
+                max_det=o.max_det,
+                device=self.settings.device,
+                classes=None if o.classes is None else list(o.classes),
+                augment=o.augment,
+                verbose=False,
+                **precision_args(self.settings.half),
+            )[0]
         return Prediction(sv.Detections.from_ultralytics(result), dict(result.speed))
 
     def _sliced(self, image_bgr: np.ndarray, o: PredictOptions) -> Prediction:
@@ -99,16 +106,27 @@ class Detector:
         side = self.input_size.imgsz
         if self._slicer is None:
             self._slicer = AutoDetectionModel.from_pretrained(
-                model_type="ultralytics", model=self.model, confidence_threshold=o.conf, image_size=side,
+                model_type="ultralytics",
+                model=self.model,
+                confidence_threshold=o.conf,
+                image_size=side,
                 device=self.settings.device or "cpu",
-            )  # fmt: skip
+            )
         self._slicer.confidence_threshold = o.conf  # this call's own (under the lock)
         start = time.perf_counter()
         result = get_sliced_prediction(
-            np.ascontiguousarray(image_bgr[:, :, ::-1]), self._slicer, slice_height=side, slice_width=side,
-            overlap_height_ratio=o.tile_overlap, overlap_width_ratio=o.tile_overlap, perform_standard_pred=True,
-            postprocess_type="GREEDYNMM", postprocess_match_metric="IOS", postprocess_match_threshold=0.5, verbose=0,
-        )  # fmt: skip
+            np.ascontiguousarray(image_bgr[:, :, ::-1]),
+            self._slicer,
+            slice_height=side,
+            slice_width=side,
+            overlap_height_ratio=o.tile_overlap,
+            overlap_width_ratio=o.tile_overlap,
+            perform_standard_pred=True,
+            postprocess_type="GREEDYNMM",
+            postprocess_match_metric="IOS",
+            postprocess_match_threshold=0.5,
+            verbose=0,
+        )
         found = [p for p in result.object_prediction_list if o.classes is None or p.category.id in o.classes]
         found = sorted(found, key=lambda p: -p.score.value)[: o.max_det]
         detections = sv.Detections(

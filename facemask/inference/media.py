@@ -161,17 +161,21 @@ def read_image(path: str) -> Frame:
 
 
 def iter_video(
-    target: str | int, name: str | None = None, vid_stride: int = 1, live: bool = False,
+    target: str | int,
+    name: str | None = None,
+    vid_stride: int = 1,
+    live: bool = False,
     timeout: float = STREAM_TIMEOUT_S,
-) -> Iterator[Frame]:  # fmt: skip
+) -> Iterator[Frame]:
     """Frames of a video file, webcam index or stream URL (given up after `timeout` seconds of silence); a
     file that is not a video, or has no frames, gives one Frame with an error. Only this, never a path
     list or a glob: the app uses it."""
     name = name or Path(str(target)).stem
     if live and isinstance(target, str):
         ms = round(timeout * 1000)
-        cap = cv2.VideoCapture(target, cv2.CAP_ANY,
-                               [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms])  # fmt: skip
+        cap = cv2.VideoCapture(
+            target, cv2.CAP_ANY, [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms]
+        )
     else:
         with _openable(target) as path:
             cap = cv2.VideoCapture(path)
@@ -193,8 +197,17 @@ def iter_video(
                 ok, image = cap.retrieve()
                 if ok:
                     read += 1
-                    yield Frame(str(target), name, image, index, is_video=True, fps=fps if fps > 0 else None,
-                                total=total if total > 0 else None, stride=vid_stride, live=live)  # fmt: skip
+                    yield Frame(
+                        str(target),
+                        name,
+                        image,
+                        index,
+                        is_video=True,
+                        fps=fps if fps > 0 else None,
+                        total=total if total > 0 else None,
+                        stride=vid_stride,
+                        live=live,
+                    )
             index += 1
         if read == 0:
             yield Frame(source=str(target), name=name, is_video=True, error="video has no frames")

@@ -21,10 +21,14 @@ from facemask.inference.pipeline import BaseSink, FrameResult
 def detection_records(detections: sv.Detections, names: dict[int, str], scale: float = 1.0) -> list[dict[str, Any]]:
     """Detections as JSON-ready dicts; `scale` maps boxes back to original pixels."""
     records = [
-        {"class_id": int(c), "class": names[int(c)], "confidence": round(float(p), 4),
-         "xyxy": [round(float(v) / scale, 1) for v in box]}
+        {
+            "class_id": int(c),
+            "class": names[int(c)],
+            "confidence": round(float(p), 4),
+            "xyxy": [round(float(v) / scale, 1) for v in box],
+        }
         for box, c, p in zip(detections.xyxy, detections.class_id, detections.confidence, strict=True)
-    ]  # fmt: skip
+    ]
     if detections.tracker_id is not None:
         for record, t in zip(records, detections.tracker_id, strict=True):
             if t >= 0:  # -1: not in a confirmed track
@@ -120,8 +124,12 @@ class OutputWriter(BaseSink):
         record: dict[str, Any] = {"source": frame.source}
         if frame.is_video:
             record["frame"] = frame.index
-        record.update(width=round(w / frame.scale), height=round(h / frame.scale), counts=counts,
-                      detections=detection_records(detections, self.names, frame.scale))  # fmt: skip
+        record.update(
+            width=round(w / frame.scale),
+            height=round(h / frame.scale),
+            counts=counts,
+            detections=detection_records(detections, self.names, frame.scale),
+        )
         self._json.write(("\n" if self._first else ",\n") + json.dumps(record))
         self._first = False
 

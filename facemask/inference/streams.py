@@ -69,8 +69,14 @@ class MultiSource:
     """Frames of several sources, interleaved; iterate it once. Use as a context manager, or call `stop`,
     so that no reader thread outlives the run."""
 
-    def __init__(self, items: list[str], vid_stride: int = 1, retry_s: float | None = None,
-                 file_retries: int | None = None, stream_timeout: float = STREAM_TIMEOUT_S):  # fmt: skip
+    def __init__(
+        self,
+        items: list[str],
+        vid_stride: int = 1,
+        retry_s: float | None = None,
+        file_retries: int | None = None,
+        stream_timeout: float = STREAM_TIMEOUT_S,
+    ):
         self.vid_stride = vid_stride
         self.stream_timeout = stream_timeout
         self.retry_s = RETRY_S if retry_s is None else retry_s  # read at call time: tests shorten the wait
@@ -134,13 +140,17 @@ class MultiSource:
                     return  # a file that played to its end
                 attempts += 1
                 if not live and attempts > self.file_retries:
-                    self._frames.put(Frame(r.item, r.name, is_video=True, live=live,
-                                           error=f"{error} (given up after {attempts} tries)"))  # fmt: skip
+                    self._frames.put(
+                        Frame(
+                            r.item, r.name, is_video=True, live=live, error=f"{error} (given up after {attempts} tries)"
+                        )
+                    )
                     self._new.set()
                     return
                 why = error or "the stream ended"
-                self._frames.put(Frame(r.item, r.name, is_video=True, live=live,
-                                       error=f"{why} (retrying in {self.retry_s:g} s)"))  # fmt: skip
+                self._frames.put(
+                    Frame(r.item, r.name, is_video=True, live=live, error=f"{why} (retrying in {self.retry_s:g} s)")
+                )
                 self._new.set()
                 self._stop.wait(self.retry_s)
         finally:

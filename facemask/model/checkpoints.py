@@ -139,8 +139,9 @@ def _not_pytorch(head: bytes) -> str | None:
 LOAD_ERRORS = (TypeError, AttributeError, KeyError, RuntimeError, EOFError, pickle.UnpicklingError)
 
 
-def load_model(weights: str | Path | None = None, cfg: str | Path | None = None, hint: str = USE_HINT,
-               pytorch_only: bool = False):  # fmt: skip
+def load_model(
+    weights: str | Path | None = None, cfg: str | Path | None = None, hint: str = USE_HINT, pytorch_only: bool = False
+):
     """An ultralytics YOLO model: from `cfg` (scratch, or `weights` transferred into it) or `weights`.
     Anything that is not a usable model raises CheckpointError naming the file and `hint`, what the
     calling script takes instead; `pytorch_only` (training, exporting) refuses exports."""
@@ -189,12 +190,15 @@ def check_device(device: str | int | list | tuple | None) -> None:
     count = torch.cuda.device_count()
     if not all(d.isdigit() and int(d) < count for d in ids):
         have = f"CUDA GPUs 0 to {count - 1}" if count else "no CUDA GPU"
-        raise DeviceError(f"--device {device}: this machine has {have}; pass --device cpu" +
-                          (f" or a GPU index below {count}" if count else ""))  # fmt: skip
+        raise DeviceError(
+            f"--device {device}: this machine has {have}; pass --device cpu"
+            + (f" or a GPU index below {count}" if count else "")
+        )
 
 
-def run_dir(project: str | Path, name: str, exist_ok: bool = False, *, kind: str,
-            protected: Iterable[str | Path] = ()) -> Path:  # fmt: skip
+def run_dir(
+    project: str | Path, name: str, exist_ok: bool = False, *, kind: str, protected: Iterable[str | Path] = ()
+) -> Path:
     """project/name, or name2, name3, ... as YOLOv5 numbers runs (ultralytics 8.4 would say name-2),
     created and marked as this project's `kind` of run. With `exist_ok`, project/name itself, but only
     when empty or a `kind` run this project made, never a folder of the user's; and never a folder
@@ -209,8 +213,9 @@ def run_dir(project: str | Path, name: str, exist_ok: bool = False, *, kind: str
         path = increment_path(path, exist_ok=False, sep="")
     check_output(path, exist_ok, protected, flag=flag)
     if is_ours(path) and _marked_kind(path) != kind:
-        raise OutputDirError(f"{path} holds this project's {_marked_kind(path)} output, not a {kind} run; "
-                             f"choose another {flag}")  # fmt: skip
+        raise OutputDirError(
+            f"{path} holds this project's {_marked_kind(path)} output, not a {kind} run; choose another {flag}"
+        )
     try:
         return mark(path, kind)
     except OSError as e:

@@ -52,10 +52,20 @@ def evaluate(
     imgsz = size.imgsz
     save_dir = run_dir(project, name, exist_ok, kind="val", protected=[dataset_root(data_path, content), weights])
     metrics = model.val(
-        data=str(data_path), split=task, imgsz=imgsz, batch=batch, conf=conf_thres, iou=iou_thres, device=device,
-        save_json=save_json, project=str(save_dir.parent), name=save_dir.name, exist_ok=True, plots=plots,
+        data=str(data_path),
+        split=task,
+        imgsz=imgsz,
+        batch=batch,
+        conf=conf_thres,
+        iou=iou_thres,
+        device=device,
+        save_json=save_json,
+        project=str(save_dir.parent),
+        name=save_dir.name,
+        exist_ok=True,
+        plots=plots,
         **precision_args(half),
-    )  # fmt: skip
+    )
     split_dir = dataset_root(data_path, content) / str(content[task])
     result = metrics_dict(metrics, images=sum(p.suffix.lower() in IMAGE_SUFFIXES for p in split_dir.rglob("*")))
     result.update(weights=str(weights), data=str(data), task=task, imgsz=imgsz, conf=conf_thres, iou=iou_thres)
@@ -96,15 +106,19 @@ def metrics_dict(metrics, images: int) -> dict[str, Any]:
     for i, c in enumerate(metrics.ap_class_index):
         p, r, ap50, ap = box.class_result(i)
         classes[metrics.names[int(c)]] = {
-            "images": int(metrics.nt_per_image[c]), "instances": int(metrics.nt_per_class[c]),
+            "images": int(metrics.nt_per_image[c]),
+            "instances": int(metrics.nt_per_class[c]),
             **dict(zip(METRIC_KEYS, map(float, (p, r, ap50, ap)), strict=True)),
-        }  # fmt: skip
+        }
     return {
-        "all": {"images": images, "instances": int(metrics.nt_per_class.sum()),
-                **dict(zip(METRIC_KEYS, map(float, box.mean_results()), strict=True))},
+        "all": {
+            "images": images,
+            "instances": int(metrics.nt_per_class.sum()),
+            **dict(zip(METRIC_KEYS, map(float, box.mean_results()), strict=True)),
+        },
         "classes": classes,
         "speed_ms_per_image": {k: round(float(v), 2) for k, v in metrics.speed.items()},
-    }  # fmt: skip
+    }
 
 
 def print_table(result: dict[str, Any], console: Console | None = None) -> None:

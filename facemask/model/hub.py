@@ -42,11 +42,15 @@ def check_push(repo: str, what: str, card: Path = MODEL_CARD) -> str:
     from huggingface_hub import get_token
 
     if not get_token():
-        raise HubError(f"--push-hub would upload {what} and {Path(card).name} (as README.md) to {url}, but no "
-                       "Hugging Face token is set (hf auth login, or HF_TOKEN); nothing was sent")  # fmt: skip
+        raise HubError(
+            f"--push-hub would upload {what} and {Path(card).name} (as README.md) to {url}, but no "
+            "Hugging Face token is set (hf auth login, or HF_TOKEN); nothing was sent"
+        )
     if not reachable(HF_HOST):
-        raise HubError(f"--push-hub would upload {what} and {Path(card).name} (as README.md) to {url}, but "
-                       f"{HF_HOST} cannot be reached (no network?); nothing was sent")  # fmt: skip
+        raise HubError(
+            f"--push-hub would upload {what} and {Path(card).name} (as README.md) to {url}, but "
+            f"{HF_HOST} cannot be reached (no network?); nothing was sent"
+        )
     return url
 
 

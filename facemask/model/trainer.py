@@ -34,8 +34,9 @@ class AtomicPath(type(Path())):
         return len(data)
 
 
-def _strip_atomically(strip: Callable[..., dict[str, Any]], f: str | Path, s: str = "",
-                      updates: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
+def _strip_atomically(
+    strip: Callable[..., dict[str, Any]], f: str | Path, s: str = "", updates: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """ultralytics' strip_optimizer(f, s, updates), writing its result to a temporary file renamed over
     `s` (or `f`, which it would otherwise overwrite in place)."""
     with replacing(s or f) as tmp:

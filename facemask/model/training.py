@@ -71,8 +71,9 @@ def train(
         model = load_model(opts.get("weights"), opts.get("cfg"), hint=TRAIN_HINT, pytorch_only=True)
         run_args = {k: v for k, v in opts.items() if k not in OWN_KEYS}
         inputs = [dataset_root(data_path, content), *([opts["weights"]] if opts.get("weights") else [])]
-        save_dir = run_dir(opts["project"], opts.get("name") or "exp", bool(opts.get("exist_ok")), kind="train",
-                           protected=inputs)  # fmt: skip
+        save_dir = run_dir(
+            opts["project"], opts.get("name") or "exp", bool(opts.get("exist_ok")), kind="train", protected=inputs
+        )
         run_args.update(hyp, data=str(data_path), project=str(save_dir.parent), name=save_dir.name, exist_ok=True)
 
     if model.task == "detect":

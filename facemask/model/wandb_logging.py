@@ -59,9 +59,15 @@ class WandbLogger:
         id_file = save_dir / RUN_ID_FILE
         run_id = id_file.read_text().strip() if trainer.args.resume and id_file.is_file() else None
         self.run = wandb.init(
-            project=self.project, entity=self.entity, name=save_dir.name, dir=str(save_dir), mode=self.mode,
-            id=run_id, resume="allow" if run_id else None, config=self.config,
-        )  # fmt: skip
+            project=self.project,
+            entity=self.entity,
+            name=save_dir.name,
+            dir=str(save_dir),
+            mode=self.mode,
+            id=run_id,
+            resume="allow" if run_id else None,
+            config=self.config,
+        )
         id_file.write_text(self.run.id)
         self.run.config.update({"ultralytics": vars(trainer.args)}, allow_val_change=True)
         self.run.define_metric("*", step_metric="epoch")
@@ -91,8 +97,10 @@ class WandbLogger:
             final[f"curves/{curve}"] = wandb.plot.line_series(
                 xs=list(map(float, x[:: max(1, len(x) // 200)])),
                 ys=[list(map(float, row[:: max(1, len(x) // 200)])) for row in y],
-                keys=[names[i] for i in range(len(y))], title=curve, xname=x_title,
-            )  # fmt: skip
+                keys=[names[i] for i in range(len(y))],
+                title=curve,
+                xname=x_title,
+            )
         matrix = getattr(getattr(trainer.validator, "confusion_matrix", None), "matrix", None)
         if matrix is not None:
             labels = [*[names[i] for i in range(len(names))], "background"]
@@ -125,19 +133,25 @@ class WandbLogger:
         model = YOLO(str(trainer.best))
         names = model.names
         table = wandb.Table(columns=["image", *names.values()])
-        results = model.predict([str(p) for p in images], imgsz=trainer.args.imgsz, device=trainer.args.device,
-                                verbose=False)  # fmt: skip
+        results = model.predict(
+            [str(p) for p in images], imgsz=trainer.args.imgsz, device=trainer.args.device, verbose=False
+        )
         for image, result in zip(images, results, strict=True):
             dets = sv.Detections.from_ultralytics(result)
             h, w = result.orig_shape
             boxes = [
-                {"position": {"minX": x1 / w, "minY": y1 / h, "maxX": x2 / w, "maxY": y2 / h},
-                 "class_id": int(c), "scores": {"conf": float(s)}, "box_caption": f"{names[int(c)]} {s:.2f}"}
+                {
+                    "position": {"minX": x1 / w, "minY": y1 / h, "maxX": x2 / w, "maxY": y2 / h},
+                    "class_id": int(c),
+                    "scores": {"conf": float(s)},
+                    "box_caption": f"{names[int(c)]} {s:.2f}",
+                }
                 for (x1, y1, x2, y2), c, s in zip(dets.xyxy.tolist(), dets.class_id, dets.confidence, strict=True)
-            ]  # fmt: skip
+            ]
             counts = [int((dets.class_id == i).sum()) for i in names]
-            table.add_data(wandb.Image(str(image), boxes={"predictions": {"box_data": boxes, "class_labels": names}}),
-                           *counts)  # fmt: skip
+            table.add_data(
+                wandb.Image(str(image), boxes={"predictions": {"box_data": boxes, "class_labels": names}}), *counts
+            )
         return table
 
     def _log_dataset_report(self) -> None:
@@ -155,11 +169,17 @@ class WandbLogger:
         self.run.log_artifact(art)
         splits = json.loads(report.read_text(encoding="utf-8")).get("splits", {})
         names = sorted({c for v in splits.values() for c in v["boxes"]})
-        self.run.log({"dataset/splits": wandb.Table(
-            columns=["split", "photos", "rotated", "images", *names],
-            data=[[s, v["photos"], v["rotated"], v["images"], *(v["boxes"].get(c, 0) for c in names)]
-                  for s, v in splits.items()],
-        )})  # fmt: skip
+        self.run.log(
+            {
+                "dataset/splits": wandb.Table(
+                    columns=["split", "photos", "rotated", "images", *names],
+                    data=[
+                        [s, v["photos"], v["rotated"], v["images"], *(v["boxes"].get(c, 0) for c in names)]
+                        for s, v in splits.items()
+                    ],
+                )
+            }
+        )
 
     def teardown(self, trainer) -> None:
         """Training raised or was interrupted: close the run as failed (a no-op after on_train_end)."""

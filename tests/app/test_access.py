@@ -31,8 +31,13 @@ def test_logins_come_from_the_environment_and_are_never_repeated() -> None:
 
 def test_the_app_refuses_auth_without_logins(tmp_path: Path) -> None:
     root = Path(__file__).resolve().parents[2]
-    run = run_script(root / "app.py", ["--auth", "--port", str(free_port())], tmp_path, timeout=120,
-                     env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})  # fmt: skip
+    run = run_script(
+        root / "app.py",
+        ["--auth", "--port", str(free_port())],
+        tmp_path,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+    )
     assert run.code == 2 and "FACEMASK_AUTH" in run.stderr and "Traceback" not in run.stderr
 
 
@@ -55,8 +60,14 @@ def login_url() -> Iterator[str]:
     with gr.Blocks() as demo:
         gr.Markdown("behind a login")
     port, auth = free_port(), [(RIGHT["username"], RIGHT["password"])]
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, auth=auth,
-                app_kwargs={"middleware": login_brake(POLICY)})  # fmt: skip
+    demo.launch(
+        server_name="127.0.0.1",
+        server_port=port,
+        prevent_thread_lock=True,
+        quiet=True,
+        auth=auth,
+        app_kwargs={"middleware": login_brake(POLICY)},
+    )
     yield f"http://127.0.0.1:{port}/login"
     demo.close()
 

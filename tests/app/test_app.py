@@ -46,8 +46,9 @@ def trained_size() -> int:
 
 
 def test_image_counts_and_detections_agree(client) -> None:
-    annotated, headline, counts, detections = client.predict(handle_file(str(EXAMPLE)), *SETTINGS,
-                                                             api_name="/detect_image")  # fmt: skip
+    annotated, headline, counts, detections = client.predict(
+        handle_file(str(EXAMPLE)), *SETTINGS, api_name="/detect_image"
+    )
     assert_bus_faces(detections)
     assert headline == "### 2 faces: 2 No Mask · 0% masked"
     assert Image.open(annotated).size == Image.open(EXAMPLE).size
@@ -74,8 +75,9 @@ def still_video(tmp_path_factory) -> Path:
 
 
 def test_video_gives_annotated_video_and_faces_over_time(client, still_video) -> None:
-    video, chart, totals, frames = client.predict(handle_file(str(still_video)), *SETTINGS, False,
-                                                  api_name="/detect_video")  # fmt: skip
+    video, chart, totals, frames = client.predict(
+        handle_file(str(still_video)), *SETTINGS, False, api_name="/detect_video"
+    )
     assert Path(video["video"] if isinstance(video, dict) else video).suffix == ".webm"
     assert totals["frames"] == len(frames) == 6
     assert {row[1] for row in chart["data"]} == {"Mask", "No Mask"} and len(chart["data"]) == 12
@@ -90,8 +92,10 @@ def test_a_video_longer_than_the_frame_limit_says_what_was_left_out(client, stil
     monkeypatch.setattr(service, "MAX_VIDEO_FRAMES", 4)  # the served app runs in this process
     _, _, totals, frames = client.predict(handle_file(str(still_video)), *SETTINGS, False, api_name="/detect_video")
     assert totals["frames"] == len(frames) == 4
-    assert totals["note"] == ("Analysed the first 4 of 6 frames (0.8 s of 1.2 s): the app analyses at most 4 frames "
-                              "of a video and the rest was not looked at (detect.py reads every frame)")  # fmt: skip
+    assert totals["note"] == (
+        "Analysed the first 4 of 6 frames (0.8 s of 1.2 s): the app analyses at most 4 frames "
+        "of a video and the rest was not looked at (detect.py reads every frame)"
+    )
 
 
 def test_the_cut_note_gives_frames_and_seconds() -> None:
@@ -203,8 +207,9 @@ def test_tiles_and_tta_find_the_faces_of_a_plain_pass(client) -> None:
     _, _, plain, plain_boxes = client.predict(handle_file(str(EXAMPLE)), *SETTINGS, api_name="/detect_image")
     assert_bus_faces(plain_boxes)
     for tile, augment in ((True, False), (False, True)):
-        _, _, counts, boxes = client.predict(handle_file(str(EXAMPLE)), *SETTINGS, tile, augment,
-                                             api_name="/detect_image")  # fmt: skip
+        _, _, counts, boxes = client.predict(
+            handle_file(str(EXAMPLE)), *SETTINGS, tile, augment, api_name="/detect_image"
+        )
         assert counts["faces"] >= 1 and counts["faces"] == len(boxes)
         # every face of the plain pass is found again (the extra passes add faces, they do not lose them)
         for box in plain_boxes:
@@ -218,8 +223,9 @@ def test_concurrent_requests_each_get_their_own_thresholds(app_url) -> None:
 
     def counts(conf: float) -> dict:
         client = Client(app_url, verbose=False)  # a visitor of its own
-        _, _, found, detections = client.predict(handle_file(str(EXAMPLE)), "face_masks.pt", conf, 0.45, False,
-                                                 api_name="/detect_image")  # fmt: skip
+        _, _, found, detections = client.predict(
+            handle_file(str(EXAMPLE)), "face_masks.pt", conf, 0.45, False, api_name="/detect_image"
+        )
         assert all(d["confidence"] >= conf for d in detections), conf
         return found
 

@@ -101,8 +101,9 @@ def test_the_app_stores_every_person_serves_them_and_remembers_them(bus_video, t
         intervals = rows("intervals", source=str(bus_video))
         assert sum(i["people"] for i in intervals) == wall["people"]
 
-        _, _, totals, _ = Client(url, verbose=False).predict(handle_file(str(bus_video)), *SETTINGS, True,
-                                                             api_name="/detect_video")  # fmt: skip
+        _, _, totals, _ = Client(url, verbose=False).predict(
+            handle_file(str(bus_video)), *SETTINGS, True, api_name="/detect_video"
+        )
         video = wait_for(lambda: rows("people", source="upload:bus.mp4"), "people of the video")
         assert len(video) == totals["people"]["people"] >= 2 and video[0]["run_id"] != people[0]["run_id"]
 
@@ -131,10 +132,41 @@ def store_with_intervals(url: str, now: datetime) -> EventStore:
     """Two cameras' intervals, sources as stored: the door's every 5 hours over 3 days, the yard's once, 2 days ago."""
     store = EventStore(url).open()
     origin = now.timestamp()
-    events = [interval_event("r1", 0, "rtsp://door/1", "", {"start_s": -3600 * k, "end_s": 60 - 3600 * k,
-              "people": 3, "masked": 2, "unmasked": 1, "compliance_rate": 0.667}, origin) for k in range(0, 72, 5)]
-    events.append(interval_event("r2", 0, "yard", "", {"start_s": -48 * 3600, "end_s": 60 - 48 * 3600, "people": 4,
-                                 "masked": 1, "unmasked": 3, "compliance_rate": 0.25}, origin))  # fmt: skip
+    events = [
+        interval_event(
+            "r1",
+            0,
+            "rtsp://door/1",
+            "",
+            {
+                "start_s": -3600 * k,
+                "end_s": 60 - 3600 * k,
+                "people": 3,
+                "masked": 2,
+                "unmasked": 1,
+                "compliance_rate": 0.667,
+            },
+            origin,
+        )
+        for k in range(0, 72, 5)
+    ]
+    events.append(
+        interval_event(
+            "r2",
+            0,
+            "yard",
+            "",
+            {
+                "start_s": -48 * 3600,
+                "end_s": 60 - 48 * 3600,
+                "people": 4,
+                "masked": 1,
+                "unmasked": 3,
+                "compliance_rate": 0.25,
+            },
+            origin,
+        )
+    )
     store.insert(events)
     return store
 

@@ -21,8 +21,11 @@ def test_the_wall_counts_each_camera_and_shows_the_broken_one(cameras, trained_r
     cells, totals = wall.snapshot()
     assert not wall.running and not readers()
     captions = [caption for _, caption in cells]
-    assert captions == ["entrance: 3 people, 2 masked (67%), 1 unmasked", "side: 2 people, 1 masked (50%), 1 unmasked",
-                        "broken: unreadable video (given up after 3 tries)"]  # fmt: skip
+    assert captions == [
+        "entrance: 3 people, 2 masked (67%), 1 unmasked",
+        "side: 2 people, 1 masked (50%), 1 unmasked",
+        "broken: unreadable video (given up after 3 tries)",
+    ]
     assert all(image.ndim == 3 and image.shape[2] == 3 for image, _ in cells)  # the broken one: a placeholder
     assert (totals["people"], totals["masked"], totals["unmasked"], totals["compliance_rate"]) == (5, 3, 2, 0.6)
     assert totals["cameras"]["entrance"]["frames"] == 80 and totals["cameras"]["broken"]["frames"] == 0

@@ -144,14 +144,23 @@ def test_page_finds_the_faces_detect_py_finds(site: Path, loaded) -> None:
             faces[name] += n
         ious = agreement(expected, found)[1]
         assert all(v >= MIN_IOU for v in ious), f"{path.name}: IoUs {ious}"
-        dconf = max((abs(a - b) for a, b in zip(sorted(want.confidence), sorted(d["conf"] for d in got["detections"]),
-                                                strict=True)), default=0.0)  # fmt: skip
+        dconf = max(
+            (
+                abs(a - b)
+                for a, b in zip(sorted(want.confidence), sorted(d["conf"] for d in got["detections"]), strict=True)
+            ),
+            default=0.0,
+        )
         times.append(got["ms"]["total"])
-        rows.append(f"{path.name:28} {len(expected):3} faces  min IoU {min(ious, default=1):.4f}  "
-                    f"max |dconf| {dconf:.1e}  {got['ms']['total']:6.0f} ms")  # fmt: skip
+        rows.append(
+            f"{path.name:28} {len(expected):3} faces  min IoU {min(ious, default=1):.4f}  "
+            f"max |dconf| {dconf:.1e}  {got['ms']['total']:6.0f} ms"
+        )
     print("\n" + "\n".join(rows))
-    print(f"page: {statistics.median(times):.0f} ms per image (median, {ready['backend']}, {ready['threads']} thread)"
-          f"; {faces}")  # fmt: skip
+    print(
+        f"page: {statistics.median(times):.0f} ms per image (median, {ready['backend']}, {ready['threads']} thread)"
+        f"; {faces}"
+    )
     assert faces["No Mask"] >= 3  # the examples alone hold 3 unmasked faces
     assert re.search(r"\d+ faces?", page.locator("#counts").inner_text()) and "ms" in page.locator("#fps").inner_text()
     assert page.locator("#message").is_hidden()

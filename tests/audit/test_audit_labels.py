@@ -43,9 +43,10 @@ from tests.conftest import MASK_RGB, NO_MASK_RGB
 
 def dets(boxes, classes, conf=None) -> sv.Detections:
     return sv.Detections(
-        xyxy=np.array(boxes, float).reshape(-1, 4), class_id=np.array(classes, int),
+        xyxy=np.array(boxes, float).reshape(-1, 4),
+        class_id=np.array(classes, int),
         confidence=None if conf is None else np.array(conf, float),
-    )  # fmt: skip
+    )
 
 
 def test_matching_rules_on_hand_made_boxes() -> None:
@@ -86,11 +87,12 @@ def test_sources_come_from_the_merge_prefixes() -> None:
     assert source_of("images/train/aditya276_x_1a2b3c4d.jpg", sources) == "aditya276"
     assert source_of("images/val/my_photo.jpg", sources) == "all"
     audits = [
-        ImageAudit("a/andrewmvd_1_ab.jpg", 3, [Candidate("a/andrewmvd_1_ab.jpg", "missing", 0,
-                                                                          0.9, 0.5, 0.5, 0.1, 0.1)]),
+        ImageAudit(
+            "a/andrewmvd_1_ab.jpg", 3, [Candidate("a/andrewmvd_1_ab.jpg", "missing", 0, 0.9, 0.5, 0.5, 0.1, 0.1)]
+        ),
         ImageAudit("a/andrewmvd_2_cd.jpg", 2),
         ImageAudit("a/other.jpg", 1),
-    ]  # fmt: skip
+    ]
     summary = summarise(audits, sources)
     assert list(summary) == ["all", "andrewmvd", "total"]
     assert summary["andrewmvd"] == {"images": 2, "labels": 5, "missing": 1, "wrong_class": 0, "unfound": 0}
@@ -124,8 +126,9 @@ def colour_faces(image: np.ndarray) -> sv.Detections:
 
 @pytest.fixture
 def colour_model(monkeypatch):
-    monkeypatch.setattr(detector_module.Detector, "__call__",
-                        lambda self, image, options=None: Prediction(colour_faces(image)))  # fmt: skip
+    monkeypatch.setattr(
+        detector_module.Detector, "__call__", lambda self, image, options=None: Prediction(colour_faces(image))
+    )
 
 
 @pytest.fixture
@@ -168,8 +171,9 @@ def tree(root: Path) -> dict[str, tuple[str, int]]:
     """Every file's content hash and inode, to tell an edited or replaced file."""
     return {
         p.relative_to(root).as_posix(): (hashlib.sha1(p.read_bytes()).hexdigest(), p.stat().st_ino)
-        for p in root.rglob("*") if p.is_file() and not p.name.endswith(".cache")
-    }  # fmt: skip
+        for p in root.rglob("*")
+        if p.is_file() and not p.name.endswith(".cache")
+    }
 
 
 def audit(planted: Planted, weights: Path, tmp_path: Path, **kw) -> AuditResult:
@@ -187,8 +191,10 @@ def test_audit_finds_the_planted_errors_and_writes_every_output(
         f.seek(0)
         rows = list(csv.DictReader(f))
     assert {(r["image"], r["kind"], r["cls"]) for r in rows} == {
-        (planted.missing, "missing", "1"), (planted.wrong_class, "wrong_class", "0"), (planted.unfound, "unfound", "0")
-    }  # fmt: skip
+        (planted.missing, "missing", "1"),
+        (planted.wrong_class, "wrong_class", "0"),
+        (planted.unfound, "unfound", "0"),
+    }
     missing = next(r for r in rows if r["kind"] == "missing")
     found_box = [float(missing[k]) for k in ("cx", "cy", "w", "h")]
     assert np.allclose(found_box, [float(v) for v in planted.deleted.split()[1:]], atol=0.02)
@@ -215,8 +221,11 @@ def test_audit_finds_the_planted_errors_and_writes_every_output(
     assert copied[unfound_label] == before[unfound_label]  # val keeps its labels, stray box and all: a hard link
     assert copied[planted.missing] == before[planted.missing]
     assert yaml.safe_load((fixed / "data.yaml").read_text()) == {
-        "train": "images/train", "val": "images/val", "test": "images/test", "names": {0: "Mask", 1: "No Mask"}
-    }  # fmt: skip
+        "train": "images/train",
+        "val": "images/val",
+        "test": "images/test",
+        "names": {0: "Mask", 1: "No Mask"},
+    }
     assert tree(planted.root) == before  # the input is never edited
 
 
@@ -244,8 +253,15 @@ def test_apply_ignore_greys_the_missing_face_and_none_links_everything(planted, 
     with pytest.raises(OutputDirError):
         audit(planted, weights, tmp_path, apply="missing=add", out=tmp_path / "grey")  # ours, but no --exist-ok
     audit(planted, weights, tmp_path, apply="missing=add", out=tmp_path / "grey", exist_ok=True)
-    assert len((tmp_path / "grey" / planted.missing.replace("images/", "labels/", 1)).with_suffix(".txt")
-               .read_text().splitlines()) == 2  # fmt: skip
+    assert (
+        len(
+            (tmp_path / "grey" / planted.missing.replace("images/", "labels/", 1))
+            .with_suffix(".txt")
+            .read_text()
+            .splitlines()
+        )
+        == 2
+    )
 
 
 def test_a_bad_label_skips_its_image_and_the_audit_goes_on(planted, weights, colour_model, tmp_path, capsys) -> None:
@@ -300,9 +316,17 @@ def audit_with_folds(weights: Path, tiny_data: Path, tmp_path: Path) -> AuditRes
     config = tmp_path / "tiny.yaml"
     config.write_text(yaml.safe_dump({"workers": 0, "seed": 0}))
     return audit_labels.run(
-        weights=weights, data=tiny_data, split=["train"], imgsz=64, device="cpu", project=tmp_path / "runs",
-        folds=2, fold_epochs=1, fold_batch=8, fold_config=config,
-    )  # fmt: skip
+        weights=weights,
+        data=tiny_data,
+        split=["train"],
+        imgsz=64,
+        device="cpu",
+        project=tmp_path / "runs",
+        folds=2,
+        fold_epochs=1,
+        fold_batch=8,
+        fold_config=config,
+    )
 
 
 def assert_each_photo_audited_by_a_model_that_did_not_see_it(result: AuditResult, tiny_data: Path) -> None:
@@ -329,8 +353,9 @@ def audited(weights: Path, tmp_path: Path) -> Path:
     return tmp_path / "audited.pt"
 
 
-def test_folds_audit_each_photo_with_a_model_that_did_not_see_it(audited, tiny_data, tmp_path, monkeypatch,
-                                                                 capsys) -> None:  # fmt: skip
+def test_folds_audit_each_photo_with_a_model_that_did_not_see_it(
+    audited, tiny_data, tmp_path, monkeypatch, capsys
+) -> None:
     """The fold models are the shared tiny model, saved as each fold's training would save it (its
     train_args naming the fold's dataset): what --folds does around the training, with no training.
     test_folds_train_real_fold_models (slow) trains them."""
@@ -353,10 +378,13 @@ def test_folds_audit_each_photo_with_a_model_that_did_not_see_it(audited, tiny_d
     assert_each_photo_audited_by_a_model_that_did_not_see_it(result, tiny_data)
     # from what the audited model started from (a yaml: from scratch), never from the audited weights
     assert [(c["name"], c.get("cfg"), c["epochs"], c["batch"], c["imgsz"], c["device"]) for c in calls] == [
-        ("fold1", "yolov5n.yaml", 1, 8, 64, "cpu"), ("fold2", "yolov5n.yaml", 1, 8, 64, "cpu")
-    ]  # fmt: skip
-    assert all(c["config"] == tmp_path / "tiny.yaml" and c["wandb"] == "disabled" and c["val"] is False
-               and "weights" not in c for c in calls)  # fmt: skip
+        ("fold1", "yolov5n.yaml", 1, 8, 64, "cpu"),
+        ("fold2", "yolov5n.yaml", 1, 8, 64, "cpu"),
+    ]
+    assert all(
+        c["config"] == tmp_path / "tiny.yaml" and c["wandb"] == "disabled" and c["val"] is False and "weights" not in c
+        for c in calls
+    )
 
 
 @pytest.mark.slow

@@ -49,8 +49,13 @@ def boxes(label: Path) -> list[tuple[int, ...]]:
 def label_box(root: Path, image: str, kind: str, cls: int | None = None) -> Candidate:
     """A candidate on the first box of the image's label (wrong_class: called `cls` by the model)."""
     line = label_of(root, image).read_text().splitlines()[0].split()
-    return Candidate(image, kind, int(line[0]) if cls is None else cls, None if kind == "unfound" else 0.8,
-                     *(float(v) for v in line[1:]))  # fmt: skip
+    return Candidate(
+        image,
+        kind,
+        int(line[0]) if cls is None else cls,
+        None if kind == "unfound" else 0.8,
+        *(float(v) for v in line[1:]),
+    )
 
 
 @pytest.fixture
@@ -128,8 +133,9 @@ def test_review_in_the_browser_then_apply_only_the_accepted(audit_run: Run, brow
     saved = json.loads((audit_run.folder / "gallery" / "review.json").read_text())["decisions"]
     assert saved == audit_run.decide
 
-    done = run_script(SCRIPT, ["--review", audit_run.folder, "--apply", "missing=add", "--out", tmp_path / "fixed"],
-                      tmp_path)  # fmt: skip
+    done = run_script(
+        SCRIPT, ["--review", audit_run.folder, "--apply", "missing=add", "--out", tmp_path / "fixed"], tmp_path
+    )
     assert done.code == 0, done.stderr
     assert "4 accepted, 2 rejected, 1 undecided; applying the 3 accepted in the train split (the 1 in" in done.stdout
     assert "1 faces, 1 boxes relabelled, 1 removed in 3 training images" in done.stdout

@@ -36,8 +36,9 @@ def mtcnn() -> MtcnnFaces:
 def test_only_faces_no_box_covers_become_candidates_with_the_models_class() -> None:
     labels = dets([[0, 0, 10, 10]], [0])
     model_missing = dets([[100, 0, 110, 10]], [0], [0.9])
-    detections = dets([[0, 0, 10, 10], [100, 0, 110, 10], [41, 0, 51, 10], [60, 0, 70, 10]], [0, 0, 0, 1],
-                      [0.9, 0.9, 0.2, 0.04])  # fmt: skip
+    detections = dets(
+        [[0, 0, 10, 10], [100, 0, 110, 10], [41, 0, 51, 10], [60, 0, 70, 10]], [0, 0, 0, 1], [0.9, 0.9, 0.2, 0.04]
+    )
     faces = dets(
         [
             [1, 0, 11, 10],  # a labelled face
@@ -81,10 +82,17 @@ def test_audit_takes_mtcnn_faces_the_labels_skip(weights: Path, tmp_path: Path, 
     (root / "labels" / "train").mkdir(parents=True)
     (root / "images" / "train" / "zidane.jpg").symlink_to(EXAMPLES_DIR / "zidane.jpg")
     (root / "labels" / "train" / "zidane.txt").write_text("")  # both faces left unboxed
-    (root / "data.yaml").write_text(yaml.safe_dump({"path": str(root), "train": "images/train",
-                                                    "names": {0: "Mask", 1: "No Mask"}}))  # fmt: skip
-    result = audit_labels.run(weights=weights, data=root / "data.yaml", imgsz=64, conf_thres=0.99,
-                              project=tmp_path / "runs", second_opinion="mtcnn")  # fmt: skip
+    (root / "data.yaml").write_text(
+        yaml.safe_dump({"path": str(root), "train": "images/train", "names": {0: "Mask", 1: "No Mask"}})
+    )
+    result = audit_labels.run(
+        weights=weights,
+        data=root / "data.yaml",
+        imgsz=64,
+        conf_thres=0.99,
+        project=tmp_path / "runs",
+        second_opinion="mtcnn",
+    )
 
     mtcnn_found = [c for c in result.candidates if c.source == "mtcnn"]
     assert all(c.kind == "missing" and c.conf >= MTCNN_CONF for c in mtcnn_found)

@@ -24,8 +24,11 @@ def test_the_page_and_the_server_models_get_a_column_each(weights: Path) -> None
     args = ["--weights", str(weights), "--images", str(EXAMPLES_DIR / "bus.jpg"), "--runs", "1"]
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks.web_page_speed", *args],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     out = done.stdout
     assert done.returncode == 0, done.stderr[-2000:]
     assert "page WASM 1 thread" in out and "server .onnx" in out and "server .pt" in out, out

@@ -64,8 +64,7 @@ class Postgres:
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
 
     def _run(self, tool: str, *args: str) -> None:
-        subprocess.run([str(self.bindir / tool), *args], check=True, capture_output=True, cwd=self.folder,
-                       **_user())  # fmt: skip
+        subprocess.run([str(self.bindir / tool), *args], check=True, capture_output=True, cwd=self.folder, **_user())
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
@@ -102,8 +101,9 @@ class Mosquitto:
         config = self.folder / "mosquitto.conf"
         config.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
         config.chmod(0o644)
-        self.process = subprocess.Popen([binary, "-c", str(config)], stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL, **_user())  # fmt: skip
+        self.process = subprocess.Popen(
+            [binary, "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **_user()
+        )
         wait_for_port(self.port)
 
     @property

@@ -89,8 +89,9 @@ def run_clip(options: EventOptions, tmp_path: Path, sink_wrapper=None):
     return sink, wrapped
 
 
-def test_a_rising_unmasked_share_alerts_once_per_cooldown(tmp_path: Path, mosquitto: Mosquitto,
-                                                          listener: Listener) -> None:  # fmt: skip
+def test_a_rising_unmasked_share_alerts_once_per_cooldown(
+    tmp_path: Path, mosquitto: Mosquitto, listener: Listener
+) -> None:
     hook, db = Hook(), f"sqlite:///{tmp_path / 'events.db'}"
     run_clip(EventOptions(db=db, mqtt=mosquitto.url, webhook=hook.url), tmp_path)
     store = EventStore(db)
@@ -114,8 +115,12 @@ def test_a_rising_unmasked_share_alerts_once_per_cooldown(tmp_path: Path, mosqui
 def test_a_webhook_that_does_not_answer_neither_slows_nor_loses_alerts(tmp_path: Path) -> None:
     port = free_port()
     silent = socket.create_server(("127.0.0.1", port), backlog=64)  # accepts connections, never answers
-    options = EventOptions(db=f"sqlite:///{tmp_path / 'events.db'}", webhook=f"http://127.0.0.1:{port}/alerts",
-                           webhook_timeout_s=0.5, webhook_backoff_s=0.1)  # fmt: skip
+    options = EventOptions(
+        db=f"sqlite:///{tmp_path / 'events.db'}",
+        webhook=f"http://127.0.0.1:{port}/alerts",
+        webhook_timeout_s=0.5,
+        webhook_backoff_s=0.1,
+    )
     sink, timed = run_clip(options, tmp_path, Timed)
     assert timed.longest < 0.1  # every write returned at once, though each POST hung until its timeout
     silent.close()
@@ -145,14 +150,17 @@ def test_a_camera_down_too_long_alerts_once_per_cooldown(tmp_path: Path) -> None
     assert engine.tick() == []
 
 
-@pytest.mark.parametrize(("text", "says"), [
-    ("rules: []\n", "needs a list of rules"),
-    ("rules:\n  - {name: a, window_s: 3}\n", "needs exactly one of"),
-    ("rules:\n  - {name: a, unmasked_share: 25}\n", "a share under 1"),
-    ("rules:\n  - {name: a, unmasked_people: 3, colour: red}\n", "unknown key 'colour'"),
-    ("rules:\n  - {name: a, camera_down_s: -1}\n", "0 or more"),
-    ("rules:\n  - {name: a, camera_down_s: 5}\n  - {name: a, camera_down_s: 9}\n", "two rules are named 'a'"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("rules: []\n", "needs a list of rules"),
+        ("rules:\n  - {name: a, window_s: 3}\n", "needs exactly one of"),
+        ("rules:\n  - {name: a, unmasked_share: 25}\n", "a share under 1"),
+        ("rules:\n  - {name: a, unmasked_people: 3, colour: red}\n", "unknown key 'colour'"),
+        ("rules:\n  - {name: a, camera_down_s: -1}\n", "0 or more"),
+        ("rules:\n  - {name: a, camera_down_s: 5}\n  - {name: a, camera_down_s: 9}\n", "two rules are named 'a'"),
+    ],
+)
 def test_a_rules_file_with_a_mistake_is_one_clear_error(text: str, says: str, tmp_path: Path) -> None:
     with pytest.raises(RulesError, match=says):
         load_rules(write_rules(text, tmp_path))

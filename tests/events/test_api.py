@@ -23,9 +23,24 @@ T0 = 1_780_000_000.0  # 2026-05-28T20:26:40Z
 
 def seeded(tmp_path: Path) -> EventStore:
     store = EventStore(f"sqlite:///{tmp_path / 'events.db'}").open()
-    people = [person_event("run", 0, f"cam{1 + i % 2}", "door" if i % 3 == 0 else "", {
-        "track_id": i, "first_seen_s": 60.0 * i, "last_seen_s": 60.0 * i + 5, "frames_seen": 10,
-        "verdict": "No Mask" if i % 4 == 0 else "Mask", "confidence": 0.8}, T0) for i in range(12)]  # fmt: skip
+    people = [
+        person_event(
+            "run",
+            0,
+            f"cam{1 + i % 2}",
+            "door" if i % 3 == 0 else "",
+            {
+                "track_id": i,
+                "first_seen_s": 60.0 * i,
+                "last_seen_s": 60.0 * i + 5,
+                "frames_seen": 10,
+                "verdict": "No Mask" if i % 4 == 0 else "Mask",
+                "confidence": 0.8,
+            },
+            T0,
+        )
+        for i in range(12)
+    ]
     cameras = [camera_event("run", "cam1", 0, "opened", at=T0), camera_event("run", "cam1", 1, "lost", at=T0 + 9)]
     alert = alert_event("run", "low", "unmasked_share", "cam1", "", T0 + 100, 0.6, "cam1: 60% unmasked")
     store.insert([*people, *cameras, alert])
@@ -51,7 +66,8 @@ def test_people_are_filtered_and_paged(api: TestClient) -> None:
     since, until = "2026-05-28T20:28:40Z", "2026-05-28T20:32:40+00:00"  # T0 + 2 min, T0 + 6 min
     timed = api.get("/api/v1/people", params={"since": since, "until": until}).json()
     assert [p["track_id"] for p in timed["items"]] == [2, 3, 4, 5] and timed["items"][0]["first_seen"].startswith(
-        "2026-05-28T20:28:40")  # fmt: skip
+        "2026-05-28T20:28:40"
+    )
     assert api.get("/api/v1/people", params={"zone": "door"}).json()["total"] == 4
     assert api.get("/api/v1/people", params={"limit": 5000}).status_code == 422
 

@@ -57,8 +57,22 @@ def cameras(tmp_path: Path) -> Path:
 def test_a_two_camera_run_arrives_once_in_postgresql_and_once_on_mqtt(
     cameras: Path, trained_run: Path, pg_url: str, mosquitto: Mosquitto, listener: Listener, tmp_path: Path
 ) -> None:
-    args = ["--weights", trained_run / "weights" / "best.pt", "--source", cameras, "--track", "--interval", "2",
-            "--nosave", "--project", tmp_path / "runs" / "detect", "--db", pg_url, "--mqtt", mosquitto.url]  # fmt: skip
+    args = [
+        "--weights",
+        trained_run / "weights" / "best.pt",
+        "--source",
+        cameras,
+        "--track",
+        "--interval",
+        "2",
+        "--nosave",
+        "--project",
+        tmp_path / "runs" / "detect",
+        "--db",
+        pg_url,
+        "--mqtt",
+        mosquitto.url,
+    ]
     done = run_script(SLOW_DETECT, args, tmp_path, env=script_env())
     assert done.code == 0, done.stderr
     expected = people_of(read_csv(tmp_path / "runs" / "detect" / "exp" / "people.csv"))
@@ -113,8 +127,15 @@ def test_a_database_down_at_the_start_and_mid_run_loses_no_event_and_stores_none
     monkeypatch.setattr(detector_module.Detector, "__call__", at_frames(outages))
     monkeypatch.setattr(detect, "EventOptions", functools.partial(EventOptions, retry_s=0.2))  # retry sooner
     try:
-        detect.run(weights=trained_run / "weights" / "best.pt", source=video, project=tmp_path / "runs", nosave=True,
-                   track=True, interval=2.0, db=pg_url)  # fmt: skip
+        detect.run(
+            weights=trained_run / "weights" / "best.pt",
+            source=video,
+            project=tmp_path / "runs",
+            nosave=True,
+            track=True,
+            interval=2.0,
+            db=pg_url,
+        )
     finally:
         if not postgres.running:
             postgres.start()
@@ -138,8 +159,16 @@ def test_a_database_down_at_the_start_and_mid_run_loses_no_event_and_stores_none
 
 def test_db_alone_is_a_sqlite_file_beside_the_project_and_turns_tracking_on(trained_run: Path, tmp_path: Path) -> None:
     make_video(tmp_path / "entrance.mp4")
-    args = ["--weights", trained_run / "weights" / "best.pt", "--source", "entrance.mp4", "--nosave",
-            "--project", "runs/detect", "--db"]  # fmt: skip
+    args = [
+        "--weights",
+        trained_run / "weights" / "best.pt",
+        "--source",
+        "entrance.mp4",
+        "--nosave",
+        "--project",
+        "runs/detect",
+        "--db",
+    ]
     done = run_script(SLOW_DETECT, args, tmp_path, env=script_env())
     assert done.code == 0, done.stderr
     people = read_csv(tmp_path / "runs" / "detect" / "exp" / "entrance_people.csv")  # tracked without --track
@@ -157,7 +186,8 @@ def test_db_alone_is_a_sqlite_file_beside_the_project_and_turns_tracking_on(trai
 
 @pytest.mark.parametrize("flag", [["--mqtt", "http://broker:1883"], ["--webhook", "ftp://x"], ["--db", "mysql://x/y"]])
 def test_a_bad_url_is_one_line_and_starts_nothing(flag: list[str], tmp_path: Path) -> None:
-    done = run_script(ROOT / "detect.py", ["--source", "missing.mp4", "--project", "runs/detect", *flag], tmp_path,
-                      env=script_env())  # fmt: skip
+    done = run_script(
+        ROOT / "detect.py", ["--source", "missing.mp4", "--project", "runs/detect", *flag], tmp_path, env=script_env()
+    )
     assert done.code == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert flag[0] in done.stderr and not (tmp_path / "runs").exists()

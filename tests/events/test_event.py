@@ -5,8 +5,14 @@ from __future__ import annotations
 from facemask.events.event import Event, camera_event, make_key, person_event, source_label
 from facemask.events.mqtt import topic_id, topic_of
 
-ROW = {"track_id": 3, "first_seen_s": 1.5, "last_seen_s": 4.0, "frames_seen": 20, "verdict": "No Mask",
-       "confidence": 0.85}  # fmt: skip
+ROW = {
+    "track_id": 3,
+    "first_seen_s": 1.5,
+    "last_seen_s": 4.0,
+    "frames_seen": 20,
+    "verdict": "No Mask",
+    "confidence": 0.85,
+}
 
 
 def test_the_same_person_has_the_same_key_whenever_it_is_made() -> None:

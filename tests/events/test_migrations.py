@@ -16,9 +16,18 @@ from facemask.events.schema import metadata
 from facemask.events.store import MIGRATIONS, EventStore, StoreError, make_engine
 
 FIRST = "0001"
-ROW = {"key": "k1", "run_id": "old-run", "source": "cam1", "zone": "", "track_id": 7,
-       "first_seen": "2025-01-02 03:04:05", "last_seen": "2025-01-02 03:04:09", "frames": 12, "verdict": "No Mask",
-       "confidence": 0.9}  # fmt: skip
+ROW = {
+    "key": "k1",
+    "run_id": "old-run",
+    "source": "cam1",
+    "zone": "",
+    "track_id": 7,
+    "first_seen": "2025-01-02 03:04:05",
+    "last_seen": "2025-01-02 03:04:09",
+    "frames": 12,
+    "verdict": "No Mask",
+    "confidence": 0.9,
+}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -42,8 +51,12 @@ def test_a_first_schema_database_is_upgraded_with_its_rows(url: str) -> None:
     engine = make_engine(url)
     with engine.begin() as c:
         c.execute(text(f"INSERT INTO people ({', '.join(ROW)}) VALUES ({', '.join(':' + k for k in ROW)})"), ROW)
-        c.execute(text("INSERT INTO camera_status (key, run_id, source, status, detail, at) "
-                       "VALUES ('c1', 'old-run', 'cam1', 'opened', '', '2025-01-02 03:00:00')"))  # fmt: skip
+        c.execute(
+            text(
+                "INSERT INTO camera_status (key, run_id, source, status, detail, at) "
+                "VALUES ('c1', 'old-run', 'cam1', 'opened', '', '2025-01-02 03:00:00')"
+            )
+        )
     assert "alerts" not in inspect(engine).get_table_names()
     store = EventStore(url).open()
     people, total = store.page("person")

@@ -31,8 +31,12 @@ def frame(seed: int, brightness: int = 128) -> np.ndarray:
 
 
 def faces(confidence: float, unmasked_class: int = 1) -> sv.Detections:
-    return sv.Detections(xyxy=np.array([FACE, (150, 60, 190, 100)], float), class_id=np.array([unmasked_class, 0]),
-                         confidence=np.array([confidence, 0.9]), tracker_id=np.array([1, 2]))  # fmt: skip
+    return sv.Detections(
+        xyxy=np.array([FACE, (150, 60, 190, 100)], float),
+        class_id=np.array([unmasked_class, 0]),
+        confidence=np.array([confidence, 0.9]),
+        tracker_id=np.array([1, 2]),
+    )
 
 
 def detail(image: np.ndarray) -> float:
@@ -80,10 +84,20 @@ def test_retention_deletes_old_events_and_their_snapshots_only(tmp_path: Path) -
     for f in (old_file, new_file, stray):
         f.write_bytes(b"jpeg")
     os.utime(stray, (0, 0))  # old, but not ours: not in a day folder
-    row = {"track_id": 1, "first_seen_s": 0.0, "last_seen_s": 1.0, "frames_seen": 5, "verdict": "No Mask",
-           "confidence": 0.8}  # fmt: skip
-    store.insert([person_event("old", 0, "cam1", "", row, time.time() - 40 * 86400, str(old_file)),
-                  person_event("new", 0, "cam1", "", row, time.time(), str(new_file))])  # fmt: skip
+    row = {
+        "track_id": 1,
+        "first_seen_s": 0.0,
+        "last_seen_s": 1.0,
+        "frames_seen": 5,
+        "verdict": "No Mask",
+        "confidence": 0.8,
+    }
+    store.insert(
+        [
+            person_event("old", 0, "cam1", "", row, time.time() - 40 * 86400, str(old_file)),
+            person_event("new", 0, "cam1", "", row, time.time(), str(new_file)),
+        ]
+    )
     assert purge(store, folder, days=30) == 1
     assert [r["run_id"] for r in store.page("person")[0]] == ["new"]
     assert not old_day.exists() and new_file.exists() and stray.exists()
@@ -92,8 +106,14 @@ def test_retention_deletes_old_events_and_their_snapshots_only(tmp_path: Path) -
 def test_a_run_with_retain_days_purges_when_it_starts(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'events.db'}"
     store = EventStore(db).open()
-    row = {"track_id": 1, "first_seen_s": 0.0, "last_seen_s": 1.0, "frames_seen": 5, "verdict": "Mask",
-           "confidence": 0.8}  # fmt: skip
+    row = {
+        "track_id": 1,
+        "first_seen_s": 0.0,
+        "last_seen_s": 1.0,
+        "frames_seen": 5,
+        "verdict": "Mask",
+        "confidence": 0.8,
+    }
     store.insert([person_event("old", 0, "cam1", "", row, time.time() - 10 * 86400)])
     sink = event_sink(EventOptions(db=db, retain_days=7, spool_dir=tmp_path / "spool", snapshot_dir=tmp_path))
     deadline = time.monotonic() + 10

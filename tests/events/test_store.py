@@ -17,9 +17,24 @@ T0 = 1_780_000_000.0  # a fixed wall time, so that filters are exact
 
 
 def people(source: str, n: int, zone: str = "", run: str = "run1") -> list:
-    return [person_event(run, 0, source, zone, {"track_id": i, "first_seen_s": 10.0 * i, "last_seen_s": 10.0 * i + 4,
-                                                "frames_seen": 9, "verdict": "Mask" if i % 2 else "No Mask",
-                                                "confidence": 0.75}, T0) for i in range(n)]  # fmt: skip
+    return [
+        person_event(
+            run,
+            0,
+            source,
+            zone,
+            {
+                "track_id": i,
+                "first_seen_s": 10.0 * i,
+                "last_seen_s": 10.0 * i + 4,
+                "frames_seen": 9,
+                "verdict": "Mask" if i % 2 else "No Mask",
+                "confidence": 0.75,
+            },
+            T0,
+        )
+        for i in range(n)
+    ]
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -29,9 +44,19 @@ def url(request, tmp_path: Path) -> str:
 
 def test_inserting_twice_stores_once_on_both_databases(url: str) -> None:
     store = EventStore(url).open()
-    events = [*people("cam1", 5), *people("cam2", 3, zone="door"), camera_event("run1", "cam1", 0, "opened", at=T0),
-              interval_event("run1", 0, "cam1", "", {"start_s": 0.0, "end_s": 60.0, "people": 5, "masked": 2,
-                                                     "unmasked": 3, "compliance_rate": 0.4}, T0)]  # fmt: skip
+    events = [
+        *people("cam1", 5),
+        *people("cam2", 3, zone="door"),
+        camera_event("run1", "cam1", 0, "opened", at=T0),
+        interval_event(
+            "run1",
+            0,
+            "cam1",
+            "",
+            {"start_s": 0.0, "end_s": 60.0, "people": 5, "masked": 2, "unmasked": 3, "compliance_rate": 0.4},
+            T0,
+        ),
+    ]
     store.insert(events)
     store.insert(events[2:] + people("cam1", 6))  # a replay, and one new person
     rows, total = store.page("person", limit=100)

@@ -43,8 +43,9 @@ def outages(postgres: Postgres, up_at: float, down_at: float, up_again_at: float
     return thread
 
 
-def test_a_run_through_database_outages_stores_every_person_once(postgres: Postgres, pg_url: str, tmp_path: Path,
-                                                                 capfd) -> None:  # fmt: skip
+def test_a_run_through_database_outages_stores_every_person_once(
+    postgres: Postgres, pg_url: str, tmp_path: Path, capfd
+) -> None:
     postgres.stop()  # down when the run starts
     sink = event_sink(EventOptions(db=pg_url, spool_dir=tmp_path / "spool", snapshots="off", retry_s=0.2))
     people_csv = RowWriter(tmp_path / "people.csv", PEOPLE_COLUMNS)

@@ -29,8 +29,10 @@ def known_boxes(monkeypatch):
     """Replace inference with two fixed faces (one Mask, one No Mask) on every image."""
 
     def predict(self, image, options=None):
-        return Prediction(sv.Detections(xyxy=FACES.copy(), class_id=np.array([0, 1]),
-                                        confidence=np.array([0.9, 0.8])), {"inference": 1.0})  # fmt: skip
+        return Prediction(
+            sv.Detections(xyxy=FACES.copy(), class_id=np.array([0, 1]), confidence=np.array([0.9, 0.8])),
+            {"inference": 1.0},
+        )
 
     monkeypatch.setattr(detector_module.Detector, "__call__", predict)
 
@@ -82,13 +84,19 @@ def test_txt_json_and_crops_formats(known_boxes, weights, photos, tmp_path) -> N
     run(weights, photos, tmp_path, save_txt=True, save_conf=True, save_json=True, save_crop=True)
     out = tmp_path / "runs" / "exp"
     rows = [line.split() for line in (out / "labels" / "p0.txt").read_text().splitlines()]
-    assert rows == [["0", "0.250000", "0.458333", "0.250000", "0.416667", "0.9000"],
-                    ["1", "0.750000", "0.375000", "0.250000", "0.416667", "0.8000"]]  # fmt: skip
+    assert rows == [
+        ["0", "0.250000", "0.458333", "0.250000", "0.416667", "0.9000"],
+        ["1", "0.750000", "0.375000", "0.250000", "0.416667", "0.8000"],
+    ]
     records = json.loads((out / "predictions.json").read_text())
     assert [r["source"] for r in records] == [str(photos / f"p{i}.jpg") for i in range(3)]
     assert records[0]["counts"] == {"Mask": 1, "No Mask": 1}
-    assert records[0]["detections"][0] == {"class_id": 0, "class": "Mask", "confidence": 0.9,
-                                           "xyxy": [20.0, 30.0, 60.0, 80.0]}  # fmt: skip
+    assert records[0]["detections"][0] == {
+        "class_id": 0,
+        "class": "Mask",
+        "confidence": 0.9,
+        "xyxy": [20.0, 30.0, 60.0, 80.0],
+    }
     crops = sorted(p.relative_to(out / "crops").as_posix() for p in (out / "crops").rglob("*.jpg"))
     assert crops[:2] == ["Mask/p0_0.jpg", "Mask/p1_0.jpg"] and len(crops) == 6
     assert Image.open(out / "crops" / "Mask" / "p0_0.jpg").size == (40, 50)
@@ -139,8 +147,12 @@ def test_huge_image_is_read_reduced_and_detected(known_boxes, weights, tmp_path)
 
 @pytest.mark.parametrize("source", ["missing.jpg", "nothing/*.jpg", "rtsp://127.0.0.1:9/none"])
 def test_missing_or_unknown_sources_exit_with_one_line(weights, tmp_path, source) -> None:
-    result = run_script(ROOT / "detect.py", ["--weights", weights, "--source", source, "--project", tmp_path / "runs"],
-                        tmp_path, timeout=120)  # fmt: skip
+    result = run_script(
+        ROOT / "detect.py",
+        ["--weights", weights, "--source", source, "--project", tmp_path / "runs"],
+        tmp_path,
+        timeout=120,
+    )
     assert result.code == 2  # a user's mistake, as argparse says it
     assert result.stderr.strip().count("\n") == 0 and "detect.py: error:" in result.stderr
     assert not (tmp_path / "runs").exists()
@@ -175,8 +187,9 @@ def test_options_given_with_a_call_apply_to_that_call_only() -> None:
     alone = {conf: len(detector(image, PredictOptions(conf=conf)).detections) for conf in (0.95, 0.05)}
     assert alone[0.95] < alone[0.05]  # the two thresholds give different answers on bus.jpg
     with ThreadPoolExecutor(max_workers=2) as pool:
-        found = list(pool.map(lambda conf: len(detector(image, PredictOptions(conf=conf)).detections),
-                              [0.95, 0.05] * 3))  # fmt: skip
+        found = list(
+            pool.map(lambda conf: len(detector(image, PredictOptions(conf=conf)).detections), [0.95, 0.05] * 3)
+        )
     assert found == [alone[0.95], alone[0.05]] * 3  # each call as if it were alone
     own = len(detector(image, PredictOptions(conf=0.25)).detections)
     assert len(detector(image).detections) == own and detector.settings == DetectorSettings()  # its own 0.25

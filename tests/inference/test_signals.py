@@ -137,8 +137,13 @@ def test_a_stop_while_python_imports_torch_is_one_line(tmp_path: Path) -> None:
     """A fresh interpreter, signalled as soon as detect.py has its handlers in place: its imports take seconds."""
     processes = {}
     for signum in (signal.SIGINT, signal.SIGTERM):
-        processes[signum] = subprocess.Popen([sys.executable, ROOT / "detect.py", "--source", tmp_path], cwd=tmp_path,
-                                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+        processes[signum] = subprocess.Popen(
+            [sys.executable, ROOT / "detect.py", "--source", tmp_path],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
     for signum, process in processes.items():
         wait_until(lambda process=process: caught(process.pid, signal.SIGTERM) or process.poll() is not None)
         process.send_signal(signum)

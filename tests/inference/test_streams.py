@@ -35,11 +35,13 @@ def cameras(video: Path, tmp_path: Path) -> Path:  # noqa: F811
     return listing
 
 
-def test_each_camera_is_counted_on_its_own_and_a_broken_one_stops_none(cameras, trained_run, tmp_path,
-                                                                       monkeypatch) -> None:  # fmt: skip
+def test_each_camera_is_counted_on_its_own_and_a_broken_one_stops_none(
+    cameras, trained_run, tmp_path, monkeypatch
+) -> None:
     monkeypatch.setattr(streams, "RETRY_S", 0.1)
-    detect.run(weights=trained_run / "weights" / "best.pt", source=cameras, project=tmp_path / "runs",
-               track=True, interval=2.0)  # fmt: skip
+    detect.run(
+        weights=trained_run / "weights" / "best.pt", source=cameras, project=tmp_path / "runs", track=True, interval=2.0
+    )
     assert not readers()  # every reader thread has ended
     out = sorted((tmp_path / "runs").iterdir())[-1]
     summary = json.loads((out / "summary.json").read_text())
@@ -91,6 +93,7 @@ def test_a_missing_file_is_reported_as_missing_and_then_as_ended(tmp_path: Path,
     with MultiSource([str(tmp_path / "gone.mp4")]) as source:
         frames = list(source)
     assert [f.error for f in frames] == ["no such file (retrying in 0.01 s)"] * 2 + [
-        "no such file (given up after 3 tries)", None
-    ]  # fmt: skip
+        "no such file (given up after 3 tries)",
+        None,
+    ]
     assert frames[-1].ended and frames[-1].image is None  # the pipeline settles its people then

@@ -16,8 +16,9 @@ FRAME = np.zeros((240, 320, 3), np.uint8)
 
 
 def dets(boxes: list[list[float]], conf: list[float], cls: list[int]) -> sv.Detections:
-    return sv.Detections(xyxy=np.array(boxes, float).reshape(-1, 4), confidence=np.array(conf, float),
-                         class_id=np.array(cls, int))  # fmt: skip
+    return sv.Detections(
+        xyxy=np.array(boxes, float).reshape(-1, 4), confidence=np.array(conf, float), class_id=np.array(cls, int)
+    )
 
 
 def test_tracker_map_has_a_tracker_for_each_yaml_we_offer() -> None:

@@ -63,8 +63,10 @@ def colour_detector(self, image: np.ndarray, options=None) -> Prediction:
                 classes.append(cls)
     if not boxes:
         return Prediction(sv.Detections.empty(), {"inference": 1.0})
-    return Prediction(sv.Detections(xyxy=np.array(boxes, float), class_id=np.array(classes),
-                                    confidence=np.full(len(boxes), 0.9)), {"inference": 1.0})  # fmt: skip
+    return Prediction(
+        sv.Detections(xyxy=np.array(boxes, float), class_id=np.array(classes), confidence=np.full(len(boxes), 0.9)),
+        {"inference": 1.0},
+    )
 
 
 @pytest.fixture
@@ -97,8 +99,11 @@ def test_distinct_people_and_their_verdicts(video, trained_run, tmp_path) -> Non
     assert summary["ignored_tracks"] >= 1  # the flicker
     intervals = read_csv(out / "entrance_compliance.csv")
     assert [(b["start_s"], b["people"], b["masked"], b["compliance_rate"]) for b in intervals] == [
-        ("0.0", "2", "1", "0.5"), ("2.0", "0", "0", ""), ("4.0", "1", "1", "1.0"), ("6.0", "0", "0", "")
-    ]  # fmt: skip
+        ("0.0", "2", "1", "0.5"),
+        ("2.0", "0", "0", ""),
+        ("4.0", "1", "1", "1.0"),
+        ("6.0", "0", "0", ""),
+    ]
     assert (out / "entrance_compliance.png").stat().st_size > 5000
     assert int(cv2.VideoCapture(str(out / "entrance.mp4")).get(cv2.CAP_PROP_FRAME_COUNT)) == N
 
@@ -170,9 +175,12 @@ MASKED, UNMASKED = 0, 1
 def tracked(faces: list[tuple[int, int]], xs: list[float] | None = None) -> sv.Detections:
     """One frame of (track id, class id) faces, 30x30 at y 100, at `xs` (default: side by side)."""
     xs = xs if xs is not None else [40.0 * i for i in range(len(faces))]
-    return sv.Detections(xyxy=np.array([[x, 100, x + 30, 130] for x in xs], float).reshape(-1, 4),
-                         class_id=np.array([c for _, c in faces], int), confidence=np.full(len(faces), 0.8),
-                         tracker_id=np.array([t for t, _ in faces], int))  # fmt: skip
+    return sv.Detections(
+        xyxy=np.array([[x, 100, x + 30, 130] for x in xs], float).reshape(-1, 4),
+        class_id=np.array([c for _, c in faces], int),
+        confidence=np.full(len(faces), 0.8),
+        tracker_id=np.array([t for t, _ in faces], int),
+    )
 
 
 def counter(tmp_path: Path, **kw) -> ComplianceCounter:
@@ -192,15 +200,17 @@ def test_short_tracks_are_ignored_and_ties_are_not_called_masked(tmp_path) -> No
     feed(people, [[]] * (people.book.lost_frames + 1), start=6)  # all lost for longer than the tracker keeps them
     rows = read_csv(tmp_path / "cam_people.csv")  # written as they settle, before close
     assert [(r["track_id"], r["verdict"], r["frames_seen"], r["confidence"]) for r in rows] == [
-        ("1", "Mask", "5", "0.6"), ("3", "No Mask", "6", "0.5")
-    ]  # fmt: skip
+        ("1", "Mask", "5", "0.6"),
+        ("3", "No Mask", "6", "0.5"),
+    ]
     assert len(people.book) == 0 and people.ignored == 1
     summary = people.close()
     assert (summary["people"], summary["masked"], summary["unmasked"], summary["ignored_tracks"]) == (2, 1, 1, 1)
     saved = json.loads((tmp_path / "cam_tracking.json").read_text())
     assert "people_list" not in saved and saved["files"]["people.csv"] == str(tmp_path / "cam_people.csv")
-    assert saved["intervals"] == [{"start_s": 0.0, "end_s": 60.0, "people": 2, "masked": 1, "unmasked": 1,
-                                 "compliance_rate": 0.5}]  # fmt: skip
+    assert saved["intervals"] == [
+        {"start_s": 0.0, "end_s": 60.0, "people": 2, "masked": 1, "unmasked": 1, "compliance_rate": 0.5}
+    ]
 
 
 def test_a_person_is_held_until_lost_longer_than_the_tracker_keeps_them(tmp_path) -> None:
@@ -221,15 +231,23 @@ def test_a_person_is_held_until_lost_longer_than_the_tracker_keeps_them(tmp_path
 def test_an_interval_is_written_once_everyone_first_seen_in_it_is_settled(tmp_path) -> None:
     people = counter(tmp_path, interval_s=1.0)  # 10 frames an interval
     # A stays frames 0-29, B (unmasked) 12-16, C is a flicker in interval 2; nobody starts in interval 3.
-    feed(people, [[(1, MASKED)] + ([(2, UNMASKED)] if 12 <= i <= 16 else []) + ([(3, MASKED)] if i == 25 else [])
-                  for i in range(30)])  # fmt: skip
+    feed(
+        people,
+        [
+            [(1, MASKED)] + ([(2, UNMASKED)] if 12 <= i <= 16 else []) + ([(3, MASKED)] if i == 25 else [])
+            for i in range(30)
+        ],
+    )
     feed(people, [[]] * people.book.lost_frames, start=30)  # frames 30-39: A is not settled yet
     assert read_csv(tmp_path / "cam_compliance.csv") == []  # interval 0 waits for A, and every later one with it
     feed(people, [[]], start=40)  # A settles at 4.0 s: intervals 0-3 are complete
     rows = read_csv(tmp_path / "cam_compliance.csv")
     assert [(r["start_s"], r["people"], r["masked"], r["compliance_rate"]) for r in rows] == [
-        ("0.0", "1", "1", "1.0"), ("1.0", "1", "0", "0.0"), ("2.0", "0", "0", ""), ("3.0", "0", "0", "")
-    ]  # fmt: skip
+        ("0.0", "1", "1", "1.0"),
+        ("1.0", "1", "0", "0.0"),
+        ("2.0", "0", "0", ""),
+        ("3.0", "0", "0", ""),
+    ]
     assert len(people.intervals) == 0
     people.close()
     assert len(read_csv(tmp_path / "cam_compliance.csv")) == 5  # and the one the stream ended in (4-5 s)
@@ -250,15 +268,18 @@ def test_a_long_stream_holds_few_people_and_writes_every_one(tmp_path) -> None:
     person reaches the CSV (and the app's callback) and their interval."""
     frames, arrive_every = 36_000, 7
     stays = {k: 2 if k % 10 == 9 else 20 + 13 * k % 40 for k in range(frames // arrive_every)}
-    expected = {k: "No Mask" if k % 3 == 0 else "Mask" for k, stay in stays.items()
-                if min(stay, frames - k * arrive_every) >= 5}  # fmt: skip  # the last are cut off by the end
+    stayed = [k for k, stay in stays.items() if min(stay, frames - k * arrive_every) >= 5]  # the last: cut off
+    expected = {k: "No Mask" if k % 3 == 0 else "Mask" for k in stayed}
     rows: list[dict] = []
     people = counter(tmp_path, on_person=rows.append)
     most_people, most_intervals = 0, 0
     for i in range(frames):
         first = max(0, (i - 60) // arrive_every)  # nobody stays longer than 60 frames
-        here = [(k, UNMASKED if k % 3 == 0 else MASKED) for k in range(first, i // arrive_every + 1)
-                if k * arrive_every <= i < k * arrive_every + stays.get(k, 0)]  # fmt: skip
+        here = [
+            (k, UNMASKED if k % 3 == 0 else MASKED)
+            for k in range(first, i // arrive_every + 1)
+            if k * arrive_every <= i < k * arrive_every + stays.get(k, 0)
+        ]
         people.count(tracked(here), i / FPS, W, H)
         most_people, most_intervals = max(most_people, len(people.book)), max(most_intervals, len(people.intervals))
     assert most_people <= 15 and most_intervals <= 2  # against ~4,600 people seen

@@ -22,8 +22,13 @@ def test_files_to_push_are_the_weights_each_export_and_the_card(tmp_path: Path) 
         (tmp_path / name).write_bytes(b"x")
     exports = {"onnx": tmp_path / "m.onnx", "openvino": tmp_path / "m_openvino_model", "web": tmp_path / "web"}
     files = files_to_push(tmp_path / "m.pt", exports, card=MODEL_CARD)
-    assert [name for name, _ in files] == ["m.pt", "m.onnx", "m_openvino_model/m.bin", "m_openvino_model/m.xml",
-                                           "README.md"]  # fmt: skip
+    assert [name for name, _ in files] == [
+        "m.pt",
+        "m.onnx",
+        "m_openvino_model/m.bin",
+        "m_openvino_model/m.xml",
+        "README.md",
+    ]
     assert files[-1][1] == MODEL_CARD
 
 
@@ -38,8 +43,12 @@ def weights(trained_run: Path, tmp_path: Path) -> Path:
 def push(weights: Path, tmp_path: Path, **env: str):
     base = {k: v for k, v in os.environ.items() if k not in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")}
     env = {**base, "HF_HOME": str(tmp_path / "hf"), **env}
-    return run_script(ROOT / "export.py", ["--weights", weights, "--include", "onnx", "--push-hub", "you/face-masks"],
-                      tmp_path, env=env)  # fmt: skip
+    return run_script(
+        ROOT / "export.py",
+        ["--weights", weights, "--include", "onnx", "--push-hub", "you/face-masks"],
+        tmp_path,
+        env=env,
+    )
 
 
 @pytest.mark.skipif(not MODEL_CARD.is_file(), reason="MODEL_CARD.md not written yet")

@@ -34,8 +34,12 @@ def test_size_bins() -> None:
 
 
 def test_summary_by_size_class_and_source(tmp_path) -> None:
-    faces = [Face("a", "Mask", 10, False), Face("a", "Mask", 20, True), Face("b", "No Mask", 20, True),
-             Face("b", "No Mask", 70, False)]  # fmt: skip
+    faces = [
+        Face("a", "Mask", 10, False),
+        Face("a", "Mask", 20, True),
+        Face("b", "No Mask", 20, True),
+        Face("b", "No Mask", 70, False),
+    ]
     result = summarise(faces)
     assert result["all"] == {"faces": 4, "found": 2, "recall": 0.5}
     assert list(result["by_size"]) == ["<16", "16-32", "64-128"]

@@ -33,8 +33,14 @@ def test_training_writes_weights_metrics_and_a_real_wandb_run(tiny_run: TinyRun)
     assert [r["epoch"] for r in per_epoch] == [1, 2]
     assert {"train/box_loss", "train/cls_loss", "metrics/mAP50-95(B)", "metrics/precision(B)"} <= set(per_epoch[0])
     logged = {k for r in rows for k in r}
-    for prefix in ("curves/Precision-Recall(B)", "confusion_matrix/", "predictions/", "dataset/splits/",
-                   "plots/BoxPR_curve", "plots/confusion_matrix"):  # fmt: skip
+    for prefix in (
+        "curves/Precision-Recall(B)",
+        "confusion_matrix/",
+        "predictions/",
+        "dataset/splits/",
+        "plots/BoxPR_curve",
+        "plots/confusion_matrix",
+    ):
         assert any(k.startswith(prefix) for k in logged), prefix
     types = {t for f in sessions for t, _ in artifacts(f)}
     assert {"model", "dataset-report"} <= types

@@ -15,8 +15,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_val_writes_per_class_json_and_plots(trained_run: Path, tiny_data: Path, tmp_path: Path) -> None:
-    result = val.run(weights=trained_run / "weights" / "best.pt", data=tiny_data, task="test", imgsz=64,
-                     project=tmp_path, name="v", save_json=True)  # fmt: skip
+    result = val.run(
+        weights=trained_run / "weights" / "best.pt",
+        data=tiny_data,
+        task="test",
+        imgsz=64,
+        project=tmp_path,
+        name="v",
+        save_json=True,
+    )
     saved = json.loads((tmp_path / "v" / "metrics.json").read_text())
     assert saved == json.loads(json.dumps(result))
     assert set(saved["all"]) == {"images", "instances", "precision", "recall", "mAP50", "mAP50-95"}

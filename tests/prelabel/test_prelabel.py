@@ -37,8 +37,20 @@ def photos(tmp_path: Path) -> Path:
 
 
 def prelabel(photos: Path, fmt: str, out: Path, weights: Path) -> None:
-    args = ["--source", photos, "--format", fmt, "--out", out, "--weights", weights, "--conf-thres", "0.001",
-            "--max-det", "6"]  # fmt: skip
+    args = [
+        "--source",
+        photos,
+        "--format",
+        fmt,
+        "--out",
+        out,
+        "--weights",
+        weights,
+        "--conf-thres",
+        "0.001",
+        "--max-det",
+        "6",
+    ]
     result = run_script(ROOT / "prelabel.py", args, out.parent)
     assert result.code == 0, result.stderr
     assert f"-> {out}" in result.stdout
@@ -59,15 +71,27 @@ def merged(out: Path, source: str, rel: str) -> list[tuple]:
     label = next(out.glob(f"labels/*/{safe_name(source, rel)}.txt"))
     w, h = Image.open(next(out.glob(f"images/*/{safe_name(source, rel)}.*"))).size
     y = read_yolo(label)
-    return sorted((NAMES[int(k)], x1 * w, y1 * h, x2 * w, y2 * h) for k, (x1, y1, x2, y2) in zip(y.keys, y.boxes,
-                  strict=True))  # fmt: skip
+    return sorted(
+        (NAMES[int(k)], x1 * w, y1 * h, x2 * w, y2 * h) for k, (x1, y1, x2, y2) in zip(y.keys, y.boxes, strict=True)
+    )
 
 
 def merge_back(folder: Path, tmp_path: Path, expected: dict[str, list[tuple]], tol: float) -> None:
     """prepare_data.py --add the reviewed folder: every photo's merged boxes are the reviewed ones."""
     out = tmp_path / "merged"
-    args = ["--add", folder, "--out", out, "--data", tmp_path / "data.yaml", "--keep-split", "none", "--no-rotate",
-            "--workers", "1"]  # fmt: skip
+    args = [
+        "--add",
+        folder,
+        "--out",
+        out,
+        "--data",
+        tmp_path / "data.yaml",
+        "--keep-split",
+        "none",
+        "--no-rotate",
+        "--workers",
+        "1",
+    ]
     result = run_script(ROOT / "prepare_data.py", args, tmp_path)
     assert result.code == 0, result.stderr
     assert len(expected) == 3
@@ -94,10 +118,28 @@ def test_label_studio_round_trip(photos: Path, tmp_path: Path, trained_run: Path
         regions = [{"id": f"r{i}{j}", "origin": "manual", **region(c, b, size)} for j, (c, *b) in enumerate(reviewed)]
         # As Label Studio exports a reviewed task; one uploaded through its browser (prefixed file name).
         image = f"/data/upload/3/1a2b3c4d-{Path(rel).name}" if i == 1 else task["data"]["image"]
-        export.append({"id": i, "data": {"image": image}, "predictions": [i], "annotations": [
-            {"id": 10 + i, "completed_by": 1, "result": regions, "was_cancelled": False, "ground_truth": False,
-             "created_at": "2024-05-01T10:00:00Z", "updated_at": "2024-05-01T10:01:00Z", "lead_time": 12.5,
-             "task": i, "project": 3, "parent_prediction": i}]})  # fmt: skip
+        export.append(
+            {
+                "id": i,
+                "data": {"image": image},
+                "predictions": [i],
+                "annotations": [
+                    {
+                        "id": 10 + i,
+                        "completed_by": 1,
+                        "result": regions,
+                        "was_cancelled": False,
+                        "ground_truth": False,
+                        "created_at": "2024-05-01T10:00:00Z",
+                        "updated_at": "2024-05-01T10:01:00Z",
+                        "lead_time": 12.5,
+                        "task": i,
+                        "project": 3,
+                        "parent_prediction": i,
+                    }
+                ],
+            }
+        )
     (out / "project-3-at-2024-05-01-10-02-5f1e2d3c.json").write_text(json.dumps(export))
     merge_back(out, tmp_path, expected, tol=0.01)
 
@@ -120,8 +162,18 @@ def test_cvat_round_trip(photos: Path, tmp_path: Path, trained_run: Path) -> Non
         for box in list(image):
             image.remove(box)
         for c, x1, y1, x2, y2 in reviewed:  # as CVAT exports a box a person drew or checked
-            ET.SubElement(image, "box", label=c, source="manual", occluded="0", xtl=f"{x1:.2f}", ytl=f"{y1:.2f}",
-                          xbr=f"{x2:.2f}", ybr=f"{y2:.2f}", z_order="0")  # fmt: skip
+            ET.SubElement(
+                image,
+                "box",
+                label=c,
+                source="manual",
+                occluded="0",
+                xtl=f"{x1:.2f}",
+                ytl=f"{y1:.2f}",
+                xbr=f"{x2:.2f}",
+                ybr=f"{y2:.2f}",
+                z_order="0",
+            )
     tree.write(out / "annotations.xml", encoding="utf-8", xml_declaration=True)
     merge_back(out, tmp_path, expected, tol=0.01)
 

@@ -29,11 +29,22 @@ def document(items: list[ImageLabels], names: list[str]) -> ET.ElementTree:
         ET.SubElement(label, "name").text = name
         ET.SubElement(label, "type").text = "rectangle"
     for i, item in enumerate(items):
-        image = ET.SubElement(root, "image", id=str(i), name=item.rel, width=str(item.size[0]),
-                              height=str(item.size[1]))  # fmt: skip
+        image = ET.SubElement(
+            root, "image", id=str(i), name=item.rel, width=str(item.size[0]), height=str(item.size[1])
+        )
         for name, (x1, y1, x2, y2) in zip(item.classes, item.boxes, strict=True):
-            ET.SubElement(image, "box", label=name, source="auto", occluded="0", xtl=f"{x1:.2f}", ytl=f"{y1:.2f}",
-                          xbr=f"{x2:.2f}", ybr=f"{y2:.2f}", z_order="0")  # fmt: skip
+            ET.SubElement(
+                image,
+                "box",
+                label=name,
+                source="auto",
+                occluded="0",
+                xtl=f"{x1:.2f}",
+                ytl=f"{y1:.2f}",
+                xbr=f"{x2:.2f}",
+                ybr=f"{y2:.2f}",
+                z_order="0",
+            )
     ET.indent(root)
     return ET.ElementTree(root)
 

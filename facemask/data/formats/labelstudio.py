@@ -28,10 +28,23 @@ def is_labelstudio(data: Any) -> bool:
 def region(name: str, box, size: tuple[int, int], score: float | None = None) -> dict[str, Any]:
     """One rectangle of a task, in percent of the photo, as Label Studio stores it."""
     (x1, y1, x2, y2), (w, h) = (float(v) for v in box), size
-    value = {"x": 100 * x1 / w, "y": 100 * y1 / h, "width": 100 * (x2 - x1) / w, "height": 100 * (y2 - y1) / h,
-             "rotation": 0, "rectanglelabels": [name]}  # fmt: skip
-    out = {"from_name": FROM_NAME, "to_name": TO_NAME, "type": "rectanglelabels", "original_width": w,
-           "original_height": h, "image_rotation": 0, "value": value}  # fmt: skip
+    value = {
+        "x": 100 * x1 / w,
+        "y": 100 * y1 / h,
+        "width": 100 * (x2 - x1) / w,
+        "height": 100 * (y2 - y1) / h,
+        "rotation": 0,
+        "rectanglelabels": [name],
+    }
+    out = {
+        "from_name": FROM_NAME,
+        "to_name": TO_NAME,
+        "type": "rectanglelabels",
+        "original_width": w,
+        "original_height": h,
+        "image_rotation": 0,
+        "value": value,
+    }
     return out if score is None else {**out, "score": score}
 
 
@@ -41,8 +54,12 @@ def tasks(items: list[ImageLabels], url_prefix: str, model_version: str) -> list
     for item in items:
         result = [region(c, b, item.size, s) for c, b, s in zip(item.classes, item.boxes, item.scores, strict=True)]
         score = min(item.scores) if item.scores else 0.0
-        out.append({"data": {"image": url_prefix + item.rel},
-                    "predictions": [{"model_version": model_version, "score": score, "result": result}]})  # fmt: skip
+        out.append(
+            {
+                "data": {"image": url_prefix + item.rel},
+                "predictions": [{"model_version": model_version, "score": score, "result": result}],
+            }
+        )
     return out
 
 
