@@ -26,7 +26,6 @@ No request can make the app read a file it names: only uploads are read (facemas
 from __future__ import annotations
 
 import argparse
-import functools
 import os
 import sys
 
@@ -36,21 +35,15 @@ import pandas as pd
 from facemask.app.access import logins
 from facemask.app.cameras import camera_wall
 from facemask.app.collect import collect_tab
+from facemask.app.errors import UserError
 from facemask.app.history import history
+from facemask.app.listen import check_listen
 from facemask.app.recording import AppEvents
 from facemask.app.server import open_api_warning, server_kwargs
-from facemask.app.service import (
-    MAX_UPLOAD,
-    UserError,
-    available_models,
-    check_listen,
-    detect_live,
-    detect_rgb,
-    image_file,
-    read_upload,
-)
-from facemask.app.service import detect_video as _detect_video
-from facemask.app.uploads import only_uploads
+from facemask.app.service import available_models, detect_live, detect_photo
+from facemask.app.ui import controls, headline, lenient, user_errors
+from facemask.app.uploads import MAX_UPLOAD, only_uploads
+from facemask.app.video import detect_video as _detect_video
 from facemask.app.web_page import page_link
 from facemask.cli import fail, port_number
 from facemask.errors import FacemaskError
@@ -67,55 +60,17 @@ MODELS = available_models()
 DEFAULT_MODEL = "face_masks.pt" if "face_masks.pt" in MODELS else (MODELS[0] if MODELS else None)
 
 
-def lenient(component: gr.Image) -> gr.Image:
-    """Hand a file that gradio cannot decode to our code as it is, so the user gets our message ('not an
-    image', 'damaged', 'too large') instead of gradio's generic processing error. (Wrapping the instance:
-    a gr.Image subclass would make gradio write a .pyi stub beside this file.)"""
-    strict = component.preprocess
-
-    def preprocess(payload):
-        try:
-            return strict(payload)
-        except Exception:
-            return payload.path if payload is not None else None
-
-    component.preprocess = preprocess
-    return component
-
-
-def _user_errors(fn):
-    """Show UserErrors as a message in the UI (and a clean error to API clients), never a trace."""
-
-    @functools.wraps(fn)  # gradio reads the parameter names (and gradio_client's view_api shows them)
-    def wrapped(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except UserError as e:
-            raise gr.Error(str(e), print_exception=False) from None
-
-    return wrapped
-
-
-def headline(counts: dict) -> str:
-    """The counts as a sentence for people: '7 faces: 2 Mask, 5 No Mask · 29% masked'."""
-    if not counts.get("faces"):
-        return "### No faces found"
-    parts = ", ".join(f"{counts[c]} {c}" for c in ("Mask", "No Mask", "Incorrect") if counts.get(c))
-    faces = "1 face" if counts["faces"] == 1 else f"{counts['faces']} faces"
-    return f"### {faces}: {parts} · {counts['compliance_rate']:.0%} masked"
-
-
-@_user_errors
+@user_errors
 def detect_image(
     image: str | None, model: str, conf: float, iou: float, blur: bool, tile: bool = False, augment: bool = False
 ):
     """Detect faces in an image file: annotated image, a headline, counts and detections. `tile` (sliced
     inference) and `augment` (test-time augmentation) find more small faces, several times slower."""
-    annotated, counts, detections = detect_rgb(read_upload(image), model, conf, iou, blur, tile, augment)
-    return image_file(annotated), headline(counts), counts, detections
+    path, counts, detections = detect_photo(image, model, conf, iou, blur, tile, augment)
+    return path, headline(counts), counts, detections
 
 
-@_user_errors
+@user_errors
 def detect_frame(frame, model: str, conf: float, iou: float, blur: bool, track: bool = False, state=None):
     """Detect faces in one webcam frame (RGB array): annotated frame and counts; with `track`, people are
     followed across the session's frames and counted once each."""
@@ -124,7 +79,7 @@ def detect_frame(frame, model: str, conf: float, iou: float, blur: bool, track: 
     return detect_live(frame, model, conf, iou, blur, track, state)
 
 
-@_user_errors
+@user_errors
 def detect_video(
     video: str | None, model: str, conf: float, iou: float, blur: bool, track: bool = False, progress=PROGRESS
 ):
@@ -162,15 +117,6 @@ def camera_history():
     return history(store, WALL.sources if WALL is not None else None)
 
 
-def controls():
-    with gr.Row():
-        model = gr.Dropdown(MODELS, value=DEFAULT_MODEL, label="Model", scale=2)
-        conf = gr.Slider(0.05, 0.95, value=0.25, step=0.05, label="Confidence threshold")
-        iou = gr.Slider(0.1, 0.9, value=0.45, step=0.05, label="IoU threshold (NMS)")
-        blur = gr.Checkbox(False, label="Blur faces")
-    return [model, conf, iou, blur]
-
-
 with gr.Blocks(title="Face mask detector", delete_cache=(1800, 3600)) as demo:  # uploads gone within an hour
     gr.Markdown(
         "# 😷 Face mask detector\nEvery face boxed as **Mask** (green) or **No Mask** (red), with counts. "
@@ -181,7 +127,7 @@ with gr.Blocks(title="Face mask detector", delete_cache=(1800, 3600)) as demo:  
         with gr.Row():
             image_in = lenient(gr.Image(type="filepath", sources=["upload", "clipboard", "webcam"], label="Photo"))
             image_out = gr.Image(label="Detections", elem_id="annotated")
-        image_controls = controls()
+        image_controls = controls(MODELS, DEFAULT_MODEL)
         with gr.Row():
             tile = gr.Checkbox(False, label="Small faces: tiles (sliced inference, several times slower)")
             augment = gr.Checkbox(False, label="Test-time augmentation (flips and scales, ~2x slower)")
@@ -200,7 +146,7 @@ with gr.Blocks(title="Face mask detector", delete_cache=(1800, 3600)) as demo:  
         with gr.Row():
             video_in = gr.Video(sources=["upload"], label="Video")
             video_out = gr.Video(label="Detections")
-        video_controls = controls()
+        video_controls = controls(MODELS, DEFAULT_MODEL)
         video_track = gr.Checkbox(False, label="Count people (follow each face; one verdict per person)")
         video_button = gr.Button("Detect", variant="primary")
         chart = gr.LinePlot(x="time (s)", y="faces", color="class", label="Faces over time", height=260)
@@ -214,7 +160,7 @@ with gr.Blocks(title="Face mask detector", delete_cache=(1800, 3600)) as demo:  
         with gr.Row():
             cam = gr.Image(sources=["webcam"], streaming=True, type="numpy", label="Webcam")
             cam_out = gr.Image(label="Detections")
-        live_controls = controls()
+        live_controls = controls(MODELS, DEFAULT_MODEL)
         live_track = gr.Checkbox(False, label="Count people (follow each face across frames)")
         live_state = gr.State(None)
         cam_counts = gr.JSON(label="Counts")

@@ -46,139 +46,151 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from facemask.audit import candidates as audit
 from facemask.audit.apply import APPLY_MODES, parse_apply, write_corrected
+from facemask.audit.candidates import SecondOpinion
 from facemask.audit.folds import fold_detectors, start_point
 from facemask.audit.gallery import write_gallery
+from facemask.audit.options import AuditOptions
 from facemask.audit.review import apply_review, serve_review
 from facemask.audit.second_opinion import SECOND_OPINIONS, face_finder
 from facemask.cli import fail, image_size, int_range, positive_int, unit_float
 from facemask.data.dataset_files import known_sources, load_dataset, split_images
 from facemask.data.split import SPLITS
 from facemask.errors import FacemaskError
-from facemask.inference.detector import Detector
+from facemask.inference.detector import Detector, DetectorSettings
 from facemask.model.checkpoints import run_dir
-from facemask.model.training import DEFAULT_CONFIG
 from facemask.owned_dirs import check_output
-from facemask.paths import DEFAULT_DATA, DEFAULT_WEIGHTS, RUNS_DIR
 
 
-def run(
-    weights: str | Path = DEFAULT_WEIGHTS,
-    data: str | Path = DEFAULT_DATA,
-    split: list[str] | None = None,
-    imgsz: int | None = None,
-    conf_thres: float = 0.5,
-    iou_thres: float = 0.45,
-    device: str | None = None,
-    project: str | Path = RUNS_DIR / "audit",
-    name: str = "exp",
-    exist_ok: bool = False,
-    apply: str | None = None,
-    out: str | Path | None = None,
-    folds: int = 0,
-    fold_epochs: int = 3,
-    fold_weights: str | Path | None = None,
-    fold_batch: int = 16,
-    fold_config: str | Path = DEFAULT_CONFIG,
-    review: str | Path | None = None,
-    port: int = 0,
-    second_opinion: str | None = None,
-) -> audit.AuditResult:
+def run(**kwargs: Any) -> audit.AuditResult:
     """Audit the splits, write candidates.csv, the gallery and summary.json, and with `apply` the
     corrected copy at `out`; returns the run's folder, candidates and summary. With `review` (an audit
     run's folder), no audit: serve its gallery for review on `port` (0: a free one) until Ctrl-C, or
     with `apply` write the copy from its candidates (the accepted ones, once reviewed). `second_opinion`
-    ("mtcnn"): a face finder whose faces the labels and the model miss are missing candidates too."""
-    mode = parse_apply(apply) if apply else None
-    if review:
-        return _reviewed(review, mode, out, exist_ok, port)
-    root, content = load_dataset(data)
-    splits = audit.audited_splits(content, split)
+    ("mtcnn"): a face finder whose faces the labels and the model miss are missing candidates too.
+    Keyword arguments: the fields of facemask.audit.options.AuditOptions (the long flag names), each
+    documented there with its default."""
+    o = AuditOptions(**kwargs)
+    mode = parse_apply(o.apply) if o.apply else None
+    if o.review:
+        return _reviewed(o, mode)
+    root, content = load_dataset(o.data)
+    splits = audit.audited_splits(content, o.split)
     if mode:  # checked before any inference, so a bad --out costs nothing
-        if "train" not in splits or out is None:
+        if "train" not in splits or o.out is None:
             raise audit.AuditError("--apply changes training images: audit the train split, and give --out")
-        check_output(Path(out), exist_ok, [root], replace=True)
+        check_output(Path(o.out), o.exist_ok, [root], replace=True)
     images = [p for s in splits for p in split_images(root, content, s)]
-    settings = audit.detector_settings(imgsz, conf_thres, iou_thres, device)
-    detector = Detector(weights, settings)
-    print(f"Auditing with {weights} at {detector.size_note}")
-    second = face_finder(second_opinion, detector.names, device)
+    settings = audit.detector_settings(o.imgsz, o.conf_thres, o.iou_thres, o.device)
+    detector = Detector(o.weights, settings)
+    print(f"Auditing with {o.weights} at {detector.size_note}")
+    second = face_finder(o.second_opinion, detector.names, o.device)
     train_args = audit.checkpoint_train_args(detector)
-    seen = _seen(images, train_args, weights, bool(folds))
-    save_dir = run_dir(project, name, exist_ok, kind="audit", protected=[root, weights])
+    seen = _seen(images, train_args, o.weights, bool(o.folds))
+    save_dir = run_dir(o.project, o.name, o.exist_ok, kind="audit", protected=[root, o.weights])
     save_dir.mkdir(parents=True, exist_ok=True)
-
-    held = set(seen) if folds else set()
-    groups = [(detector, [p for p in images if p not in held])]
+    held = set(seen) if o.folds else set()
+    auditors = [(detector, [p for p in images if p not in held])]
     if held:
-        start = start_point(train_args, fold_weights)
-        groups += fold_detectors(
-            sorted(held),
-            folds,
-            start,
-            content["names"],
-            settings,
-            save_dir / "folds",
-            fold_epochs,
-            fold_batch,
-            fold_config,
-        )
-    order = {p.relative_to(root).as_posix(): i for i, p in enumerate(images)}
-    classes = audit.class_ids(content)
-    audits = sorted(
-        (a for det, group in groups for a in audit.audit_images(det, group, root, conf_thres, classes, second=second)),
-        key=lambda a: order[a.image],
-    )
-    skipped, skipped_images = audit.report_skipped(audits, root)
+        auditors += _fold_auditors(o, sorted(held), train_args, content["names"], settings, save_dir / "folds")
+    audits = _audited(auditors, images, root, o.conf_thres, audit.class_ids(content), second)
     candidates = [c for a in audits for c in a.candidates]
-    audit.write_csv(candidates, save_dir / "candidates.csv")
-    gallery = write_gallery(candidates, root, detector.names, save_dir / "gallery")
-    per_source = audit.summarise(audits, known_sources(root))
     summary = {
-        "weights": str(weights),
-        "data": str(data),
-        "splits": splits,
-        "imgsz": detector.input_size.imgsz,
-        "conf_thres": conf_thres,
-        "second_opinion": second_opinion,
-        "seen_in_training": len(seen),
-        "folds": folds or None,
-        "audited_by_fold_models": len(held),
-        "sources": per_source,
-        "skipped": skipped,
-        "skipped_images": skipped_images,
+        **_run_summary(o, splits, detector.input_size.imgsz, len(seen), len(held)),
+        **_write_candidates(candidates, audits, root, detector.names, save_dir),
     }
     if mode:
         missing = [c for c in candidates if c.kind == "missing"]  # unreviewed: only the faces to add or grey
-        summary["apply"] = write_corrected(root, content, missing, mode, Path(out), exist_ok)
+        summary["apply"] = write_corrected(root, content, missing, mode, Path(o.out), o.exist_ok)
     (save_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    audit.print_summary(per_source, f"Label audit of {data} ({', '.join(splits)}) by {weights}")
-    if second:
-        print(f"{sum(c.source == second.name for c in candidates)} of the missing candidates are {second.name}'s")
-    if skipped:
-        print(
-            f"Skipped {len(skipped_images)} of {len(images)} images, named above and in summary.json: "
-            f"{', '.join(f'{n} {why}' for why, n in skipped.items())}"
-        )
-    if mode:
-        _print_applied(summary["apply"])
-    print(f"Candidates, gallery ({gallery}) and summary saved to {save_dir}")
+    _print_report(o, summary, len(images), candidates, save_dir)
     return audit.AuditResult(save_dir, candidates, summary)
 
 
-def _reviewed(
-    review: str | Path, mode: str | None, out: str | Path | None, exist_ok: bool, port: int
-) -> audit.AuditResult:
+def _reviewed(o: AuditOptions, mode: str | None) -> audit.AuditResult:
     """--review: serve the run's gallery for review, or with --apply apply what was accepted there."""
     if mode is None:
-        done = serve_review(review, port)
+        done = serve_review(o.review, o.port)
         return audit.AuditResult(done.folder, done.candidates, {"review": done.tally()})
-    result = apply_review(review, mode, out, exist_ok)
+    result = apply_review(o.review, mode, o.out, o.exist_ok)
     _print_applied(result.summary["apply"])
     return result
+
+
+def _fold_auditors(
+    o: AuditOptions, held: list[Path], train_args: dict, names: Any, settings: DetectorSettings, folder: Path
+) -> list[tuple[Detector, list[Path]]]:
+    """--folds: fold models for the photos the model trained on, each with the photos it audits."""
+    start = start_point(train_args, o.fold_weights)
+    return fold_detectors(held, o.folds, start, names, settings, folder, o.fold_epochs, o.fold_batch, o.fold_config)
+
+
+def _audited(
+    auditors: list[tuple[Detector, list[Path]]],
+    images: list[Path],
+    root: Path,
+    conf_thres: float,
+    classes: list[str],
+    second: SecondOpinion | None,
+) -> list[audit.ImageAudit]:
+    """Each detector over its photos, the audits back in the order of `images`."""
+    order = {p.relative_to(root).as_posix(): i for i, p in enumerate(images)}
+    audits = (
+        a for det, group in auditors for a in audit.audit_images(det, group, root, conf_thres, classes, second=second)
+    )
+    return sorted(audits, key=lambda a: order[a.image])
+
+
+def _run_summary(o: AuditOptions, splits: list[str], imgsz: int, seen: int, held: int) -> dict[str, Any]:
+    """summary.json's head: what was audited, by what, and how many photos the model had seen."""
+    return {
+        "weights": str(o.weights),
+        "data": str(o.data),
+        "splits": splits,
+        "imgsz": imgsz,
+        "conf_thres": o.conf_thres,
+        "second_opinion": o.second_opinion,
+        "seen_in_training": seen,
+        "folds": o.folds or None,
+        "audited_by_fold_models": held,
+    }
+
+
+def _write_candidates(
+    candidates: list[audit.Candidate], audits: list[audit.ImageAudit], root: Path, names: dict[int, str], save_dir: Path
+) -> dict[str, Any]:
+    """candidates.csv and the gallery; returns summary.json's counts per source and of skipped images."""
+    audit.write_csv(candidates, save_dir / "candidates.csv")
+    write_gallery(candidates, root, names, save_dir / "gallery")
+    skipped, skipped_images = audit.report_skipped(audits, root)
+    return {
+        "sources": audit.summarise(audits, known_sources(root)),
+        "skipped": skipped,
+        "skipped_images": skipped_images,
+    }
+
+
+def _print_report(
+    o: AuditOptions, summary: dict[str, Any], images: int, candidates: list[audit.Candidate], save_dir: Path
+) -> None:
+    """The table per source and what else the run did, as the run's last lines."""
+    audit.print_summary(summary["sources"], f"Label audit of {o.data} ({', '.join(summary['splits'])}) by {o.weights}")
+    if o.second_opinion:  # its candidates' source is its name
+        own = sum(c.source == o.second_opinion for c in candidates)
+        print(f"{own} of the missing candidates are {o.second_opinion}'s")
+    if summary["skipped"]:
+        print(
+            f"Skipped {len(summary['skipped_images'])} of {images} images, named above and in summary.json: "
+            f"{', '.join(f'{n} {why}' for why, n in summary['skipped'].items())}"
+        )
+    if "apply" in summary:
+        _print_applied(summary["apply"])
+    print(f"Candidates, gallery ({save_dir / 'gallery' / 'index.html'}) and summary saved to {save_dir}")
 
 
 def _print_applied(a: dict) -> None:
@@ -211,8 +223,8 @@ def _seen(images: list[Path], train_args: dict, weights: str | Path, folds: bool
 
 def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS, help="model (.pt or an export)")
-    p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="dataset yaml")
+    p.add_argument("--weights", type=Path, help="model (.pt or an export)")
+    p.add_argument("--data", type=Path, help="dataset yaml")
     p.add_argument("--split", nargs="+", choices=SPLITS, help="splits to audit (default: all the yaml has)")
     p.add_argument(
         "--imgsz",
@@ -220,14 +232,13 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
         "--img-size",
         dest="imgsz",
         type=image_size,
-        default=None,
         help="inference size (default: the size the model was trained at)",
     )
-    p.add_argument("--conf-thres", type=unit_float, default=0.5, help="confidence of a 'confident' detection")
-    p.add_argument("--iou-thres", type=unit_float, default=0.45, help="NMS IoU threshold")
+    p.add_argument("--conf-thres", type=unit_float, help="confidence of a 'confident' detection")
+    p.add_argument("--iou-thres", type=unit_float, help="NMS IoU threshold")
     p.add_argument("--device", help="cpu, 0, ...")
-    p.add_argument("--project", default=str(RUNS_DIR / "audit"), help="save to project/name")
-    p.add_argument("--name", default="exp", help="save to project/name")
+    p.add_argument("--project", type=Path, help="save to project/name")
+    p.add_argument("--name", help="save to project/name")
     p.add_argument("--exist-ok", action="store_true", help="reuse project/name (and replace --out if ours)")
     p.add_argument("--apply", help=f"write a corrected copy: missing={'|'.join(APPLY_MODES)} (needs --out)")
     p.add_argument("--out", type=Path, help="folder of the corrected copy (a new one, or one this project made)")
@@ -237,19 +248,18 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
         help="an audit run (runs/audit/exp): review its gallery in the browser, "
         "or with --apply apply its accepted candidates",
     )
-    p.add_argument("--port", type=int_range(0, 65535), default=0, help="port of --review on 127.0.0.1 (0: a free one)")
-    p.add_argument(
-        "--folds", type=int_range(2, also=(0,)), default=0, help="audit photos the model trained on with K fold models"
-    )
-    p.add_argument("--fold-epochs", type=positive_int(), default=3, help="epochs of each fold model")
+    p.add_argument("--port", type=int_range(0, 65535), help="port of --review on 127.0.0.1 (0: a free one)")
+    p.add_argument("--folds", type=int_range(2, also=(0,)), help="audit photos the model trained on with K fold models")
+    p.add_argument("--fold-epochs", type=positive_int(), help="epochs of each fold model")
     p.add_argument("--fold-weights", help="what fold models start from (default: what the model started from)")
-    p.add_argument("--fold-batch", type=positive_int(), default=16, help="batch size of fold training")
-    p.add_argument("--fold-config", type=Path, default=DEFAULT_CONFIG, help="training config of fold models")
+    p.add_argument("--fold-batch", type=positive_int(), help="batch size of fold training")
+    p.add_argument("--fold-config", type=Path, help="training config of fold models")
     p.add_argument(
         "--second-opinion",
         choices=SECOND_OPINIONS,
         help="also take as missing the unlabelled faces this face finder sees and the model does not",
     )
+    p.set_defaults(**asdict(AuditOptions()))
     return p.parse_args(argv)
 
 

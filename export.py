@@ -49,17 +49,7 @@ def run(
     """Export to each format of `include`; returns format -> path of the exported model ("web": the page's
     folder, `web_dir`, built from this run's ONNX export if there is one). `push_hub`: a Hugging Face
     repository (OWNER/NAME) to upload the weights, these exports and MODEL_CARD.md to."""
-    unknown = [f for f in include if f not in FORMATS]
-    if unknown:
-        raise ValueError(f"unknown format {unknown[0]!r}; choose from {', '.join(FORMATS)}")
-    if "engine" in include:
-        import torch
-
-        if not torch.cuda.is_available():  # ultralytics would pick GPU 0 and fail with a traceback
-            raise DeviceError(
-                "--include engine (TensorRT) needs a CUDA GPU and this machine has none; "
-                "choose another format, e.g. --include onnx openvino"
-            )
+    _check_formats(include)
     extra = {}
     if int8:  # calibration images: the training split of the dataset (a `fraction` of it)
         data_path, _ = check_data(data, split="train")
@@ -92,6 +82,21 @@ def run(
     if push_hub:
         print(f"Pushed to {push(push_hub, files_to_push(Path(weights), out))}")
     return out
+
+
+def _check_formats(include: list[str] | tuple[str, ...]) -> None:
+    """Before anything is loaded: every format known, and TensorRT only where there is a CUDA GPU."""
+    unknown = [f for f in include if f not in FORMATS]
+    if unknown:
+        raise ValueError(f"unknown format {unknown[0]!r}; choose from {', '.join(FORMATS)}")
+    if "engine" in include:
+        import torch
+
+        if not torch.cuda.is_available():  # ultralytics would pick GPU 0 and fail with a traceback
+            raise DeviceError(
+                "--include engine (TensorRT) needs a CUDA GPU and this machine has none; "
+                "choose another format, e.g. --include onnx openvino"
+            )
 
 
 def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:

@@ -25,13 +25,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from facemask.cli import image_size, positive_int, run_or_fail, unit_float
+from facemask.cli import add_flags, run_or_fail
 from facemask.data.formats import WRITERS
 from facemask.data.sources import image_files
 from facemask.files import shown
-from facemask.inference.detector import Detector, DetectorSettings
-from facemask.inference.media import Source, SourceError, iter_frames
+from facemask.inference.detect_options import MODEL_FLAGS, DetectOptions
+from facemask.inference.detector import Detector, DetectorSettings, PredictOptions
 from facemask.inference.pipeline import Pipeline
+from facemask.inference.sources import Source, SourceError, SourceKind
+from facemask.inference.streams import iter_frames
 from facemask.owned_dirs import check_output, mark
 from facemask.paths import DEFAULT_WEIGHTS
 from facemask.prelabel.sink import PrelabelSink
@@ -44,15 +46,26 @@ def run(
     format: str,
     out: str | Path,
     weights: str | Path = DEFAULT_WEIGHTS,
-    imgsz: int | None = None,
-    conf_thres: float = 0.25,
-    iou_thres: float = 0.45,
-    max_det: int = 1000,
-    device: str | None = None,
+    imgsz: int | None = DetectorSettings.imgsz,
+    conf_thres: float = PredictOptions.conf,
+    iou_thres: float = PredictOptions.iou,
+    max_det: int = PredictOptions.max_det,
+    device: str | None = DetectorSettings.device,
 ) -> list[Path]:
     """Detect faces on every photo under `source` (any depth) and write them, with copies of the photos, into
     the new folder `out` in `format` (labelstudio, cvat, voc, yolo); returns the label files written.
-    `out` must not exist: it is where reviewed labels will be, and is never replaced."""
+    `out` must not exist: it is where reviewed labels will be, and is never replaced.
+
+    Args:
+        source (str | Path): a folder of photos, searched at any depth
+        format (str): the labelling tool's format: labelstudio, cvat, voc or yolo
+        out (str | Path): the new folder of photo copies and their pre-labels
+        weights (str | Path): the model, .pt or an export (.onnx, ...)
+        imgsz (int | None): input size; None: the size the model was trained or exported at
+        conf_thres (float): confidence threshold (0-1); lower it to be shown more faces to keep or delete
+        iou_thres (float): NMS IoU threshold (0-1)
+        max_det (int): most faces kept per photo
+        device (str | None): cpu, 0, 1, ...; None: a GPU if there is one"""
     if format not in FORMATS:
         raise ValueError(f"--format must be one of {', '.join(FORMATS)}, not {format!r}")
     source, out = Path(source), Path(out)
@@ -71,7 +84,7 @@ def run(
     mark(out, "prelabel")  # never replaced: a person's reviewed labels will be in it
     sink = PrelabelSink(format, out, source, detector.names)
     try:
-        Pipeline(detector).run(iter_frames(Source("files", photos)), [sink])
+        Pipeline(detector).run(iter_frames(Source(SourceKind.FOLDER, photos)), [sink])
     except KeyboardInterrupt:
         print("\nInterrupted; the photos seen so far are written.", file=sys.stderr)
     boxes = sum(len(item.classes) for item in sink.items)
@@ -89,20 +102,7 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--source", type=Path, required=True, help="folder of photos (searched at any depth)")
     p.add_argument("--format", choices=FORMATS, required=True, help="the labelling tool's format")
     p.add_argument("--out", type=Path, required=True, help="new folder: photo copies and their pre-labels")
-    p.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS, help="model: .pt or an export (.onnx, ...)")
-    p.add_argument(
-        "--imgsz",
-        "--img",
-        "--img-size",
-        dest="imgsz",
-        type=image_size,
-        default=None,
-        help="inference size (default: the size the model was trained or exported at)",
-    )
-    p.add_argument("--conf-thres", type=unit_float, default=0.25, help="confidence threshold (0-1)")
-    p.add_argument("--iou-thres", type=unit_float, default=0.45, help="NMS IoU threshold (0-1)")
-    p.add_argument("--max-det", type=positive_int(), default=1000, help="most faces per photo")
-    p.add_argument("--device", help="cpu, 0, ...")
+    add_flags(p, DetectOptions, MODEL_FLAGS)  # --weights, --imgsz, --conf-thres, ...: as detect.py's
     return p.parse_args(argv)
 
 

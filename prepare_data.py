@@ -36,12 +36,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from facemask.classes import INCORRECT_POLICIES, class_map_of, parse_class_map
-from facemask.cli import checked, float_range, int_range, positive_int, run_or_fail
+from facemask.cli import checked, flag, float_range, int_range, positive_int, run_or_fail
 from facemask.data.data_yaml import same_dataset, write_data_yaml, written_by_us
 from facemask.data.download import download_sources
 from facemask.data.layout import resolve_added
 from facemask.data.merge import merge
-from facemask.data.merge_options import MergeOptions, all_cores, flag
+from facemask.data.merge_options import MergeOptions, all_cores
 from facemask.data.quality import BLUR_SCOPES
 from facemask.data.report import DUPLICATE, INCORRECT_MASK, MergeReport
 from facemask.data.sources import SourceSpec, load_sources
@@ -223,18 +223,18 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=MERGED_DATASET, help="merged dataset folder")
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="dataset yaml to point at --out")
     p.add_argument("--cache", type=Path, default=SOURCES_CACHE, help="where --download puts the sources")
-    p.add_argument("--incorrect", choices=INCORRECT_POLICIES, **flag("incorrect"))
-    p.add_argument("--min-box", type=float_range(0), **flag("min_box"))
-    p.add_argument("--blur-threshold", type=float_range(0), **flag("blur_threshold"))
-    p.add_argument("--blur-scope", choices=BLUR_SCOPES, **flag("blur_scope"))
-    p.add_argument("--dup-distance", type=int_range(0, 64), **flag("dup_distance"))
-    p.add_argument("--group-distance", type=int_range(0, 64), **flag("group_distance"))
+    p.add_argument("--incorrect", choices=INCORRECT_POLICIES, **flag(MergeOptions, "incorrect"))
+    p.add_argument("--min-box", type=float_range(0), **flag(MergeOptions, "min_box"))
+    p.add_argument("--blur-threshold", type=float_range(0), **flag(MergeOptions, "blur_threshold"))
+    p.add_argument("--blur-scope", choices=BLUR_SCOPES, **flag(MergeOptions, "blur_scope"))
+    p.add_argument("--dup-distance", type=int_range(0, 64), **flag(MergeOptions, "dup_distance"))
+    p.add_argument("--group-distance", type=int_range(0, 64), **flag(MergeOptions, "group_distance"))
     split_text = "/".join(f"{100 * f:g}" for f in M.split)  # 85/10/5
-    p.add_argument("--split", type=checked(parse_fractions), **{**flag("split"), "default": split_text})
-    p.add_argument("--seed", type=int, **flag("seed"))
+    p.add_argument("--split", type=checked(parse_fractions), **{**flag(MergeOptions, "split"), "default": split_text})
+    p.add_argument("--seed", type=int, **flag(MergeOptions, "seed"))
     p.add_argument("--no-rotate", dest="rotate", action="store_false", help="no 90/180/270 degree training copies")
-    p.add_argument("--negatives", type=Path, **flag("negatives"))
-    p.add_argument("--negatives-share", type=float_range(0, 1, hi_open=True), **flag("negatives_share"))
+    p.add_argument("--negatives", type=Path, **flag(MergeOptions, "negatives"))
+    p.add_argument("--negatives-share", type=float_range(0, 1, hi_open=True), **flag(MergeOptions, "negatives_share"))
     p.add_argument(
         "--keep-split",
         default=SHIPPED_SPLIT,

@@ -21,20 +21,33 @@ Python:
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import supervision as sv
+
 from facemask.cli import image_size, positive_int, run_or_fail, unit_float
+from facemask.confidence import DEFAULT_CONF
+from facemask.inference.detector import Detector, DetectorSettings
 from facemask.model import photo_scores, recall_breakdown
 from facemask.model.evaluation import evaluate, print_table
-from facemask.paths import DEFAULT_DATA, DEFAULT_WEIGHTS
+from facemask.paths import DEFAULT_DATA, DEFAULT_WEIGHTS, VAL_DIR
+
+
+def photo_detector(weights: str | Path, **settings: Any) -> Callable[[np.ndarray], sv.Detections]:
+    """detect.py's Detector for the evaluation's pass over the photos, so the rows by group of photos and
+    recall by face are what detect.py would find (facemask.model cannot import facemask.inference)."""
+    detector = Detector(weights, DetectorSettings(**settings))
+    return lambda image: detector(image).detections
 
 
 def run(**kwargs: Any) -> dict[str, Any]:
     """Evaluate and print the per-class table; returns what metrics.json holds. Keyword arguments are
     the long flag names (weights, data, task, imgsz, batch, conf_thres, iou_thres, device, half,
     save_json, project, name, exist_ok, recall_conf, plots), with facemask.model.evaluation.evaluate's defaults."""
-    result = evaluate(**kwargs)
+    result = evaluate(photo_detector, **kwargs)
     conf = result["recall_by_face"]["conf"]
     title = f"{result['task']} split by photos at {result['imgsz']} px (recall at confidence {conf}; face sizes"
     photo_scores.print_table(result["by_photos"], f"{title} with the photo at 640 px on its long side)")
@@ -61,11 +74,13 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--batch-size", "--batch", dest="batch", type=positive_int(), default=32)
     p.add_argument("--conf-thres", type=unit_float, default=0.001, help="confidence threshold (0-1)")
     p.add_argument("--iou-thres", type=unit_float, default=0.6, help="NMS IoU threshold (0-1)")
-    p.add_argument("--recall-conf", type=unit_float, default=0.25, help="confidence of the recall-by-face breakdown")
+    p.add_argument(
+        "--recall-conf", type=unit_float, default=DEFAULT_CONF, help="confidence of the recall-by-face breakdown"
+    )
     p.add_argument("--device", help="cpu, 0, ...")
     p.add_argument("--half", action="store_true", help="FP16 inference (GPU)")
     p.add_argument("--save-json", action="store_true", help="also write COCO-format predictions.json")
-    p.add_argument("--project", default="runs/val")
+    p.add_argument("--project", type=Path, default=VAL_DIR, help="save to project/name")
     p.add_argument("--name", default="exp")
     p.add_argument("--exist-ok", action="store_true")
     return p.parse_args(argv)

@@ -49,7 +49,7 @@ from facemask.events.spool import Spool
 from facemask.events.store import EventStore
 from facemask.events.writer import EventWriter
 from facemask.inference.pipeline import BaseSink, Pipeline
-from tests.events.services import Postgres, free_port, postgres_bin, wait_for_port
+from tests.services import Postgres, free_port, postgres_bin, wait_for_port
 
 PATHS = ("/api/v1/people", "/api/v1/intervals", "/api/v1/cameras", "/api/v1/alerts")
 

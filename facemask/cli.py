@@ -20,7 +20,8 @@ import argparse
 import math
 import sys
 from collections.abc import Callable, Collection
-from typing import NoReturn, TypeVar
+from dataclasses import field, fields
+from typing import Any, NoReturn, TypeVar
 
 from facemask.errors import FacemaskError
 
@@ -124,3 +125,26 @@ def checked(parser: Callable[[str], T]) -> Callable[[str], T]:
 unit_float = float_range(0, 1)  # thresholds, fractions
 image_size = int_range(32, 8192)  # network input pixels: below one 32 px stride nothing is seen; above, GBs
 port_number = int_range(1, 65535)
+
+
+# Options dataclasses (DetectOptions, MergeOptions, ...) hold each default once; their fields' metadata makes
+# the --flags, so that argparse and run() read the same default.
+def option(default: Any, help_text: str, **argparse_kwargs: Any) -> Any:
+    """A field whose --flag is made from its metadata: `help_text` and argparse's keywords (type, nargs,
+    aliases: other names of the flag). A False default makes a switch (store_true)."""
+    return field(default=default, metadata={"help": help_text, **argparse_kwargs})
+
+
+def flag(options: type, name: str) -> dict[str, Any]:
+    """argparse's keywords for the --flag of the field `name` of the dataclass `options`."""
+    (f,) = [f for f in fields(options) if f.name == name]
+    switch = {"action": "store_true"} if f.default is False else {}
+    return {"default": f.default, **switch, **{k: v for k, v in f.metadata.items() if k != "aliases"}}
+
+
+def add_flags(parser: argparse.ArgumentParser, options: type, names: tuple[str, ...] | None = None) -> None:
+    """A --flag for each field of `options` (those in `names`, if given), in the fields' order."""
+    for f in fields(options):
+        if names is None or f.name in names:
+            aliases = f.metadata.get("aliases", ())
+            parser.add_argument(f"--{f.name.replace('_', '-')}", *aliases, dest=f.name, **flag(options, f.name))

@@ -20,5 +20,7 @@ DATASETS_DIR = PROJECT_ROOT / "datasets"
 MERGED_DATASET = DATASETS_DIR / "face_masks"  # what prepare_data.py writes (--out)
 SOURCES_CACHE = DATASETS_DIR / "sources"  # where prepare_data.py --download puts the sources
 RUNS_DIR = PROJECT_ROOT / "runs"
+VAL_DIR = RUNS_DIR / "val"  # val.py's runs (--project)
+AUDIT_DIR = RUNS_DIR / "audit"  # audit_labels.py's runs (--project)
 COLLECT_DIR = RUNS_DIR / "collect"  # the app's Collect tab: webcam photos, a folder per collection
 PRELABEL_DIR = RUNS_DIR / "prelabel"  # where the Collect tab suggests prelabel.py writes (--out)

@@ -32,6 +32,7 @@ from filelock import FileLock
 from PIL import Image
 
 from tests.browser import browser  # noqa: F401  (the one Chromium of a test process, for every stage's tests)
+from tests.services import mosquitto, pg_url, postgres  # noqa: F401  (real servers, one of each per process)
 
 SHARED_DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 

@@ -18,14 +18,16 @@ from typing import Any
 import cv2
 import numpy as np
 
-from facemask.app.service import ServeError, UserError, detector_for
+from facemask.app.errors import ServeError, UserError
+from facemask.app.service import detector_for
 from facemask.files import shown
 from facemask.inference.annotate import Annotator
 from facemask.inference.counting import Tally
 from facemask.inference.detector import Detector, PredictOptions
-from facemask.inference.media import Frame, SourceError
+from facemask.inference.media import Frame
 from facemask.inference.pipeline import BaseSink, FrameResult, Pipeline, Sink
-from facemask.inference.streams import MultiSource, read_streams_file, source_name
+from facemask.inference.sources import SourceError, read_streams_file
+from facemask.inference.streams import MultiSource, source_name
 from facemask.inference.tracking import ComplianceCounter
 
 VIEW_WIDTH = 640  # frames are kept reduced to this width: what a grid cell shows
@@ -70,7 +72,12 @@ class _LatestSink(BaseSink):
 
 class CameraWall:
     def __init__(
-        self, streams: str | Path, detector: Detector, conf: float = 0.25, iou: float = 0.45, sinks: Sequence[Sink] = ()
+        self,
+        streams: str | Path,
+        detector: Detector,
+        conf: float = PredictOptions.conf,
+        iou: float = PredictOptions.iou,
+        sinks: Sequence[Sink] = (),
     ):
         """Every source of `streams`, analysed with `detector` once `start` is called; `sinks` get the
         results too (the app's EventSink, facemask.app.recording)."""

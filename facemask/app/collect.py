@@ -21,7 +21,8 @@ import gradio as gr
 import numpy as np
 from PIL import Image
 
-from facemask.app.service import MAX_PIXELS, UserError
+from facemask.app.errors import UserError
+from facemask.app.uploads import MAX_PIXELS, check_pixels
 from facemask.owned_dirs import is_ours, mark
 from facemask.paths import COLLECT_DIR, PRELABEL_DIR, PROJECT_ROOT
 
@@ -60,9 +61,7 @@ def jpeg(rgb: np.ndarray) -> bytes:
     """An RGB frame as JPEG bytes; a frame too large (MAX_PIXELS) or not a colour image is a UserError."""
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise UserError("That photo is not an RGB image")
-    height, width = rgb.shape[:2]
-    if width * height > MAX_PIXELS:
-        raise UserError(f"Image too large: {width}x{height} (at most {MAX_PIXELS:,} pixels)")
+    check_pixels(rgb.shape[1], rgb.shape[0], MAX_PIXELS)
     buffer = io.BytesIO()
     Image.fromarray(rgb).save(buffer, format="JPEG", quality=JPEG_QUALITY)
     return buffer.getvalue()

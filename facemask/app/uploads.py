@@ -9,6 +9,10 @@ before Gradio reads any of them, whatever their form: a file's path must be abso
 resolved, inside those folders; URLs (which Gradio would download) are refused too. A refusal is one message
 to the client and one line in the log. The app's own code calling `demo(...)` is not a request (Gradio does
 not check it either).
+
+An uploaded image is then read only within the app's limits (read_upload, check_pixels): refused in words
+when it is not an image, is damaged, or has more pixels than MAX_PIXELS (seen from its header, before it
+is decoded).
 """
 
 from __future__ import annotations
@@ -20,8 +24,16 @@ from collections.abc import Iterator
 from typing import Any
 
 import gradio as gr
+import numpy as np
 from gradio.utils import get_upload_folder
 from pydantic import ValidationError
+
+from facemask.app.errors import UserError
+from facemask.images import ImageTooLarge, NotAnImage, UnreadableImage, load_image
+from facemask.inference.media import MAX_SIDE
+
+MAX_UPLOAD = "25mb"  # per file, enforced by gradio before our code runs
+MAX_PIXELS = 40_000_000  # per image or webcam frame: more would take seconds and GBs
 
 REFUSED = "That file was not uploaded to this app: send the file itself (with gradio_client: handle_file(path))"
 MALFORMED = "That input is not what this endpoint takes: see the API page (footer: 'Use via API')"
@@ -95,3 +107,29 @@ def only_uploads(demo: gr.Blocks) -> gr.Blocks:
 
     demo.preprocess_data = checked
     return demo
+
+
+def _refusal(e: UnreadableImage) -> UserError:
+    """Why an image is refused, in the app's words."""
+    if isinstance(e, ImageTooLarge):
+        return UserError(f"Image {e}")
+    if isinstance(e, NotAnImage):
+        return UserError("That file is not an image this app can read (JPEG, PNG, WebP, BMP, HEIC, ...)")
+    return UserError("That image is damaged or truncated and cannot be read")
+
+
+def check_pixels(width: int, height: int, limit: int = MAX_PIXELS) -> None:
+    """A UserError for an image or frame of more than `limit` pixels, before any work is spent on it."""
+    if width * height > limit:
+        raise _refusal(ImageTooLarge((width, height), limit))
+
+
+def read_upload(path: str | None) -> np.ndarray:
+    """An uploaded image as RGB, read as detect.py reads files (huge ones reduced); a UserError when it is
+    not an image, is damaged, or is too large (checked from the header, before decoding)."""
+    if not path:
+        raise UserError("No image received: upload, paste or take a photo first")
+    try:
+        return np.asarray(load_image(path, MAX_PIXELS, MAX_SIDE).image)
+    except UnreadableImage as e:
+        raise _refusal(e) from None

@@ -7,12 +7,21 @@ import threading
 import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import supervision as sv
 
+from facemask.confidence import DEFAULT_CONF
 from facemask.model.checkpoints import LOAD_ERRORS, USE_HINT, check_device, load_error, load_model, precision_args
 from facemask.model.input_size import resolve
+
+if TYPE_CHECKING:
+    from sahi.prediction import ObjectPrediction
+
+#: With tiles, a box whose area lies at least this much inside another of its class is a piece of that face,
+#: cut by a tile's edge (Detector._sliced).
+PIECE_IOS = 0.5
 
 
 @dataclass(frozen=True)
@@ -20,7 +29,7 @@ class PredictOptions:
     """What may change from one call to the next (the app's sliders and switches). Passed with each call
     and never stored, so callers sharing one Detector (the app's visitors) cannot change each other's results."""
 
-    conf: float = 0.25
+    conf: float = DEFAULT_CONF  # facemask.confidence: val.py counts recall at it too
     iou: float = 0.45
     max_det: int = 1000
     classes: tuple[int, ...] | None = None
@@ -97,9 +106,13 @@ class Detector:
 
     def _sliced(self, image_bgr: np.ndarray, o: PredictOptions) -> Prediction:
         """Small faces: the image cut into overlapping tiles of the model's own size, each detected at full
-        resolution, plus one pass over the whole image for large faces, merged by sahi. A face cut by a tile's
-        edge gives a box inside the whole face's box: sahi's greedy merge by intersection over the smaller
-        box (IOS >= 0.5) joins the two, where NMS by IoU would keep both."""
+        resolution, plus one pass over the whole image for large faces, merged by sahi. The user's IoU means
+        here what it means in a plain pass: boxes of one class that overlap by more than `o.iou` are one face.
+        So every pass runs its NMS at `o.iou` (sahi gives the model its confidence but not an IoU), and a last
+        NMS at `o.iou` (tile_nms) removes what overlaps across passes. Before it, sahi's greedy merge joins a
+        face cut by a tile's edge, whose piece lies inside the whole face's box (by intersection over the
+        smaller box, IOS: NMS by IoU would keep both) - at IOS 0.5, or at `o.iou` when higher, so that a
+        higher --iou keeps the overlapping faces it asks to keep while pieces (IOS near 1) are still joined."""
         from sahi import AutoDetectionModel
         from sahi.predict import get_sliced_prediction
 
@@ -113,6 +126,7 @@ class Detector:
                 device=self.settings.device or "cpu",
             )
         self._slicer.confidence_threshold = o.conf  # this call's own (under the lock)
+        self.model.overrides["iou"] = o.iou  # each pass's NMS; plain calls pass their own iou
         start = time.perf_counter()
         result = get_sliced_prediction(
             np.ascontiguousarray(image_bgr[:, :, ::-1]),
@@ -124,15 +138,23 @@ class Detector:
             perform_standard_pred=True,
             postprocess_type="GREEDYNMM",
             postprocess_match_metric="IOS",
-            postprocess_match_threshold=0.5,
+            postprocess_match_threshold=max(PIECE_IOS, o.iou),
             verbose=0,
         )
         found = [p for p in result.object_prediction_list if o.classes is None or p.category.id in o.classes]
-        found = sorted(found, key=lambda p: -p.score.value)[: o.max_det]
-        detections = sv.Detections(
-            xyxy=np.array([p.bbox.to_xyxy() for p in found], dtype=float).reshape(-1, 4),
-            confidence=np.array([p.score.value for p in found], dtype=float),
-            class_id=np.array([p.category.id for p in found], dtype=int),
-        )
-        detections.data["class_name"] = np.array([self.names[int(c)] for c in detections.class_id])
+        detections = tile_nms(found, self.names, o.iou)[: o.max_det]
         return Prediction(detections, {"sliced": (time.perf_counter() - start) * 1000})
+
+
+def tile_nms(found: list[ObjectPrediction], names: dict[int, str], iou: float) -> sv.Detections:
+    """sahi's predictions as Detections, best first, without the boxes of one class that overlap a better one
+    by more than `iou` (as ultralytics' NMS does in a plain pass)."""
+    found = sorted(found, key=lambda p: -p.score.value)
+    detections = sv.Detections(
+        xyxy=np.array([p.bbox.to_xyxy() for p in found], dtype=float).reshape(-1, 4),
+        confidence=np.array([p.score.value for p in found], dtype=float),
+        class_id=np.array([p.category.id for p in found], dtype=int),
+    )
+    detections = detections.with_nms(threshold=iou, class_agnostic=False)
+    detections.data["class_name"] = np.array([names[int(c)] for c in detections.class_id])
+    return detections

@@ -1,28 +1,23 @@
-"""The inputs of detect.py, as in YOLOv5: an image, a folder, a glob, a .txt list of paths, a video,
-a webcam index, an RTSP/HTTP stream. Frames are read lazily, one at a time, so memory stays flat on
-long videos and streams; a file that cannot be read becomes a Frame with an error, not a crash."""
+"""Reading one image, video file, webcam or stream into Frames (what a source is, and which of these opens
+it, is decided in facemask.inference.sources and .streams). Frames are read lazily, one at a time, so memory
+stays flat on long videos and streams; a file that cannot be read becomes a Frame with an error, not a crash."""
 
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
 
 import cv2
 import numpy as np
 
-from facemask.errors import FacemaskError
-from facemask.files import folder_files, glob_files, has_magic, shown
+from facemask.files import shown
 from facemask.images import NotAnImage, UnreadableImage, load_image
+from facemask.inference.sources import SourceError
 
-VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".gif"})
-STREAMS_SUFFIX = ".streams"  # a text file of sources to read at once, one per line (YOLOv5's convention)
-STREAM_SCHEMES = ("rtsp://", "rtmp://", "http://", "https://", "tcp://", "udp://")
 MAX_SIDE = 4096  # larger images are decoded reduced to this long side (see load_image)
 MAX_PIXELS = 1_000_000_000  # refuse only absurd images (the merge, as Pillow, refuses above 89 Mpx)
 FILE_ERRORS = {FileNotFoundError: "missing file", PermissionError: "permission denied"}  # skip reasons, by cause
@@ -39,10 +34,6 @@ if "OPENCV_LOG_LEVEL" not in os.environ:
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
 
 
-class SourceError(FacemaskError, ValueError):
-    """A source that does not exist or cannot be opened at all."""
-
-
 @dataclass
 class Frame:
     source: str  # the file or URL, as given
@@ -57,92 +48,6 @@ class Frame:
     scale: float = 1.0  # decoded pixels per original pixel (< 1 for huge images read reduced)
     error: str | None = None  # why this file was skipped
     ended: bool = False  # no image: the source has ended (sent by facemask.inference.streams)
-
-
-class Source(NamedTuple):
-    """What a --source names: its kind ('webcam' | 'stream' | 'files' | 'streams') and items (paths, or one
-    URL; for 'streams', every source of the .streams file)."""
-
-    kind: str
-    items: list[str]
-
-
-def resolve_source(source: str | int | Path) -> Source:
-    """The kind and items of a source; raises SourceError for a path that does not exist or cannot be
-    read. Folders and globs are listed by facemask.files: link loops end, and each file comes once."""
-    s = str(source)
-    if s.isdigit():
-        return Source("webcam", [s])
-    if s.lower().startswith(STREAM_SCHEMES):
-        if shown(s) != s:  # OpenCV would crash on it
-            raise SourceError(f"the stream address {shown(s)} is not valid UTF-8")
-        return Source("stream", [s])
-    errors: list[OSError] = []
-    if not Path(s).exists() and has_magic(s):  # 'photo[1].jpg' is a file, not a pattern
-        files = glob_files(s, errors.append)
-        _report(errors, found=bool(files))
-        if not files:
-            raise SourceError(f"no files match {shown(s)}")
-        return Source("files", files)
-    path = Path(s)
-    if not path.exists():
-        raise SourceError(f"no such file or directory: {shown(s)}")
-    if path.is_dir():
-        files = folder_files(s, errors.append)
-        _report(errors, found=bool(files))
-        if not files:
-            raise SourceError(f"no files in {shown(s)}")
-        return Source("files", files)
-    if path.suffix.lower() == STREAMS_SUFFIX:  # sources read side by side (facemask.inference.streams)
-        from facemask.inference.streams import read_streams_file  # it builds on this module
-
-        return Source("streams", read_streams_file(path))
-    if path.suffix.lower() == ".txt":  # a list of paths, one per line, relative to the list's folder
-        lines = [line.strip() for line in read_list(path, "paths") if line.strip()]
-        return Source("files", [line if Path(line).is_absolute() else str(path.parent / line) for line in lines])
-    return Source("files", [s])
-
-
-def read_list(path: Path, what: str) -> list[str]:
-    """The lines of a list file (.txt of paths, .streams of sources); a SourceError when it cannot be read."""
-    try:
-        return path.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError:
-        raise SourceError(f"{shown(str(path))} is not a list of {what} (not UTF-8 text)") from None
-    except OSError as e:
-        raise SourceError(f"cannot read {shown(str(path))}: {e.strerror}") from None
-
-
-def _report(errors: list[OSError], found: bool) -> None:
-    """Folders that could not be searched: an error when nothing was found, else a warning each."""
-    if errors and not found:
-        raise SourceError(f"cannot read {shown(str(errors[0].filename))}: {errors[0].strerror}")
-    for e in errors:
-        print(f"WARNING: skipped {shown(str(e.filename))}: {e.strerror}", file=sys.stderr)
-
-
-def iter_frames(
-    source: str | int | Path | Source, vid_stride: int = 1, stream_timeout: float = STREAM_TIMEOUT_S
-) -> Iterator[Frame]:
-    """Every frame of a source (or of what resolve_source made of one), one at a time; a stream silent
-    for `stream_timeout` seconds is given up."""
-    if vid_stride < 1:
-        raise ValueError(f"--vid-stride must be 1 or more, not {vid_stride}")
-    kind, items = source if isinstance(source, Source) else resolve_source(source)
-    if kind == "streams":
-        from facemask.inference.streams import MultiSource  # it builds on this module
-
-        yield from MultiSource(items, vid_stride, stream_timeout=stream_timeout)
-    elif kind == "webcam":
-        yield from iter_video(int(items[0]), f"webcam{items[0]}", vid_stride, live=True)
-    elif kind == "stream":
-        yield from iter_video(items[0], "stream", vid_stride, live=True, timeout=stream_timeout)
-    else:
-        for item in items:
-            if Path(item).suffix.lower() in VIDEO_SUFFIXES:
-                yield from iter_video(item, Path(item).stem, vid_stride)
-            else:
-                yield read_image(item)
 
 
 def read_image(path: str) -> Frame:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,34 +37,37 @@ def detection_records(detections: sv.Detections, names: dict[int, str], scale: f
     return records
 
 
+@dataclass(frozen=True)
+class SaveOptions:
+    """What detect.py writes into its run folder (--nosave, --save-txt, --save-conf, --save-json, --save-crop,
+    --blur-faces): one object, so a caller names what it wants instead of lining up booleans."""
+
+    images: bool = True  # annotated images and videos
+    txt: bool = False  # YOLO labels in labels/<stem>.txt
+    conf: bool = False  # with a confidence on each label line
+    json: bool = False  # every detection in predictions.json
+    crop: bool = False  # face crops in crops/<class>/
+    blur_faces: bool = False  # crops blurred as the annotated images are
+
+
 class OutputWriter(BaseSink):
     """detect.py's files, as a pipeline sink."""
 
     def __init__(
-        self,
-        save_dir: Path,
-        names: dict[int, str],
-        save_img: bool = True,
-        save_txt: bool = False,
-        save_conf: bool = False,
-        save_json: bool = False,
-        save_crop: bool = False,
-        blur_faces: bool = False,
-        concurrent: bool = False,
+        self, save_dir: Path, names: dict[int, str], save: SaveOptions | None = None, *, concurrent: bool = False
     ):
         """`concurrent`: videos arrive interleaved (several cameras), so each keeps its writer open to the end;
         otherwise a video's file is closed when the next source starts."""
         self.dir, self.names, self.concurrent = save_dir, names, concurrent
-        self.save_img, self.save_txt, self.save_conf, self.save_crop = save_img, save_txt, save_conf, save_crop
-        self.blur_faces = blur_faces
+        self.save = save or SaveOptions()
         self._stems: dict[str, str] = {}  # source -> unique output stem
         self._taken: set[str] = set()  # every stem given out
         self._next: dict[str, int] = {}  # name -> the suffix to try first for its next duplicate
         self._videos: dict[str, cv2.VideoWriter] = {}  # open video files, by source
         self._json = None
-        if save_txt:
+        if self.save.txt:
             (save_dir / "labels").mkdir(parents=True, exist_ok=True)
-        if save_json:
+        if self.save.json:
             self._json = (save_dir / "predictions.json").open("w", encoding="utf-8")
             self._json.write("[")
             self._first = True
@@ -87,17 +91,17 @@ class OutputWriter(BaseSink):
         frame, detections, counts, annotated = result.frame, result.detections, result.counts, result.annotated
         stem = self.stem(frame)
         label_stem = f"{stem}_{frame.index}" if frame.is_video else stem
-        if self.save_img and annotated is not None:
+        if self.save.images and annotated is not None:
             if frame.is_video:
                 self._video_frame(frame, stem, annotated)
             else:
                 suffix = Path(frame.source).suffix.lower()
                 cv2.imwrite(str(self.dir / f"{stem}{suffix if suffix in IMAGE_SUFFIXES else '.jpg'}"), annotated)
-        if self.save_txt:
+        if self.save.txt:
             self._txt(self.dir / "labels" / f"{label_stem}.txt", frame, detections)
         if self._json is not None:
             self._json_record(frame, detections, counts)
-        if self.save_crop and len(detections):
+        if self.save.crop and len(detections):
             self._crops(frame, label_stem, detections)
 
     def _video_frame(self, frame: Frame, stem: str, annotated: np.ndarray) -> None:
@@ -116,7 +120,7 @@ class OutputWriter(BaseSink):
         lines = []
         for (x1, y1, x2, y2), c, p in zip(detections.xyxy, detections.class_id, detections.confidence, strict=True):
             row = f"{int(c)} {(x1 + x2) / 2 / w:.6f} {(y1 + y2) / 2 / h:.6f} {(x2 - x1) / w:.6f} {(y2 - y1) / h:.6f}"
-            lines.append(row + (f" {p:.4f}" if self.save_conf else "") + "\n")
+            lines.append(row + (f" {p:.4f}" if self.save.conf else "") + "\n")
         path.write_text("".join(lines))
 
     def _json_record(self, frame: Frame, detections: sv.Detections, counts: dict[str, int]) -> None:
@@ -134,7 +138,7 @@ class OutputWriter(BaseSink):
         self._first = False
 
     def _crops(self, frame: Frame, stem: str, detections: sv.Detections) -> None:
-        image = blur_only(frame.image, detections) if self.blur_faces else frame.image
+        image = blur_only(frame.image, detections) if self.save.blur_faces else frame.image
         for i, ((x1, y1, x2, y2), c) in enumerate(zip(detections.xyxy.astype(int), detections.class_id, strict=True)):
             folder = self.dir / "crops" / self.names[int(c)]
             folder.mkdir(parents=True, exist_ok=True)

@@ -8,11 +8,17 @@ comes while a stopped run saves is ignored, so no file is cut off half-written. 
 128 + the signal's number once saved (130 for Ctrl-C, 143 for SIGTERM), as shells expect.
 
 Only the standard library is imported here: detect.py installs the handlers before its imports load
-torch and OpenCV for seconds, so a Ctrl-C even then is one line, not a traceback.
+torch and OpenCV for seconds, so a Ctrl-C even then is one line, not a traceback. A signal that lands
+while a C extension runs Python code (pydantic_core building fastapi's models, a pybind11 module of scipy
+being initialised) has its `Stopped` turned by that extension into an error of its own (a SchemaError, an
+ImportError) that no `except KeyboardInterrupt` catches: an error left uncaught while a stop is pending
+is that stop, one line and 130 or 143. Except one out of held(): what saves failed, a bug that keeps its
+traceback.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from collections.abc import Iterator
@@ -36,15 +42,29 @@ class _State:
     stop: Stopped | None = None  # the first stop asked for
     raised: bool = False  # it has been raised (a later signal is ignored)
     holding: int = 0  # depth of held() blocks running
+    unsaved: BaseException | None = None  # the last error out of a held() block: what saves failed
 
 
 _state = _State()
 
 
 def install() -> None:
-    """SIGINT and SIGTERM raise `Stopped` from now on (call it from the main thread of a script)."""
+    """SIGINT and SIGTERM raise `Stopped` from now on (call it from the main thread of a script), and an error
+    left uncaught while a stop is pending ends the script as that stop."""
     for signum in SIGNALS:
         signal.signal(signum, _on_signal)
+    sys.excepthook = _on_uncaught
+
+
+def _on_uncaught(kind: type[BaseException], error: BaseException, traceback: object) -> None:
+    """sys.excepthook: an uncaught error is shown with its traceback, unless it is the pending stop or took
+    its place (then the script exits as stopped). A C extension that prints a stop it caught calls this too,
+    with the stop itself; an error out of held(), what saves, is a failure to save and keeps its traceback."""
+    stop = _state.stop
+    if stop is None or error is _state.unsaved:
+        sys.__excepthook__(kind, error, traceback)
+        return
+    exit_stopped(os.path.basename(sys.argv[0]), stop)
 
 
 def _on_signal(signum: int, _frame: object) -> None:
@@ -67,6 +87,9 @@ def held() -> Iterator[None]:
     _state.holding += 1
     try:
         yield
+    except BaseException as e:
+        _state.unsaved = e
+        raise
     finally:
         _state.holding -= 1
     if not _state.holding and _state.stop is not None and not _state.raised:

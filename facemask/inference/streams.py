@@ -1,8 +1,9 @@
-"""Many sources at once: `--source cams.streams`, YOLOv5's convention of a text file with one source
-per line (video files, RTSP/HTTP streams, webcam indices; blank lines and # comments skipped).
+"""The frames of any source (`iter_frames`: the one place that picks what opens a source, by its kind), and
+many sources at once: `--source cams.streams`, YOLOv5's convention of a text file with one source per line
+(video files, RTSP/HTTP streams, webcam indices; blank lines and # comments skipped).
 
-Each source is read by a thread of its own, so a slow or stalled camera never holds up the others;
-the detector takes their frames in turn. A live source keeps only its newest frame (a camera does not
+Each source of a .streams file is read by a thread of its own, so a slow or stalled camera never holds up the
+others; the detector takes their frames in turn. A live source keeps only its newest frame (a camera does not
 wait for the detector: old frames are dropped, as in YOLOv5's LoadStreams); a video file waits for its
 frames to be taken, so none is lost. A source that cannot be opened, or drops out, is reported (as a
 Frame with an error, which detect.py prints and counts) and retried after `retry_s`: a live source for
@@ -20,37 +21,42 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from facemask.files import shown
-from facemask.inference.media import STREAM_SCHEMES, STREAM_TIMEOUT_S, Frame, SourceError, iter_video, read_list
+from facemask.inference.media import STREAM_TIMEOUT_S, Frame, iter_video, read_image
+from facemask.inference.sources import Source, SourceError, SourceKind, classify, resolve_source
 
 RETRY_S = 5.0  # wait before opening a failed source again
 FILE_RETRIES = 2  # a video file that fails is tried this many more times (it may be still being copied)
 POLL_S = 0.5  # the longest the loop sleeps without news from a reader (it wakes at each new frame)
 
 
-def read_streams_file(path: str | Path) -> list[str]:
-    """The sources a .streams file lists; relative paths are relative to the file's folder."""
-    path = Path(path)
-    items = []
-    for line in read_list(path, "sources"):
-        line = line.split("#", 1)[0].strip() if not line.lower().startswith(STREAM_SCHEMES) else line.strip()
-        if line:
-            live = line.isdigit() or line.lower().startswith(STREAM_SCHEMES)
-            items.append(line if live or Path(line).is_absolute() else str(path.parent / line))
-    if not items:
-        raise SourceError(f"{shown(str(path))} lists no sources")
-    return items
-
-
-def is_live(item: str) -> bool:
-    return item.isdigit() or item.lower().startswith(STREAM_SCHEMES)
+def iter_frames(
+    source: str | int | Path | Source, vid_stride: int = 1, stream_timeout: float = STREAM_TIMEOUT_S
+) -> Iterator[Frame]:
+    """Every frame of a source (or of what resolve_source made of one), one at a time, each item opened as its
+    kind needs; a stream silent for `stream_timeout` seconds is given up."""
+    if vid_stride < 1:
+        raise ValueError(f"--vid-stride must be 1 or more, not {vid_stride}")
+    kind, items = source if isinstance(source, Source) else resolve_source(source)
+    if kind is SourceKind.STREAMS_FILE:
+        yield from MultiSource(items, vid_stride, stream_timeout=stream_timeout)
+    elif kind is SourceKind.WEBCAM:
+        yield from iter_video(int(items[0]), f"webcam{items[0]}", vid_stride, live=True)
+    elif kind is SourceKind.STREAM:
+        yield from iter_video(items[0], "stream", vid_stride, live=True, timeout=stream_timeout)
+    else:
+        for item in items:
+            if classify(item) is SourceKind.VIDEO:
+                yield from iter_video(item, Path(item).stem, vid_stride)
+            else:
+                yield read_image(item)
 
 
 def source_name(item: str, index: int) -> str:
     """A short name for output files: the file's stem, cam<N> for a webcam, stream<N> for a URL."""
-    if item.isdigit():
+    kind = classify(item)
+    if kind is SourceKind.WEBCAM:
         return f"cam{item}"
-    if item.lower().startswith(STREAM_SCHEMES):
+    if kind is SourceKind.STREAM:
         return f"stream{index + 1}"
     return Path(item).stem
 
@@ -61,6 +67,7 @@ class _Reader:
 
     item: str
     name: str
+    kind: SourceKind
     thread: threading.Thread | None = None
     done: bool = False
 
@@ -81,7 +88,7 @@ class MultiSource:
         self.stream_timeout = stream_timeout
         self.retry_s = RETRY_S if retry_s is None else retry_s  # read at call time: tests shorten the wait
         self.file_retries = FILE_RETRIES if file_retries is None else file_retries
-        self.readers = [_Reader(item, source_name(item, i)) for i, item in enumerate(items)]
+        self.readers = [_Reader(item, source_name(item, i), classify(item)) for i, item in enumerate(items)]
         self._frames: queue.Queue[Frame] = queue.Queue()  # errors and frames of files (which wait their turn)
         self._latest: dict[str, Frame] = {}  # the newest frame of each live source
         self._lock = threading.Lock()
@@ -132,7 +139,7 @@ class MultiSource:
             self.stop()
 
     def _read(self, r: _Reader) -> None:
-        live, attempts = is_live(r.item), 0
+        live, attempts = r.kind.live, 0
         try:
             while not self._stop.is_set():
                 error = self._read_once(r, live)
@@ -161,7 +168,7 @@ class MultiSource:
 
     def _read_once(self, r: _Reader, live: bool) -> str | None:
         """Read the source until it ends (None) or fails (why)."""
-        target: str | int = int(r.item) if r.item.isdigit() else r.item
+        target: str | int = int(r.item) if r.kind is SourceKind.WEBCAM else r.item
         try:
             for frame in iter_video(target, r.name, self.vid_stride, live=live, timeout=self.stream_timeout):
                 if self._stop.is_set():

@@ -4,25 +4,40 @@ JSON, with ultralytics' PR, F1 and confusion-matrix plots beside them."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
+import numpy as np
+import supervision as sv
 from rich.console import Console
 from rich.table import Table
 
+from facemask.confidence import DEFAULT_CONF
 from facemask.data.data_yaml import check_data, dataset_root
 from facemask.data.dataset_files import class_names, known_sources, split_images
 from facemask.data.sources import IMAGE_SUFFIXES
-from facemask.inference.detector import Detector, DetectorSettings
 from facemask.model import photo_scores, recall_breakdown
 from facemask.model.checkpoints import check_device, load_model, precision_args, run_dir
 from facemask.model.input_size import resolve
-from facemask.paths import DEFAULT_DATA, DEFAULT_WEIGHTS
+from facemask.paths import DEFAULT_DATA, DEFAULT_WEIGHTS, VAL_DIR
 
 METRIC_KEYS = ("precision", "recall", "mAP50", "mAP50-95")
 
 
+class DetectorFactory(Protocol):
+    """Makes the pass over the photos behind `by_photos` and recall by face. val.py gives detect.py's
+    Detector, which this module cannot import (facemask.inference sits above facemask.model)."""
+
+    def __call__(
+        self, weights: str | Path, *, imgsz: int, conf: float, iou: float, device: str | None
+    ) -> Callable[[np.ndarray], sv.Detections]:
+        """A BGR image -> its detections, at these settings."""
+        ...
+
+
 def evaluate(
+    make_detector: DetectorFactory,
     weights: str | Path = DEFAULT_WEIGHTS,
     data: str | Path = DEFAULT_DATA,
     task: str = "val",
@@ -33,16 +48,16 @@ def evaluate(
     device: str | None = None,
     half: bool = False,
     save_json: bool = False,
-    project: str | Path = "runs/val",
+    project: str | Path = VAL_DIR,
     name: str = "exp",
     exist_ok: bool = False,
-    recall_conf: float = 0.25,
+    recall_conf: float = DEFAULT_CONF,
     plots: bool = True,
 ) -> dict[str, Any]:
     """Validate `weights` on the `task` split; writes metrics.json in the run folder and returns it,
     with recall by face size, class and source at `recall_conf` (detect.py's default confidence) also
     in recall.json and recall.png, and `by_photos`: mAP and recall of all photos, the crowd photos and
-    each source (photo_scores), from detect.py's Detector. `plots=False` (as YOLOv5's val.run) skips the
+    each source (photo_scores), from `make_detector`'s detections. `plots=False` (as YOLOv5's val.run) skips the
     pictures, for callers that want the figures only (a benchmark over many models)."""
     data_path, content = check_data(data, split=task)
     check_device(device)
@@ -71,7 +86,8 @@ def evaluate(
     result.update(weights=str(weights), data=str(data), task=task, imgsz=imgsz, conf=conf_thres, iou=iou_thres)
     save_dir = Path(metrics.save_dir)
     result["save_dir"] = str(save_dir)
-    photos = photo_pass(weights, data_path, content, task, imgsz, conf_thres, iou_thres, device)
+    detect = make_detector(weights, imgsz=imgsz, conf=conf_thres, iou=iou_thres, device=device)
+    photos = photo_pass(detect, data_path, content, task)
     names = class_names(content)
     result["by_photos"] = photo_scores.score_groups(photos, names, recall_conf)
     result["recall_by_face"] = recall_breakdown.summarise(recall_breakdown.faces_of(photos, names, recall_conf))
@@ -82,21 +98,13 @@ def evaluate(
 
 
 def photo_pass(
-    weights: str | Path,
-    data_path: Path,
-    content: dict[str, Any],
-    task: str,
-    imgsz: int,
-    conf: float,
-    iou: float,
-    device: str | None,
+    detect: Callable[[np.ndarray], sv.Detections], data_path: Path, content: dict[str, Any], task: str
 ) -> list[photo_scores.Photo]:
-    """detect.py's Detector once over the split at the evaluation's confidence: the photos' detections,
-    for the mAP and recall of each group of photos (photo_scores) and recall by face (recall_breakdown)."""
-    detector = Detector(weights, DetectorSettings(imgsz=imgsz, conf=conf, iou=iou, device=device))
+    """`detect` once over the split at the evaluation's confidence: the photos' detections, for the mAP
+    and recall of each group of photos (photo_scores) and recall by face (recall_breakdown)."""
     root = dataset_root(data_path, content)
     images = split_images(root, content, task)
-    return photo_scores.collect_photos(images, lambda im: detector(im).detections, known_sources(root))
+    return photo_scores.collect_photos(images, detect, known_sources(root))
 
 
 def metrics_dict(metrics, images: int) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 import supervision as sv
 from rich.console import Console
@@ -22,6 +23,7 @@ from supervision.metrics import MeanAveragePrecision
 from tqdm import tqdm
 
 from facemask.data.dataset_files import load_labels, source_of
+from facemask.images import UnreadableImage, load_image
 from facemask.model import recall_breakdown
 
 CROWD_FACES = 5  # a photo with at least this many labelled faces is a crowd photo
@@ -54,19 +56,17 @@ class Photo:
 def collect_photos(
     images: Iterable[Path], detect: Callable[[np.ndarray], sv.Detections], sources: Sequence[str], progress: bool = True
 ) -> list[Photo]:
-    """Run `detect` (a BGR image -> Detections) once over every readable image of a split."""
-    from facemask.inference.media import read_image
-
+    """Run `detect` (a BGR image -> Detections) once over every readable image of a split, read upright
+    (EXIF) and whole, as the merge wrote it and ultralytics' validation reads it."""
     photos = []
     for image in tqdm(list(images), desc="Scoring photos", unit="img", disable=not progress):
-        frame = read_image(str(image))
-        if frame.image is None:
+        try:
+            bgr = cv2.cvtColor(np.asarray(load_image(image).image), cv2.COLOR_RGB2BGR)
+        except UnreadableImage:
             continue
-        height, width = frame.image.shape[:2]
+        height, width = bgr.shape[:2]
         labels = load_labels(image, width, height)
-        photos.append(
-            Photo(image.stem, source_of(image.name, sources), labels, detect(frame.image), max(height, width))
-        )
+        photos.append(Photo(image.stem, source_of(image.name, sources), labels, detect(bgr), max(height, width)))
     return photos
 
 

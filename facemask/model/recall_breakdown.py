@@ -1,10 +1,10 @@
 """Which faces a model misses: recall by face size, by class and by source, at a working confidence.
 
 mAP ranks a model; a venue counting people needs to know what it misses: small faces, unmasked ones,
-one source's photos. At detect.py's confidence (0.25) a labelled face counts as found when a detection
-of its class overlaps it at IoU >= 0.5, each detection finding at most one face (greedy by confidence,
-as COCO matching does). Face size is the square root of the box area with the photo scaled to 640 px on
-its long side, so a face's size bin does not depend on how large the photo file happens to be.
+one source's photos. At detect.py's confidence (facemask.confidence) a labelled face counts as found when
+a detection of its class overlaps it at IoU >= 0.5, each detection finding at most one face (greedy by
+confidence, as COCO matching does). Face size is the square root of the box area with the photo scaled to
+640 px on its long side, so a face's size bin does not depend on how large the photo file happens to be.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ import numpy as np
 import supervision as sv
 from rich.console import Console
 from rich.table import Table
+
+from facemask.confidence import DEFAULT_CONF
 
 SIZE_EDGES = (16, 32, 64, 128)  # px: under 16, 16-32, 32-64, 64-128, 128 and over
 SIZE_SCALE = 640  # face sizes are measured with the photo scaled to this many pixels on its long side
@@ -100,7 +102,7 @@ def summarise(faces: Sequence[Face]) -> dict[str, Any]:
 
 def print_table(result: dict[str, Any], console: Console | None = None) -> None:
     """Recall by size, class and source, one row per group."""
-    table = Table(title=f"Faces found at confidence {result.get('conf', 0.25)} (IoU {MATCH_IOU})")
+    table = Table(title=f"Faces found at confidence {result.get('conf', DEFAULT_CONF)} (IoU {MATCH_IOU})")
     for col in ("by", "group", "faces", "found", "recall"):
         table.add_column(col, justify="left" if col in ("by", "group") else "right")
     table.add_row("all", "", str(result["all"]["faces"]), str(result["all"]["found"]), f"{result['all']['recall']:.3f}")
@@ -142,7 +144,7 @@ def _plot(result: dict[str, Any], png_path: Path) -> Path:
         ax.set_title(f"recall by {title}")
         ax.tick_params(axis="x", labelsize=8)
     fig.suptitle(
-        f"Faces found at confidence {result.get('conf', 0.25)}, IoU {MATCH_IOU}: "
+        f"Faces found at confidence {result.get('conf', DEFAULT_CONF)}, IoU {MATCH_IOU}: "
         f"{result['all']['found']} of {result['all']['faces']}"
     )
     fig.tight_layout()

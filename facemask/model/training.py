@@ -45,37 +45,8 @@ def train(
     """Train with the options of `config` updated by `overrides` (None values are ignored) and its
     hyperparameters updated by `hyp` (a dict, or a yaml file as YOLOv5's --hyp); returns the run folder
     (weights/best.pt, weights/last.pt, results.csv, plots)."""
-    opts = load_config(config)
-    given = {k: v for k, v in overrides.items() if v is not None}
-    if given.get("cfg") and "weights" not in given:
-        opts["weights"] = None  # YOLOv5: --cfg alone trains from scratch
-    opts.update(given)
-    if isinstance(hyp, str | Path):
-        hyp = load_yaml(hyp, ConfigError, "hyperparameter file")
-    hyp = {**(opts.pop("hyp", None) or {}), **(hyp or {})}
-
-    if resume:
-        last = Path(resume) if isinstance(resume, str | Path) else find_last_checkpoint(opts["project"])
-        if not last.is_file():
-            raise CheckpointError(f"--resume: checkpoint not found: {last}; {RESUME_HINT}")
-        model = load_model(weights=last, hint=RESUME_HINT, pytorch_only=True)
-        if "data" not in (model.ckpt or {}).get("train_args", {}):
-            raise CheckpointError(f"--resume: {last} is not a training checkpoint (no train_args); {RESUME_HINT}")
-        data_path = Path(model.ckpt["train_args"]["data"])
-        if not data_path.is_file():
-            raise DatasetError(f"--resume: {last} was trained on {data_path}, which is not on this machine")
-        run_args: dict[str, Any] = {"resume": str(last)}
-    else:
-        data_path, content = check_data(opts["data"])
-        check_device(opts.get("device"))
-        model = load_model(opts.get("weights"), opts.get("cfg"), hint=TRAIN_HINT, pytorch_only=True)
-        run_args = {k: v for k, v in opts.items() if k not in OWN_KEYS}
-        inputs = [dataset_root(data_path, content), *([opts["weights"]] if opts.get("weights") else [])]
-        save_dir = run_dir(
-            opts["project"], opts.get("name") or "exp", bool(opts.get("exist_ok")), kind="train", protected=inputs
-        )
-        run_args.update(hyp, data=str(data_path), project=str(save_dir.parent), name=save_dir.name, exist_ok=True)
-
+    opts, hyp = _options(config, hyp, overrides)
+    model, data_path, run_args = _resumed(resume, opts) if resume else _fresh(opts, hyp)
     if model.task == "detect":
         from facemask.model.trainer import CheckpointTrainer  # it imports ultralytics' trainer
 
@@ -102,6 +73,50 @@ def train(
     if hint:
         print(f"W&B run saved offline; upload it with: {hint}")
     return save_dir
+
+
+def _options(
+    config: str | Path, hyp: str | Path | dict[str, Any] | None, overrides: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The config's options updated by the given overrides, and its `hyp` updated by `hyp`."""
+    opts = load_config(config)
+    given = {k: v for k, v in overrides.items() if v is not None}
+    if given.get("cfg") and "weights" not in given:
+        opts["weights"] = None  # YOLOv5: --cfg alone trains from scratch
+    opts.update(given)
+    if isinstance(hyp, str | Path):
+        hyp = load_yaml(hyp, ConfigError, "hyperparameter file")
+    return opts, {**(opts.pop("hyp", None) or {}), **(hyp or {})}
+
+
+def _resumed(resume: bool | str | Path, opts: dict[str, Any]) -> tuple[Any, Path, dict[str, Any]]:
+    """--resume: the interrupted run's checkpoint (the given one, or the newest), checked before it runs;
+    returns the model, its dataset yaml and ultralytics' train() arguments."""
+    last = Path(resume) if isinstance(resume, str | Path) else find_last_checkpoint(opts["project"])
+    if not last.is_file():
+        raise CheckpointError(f"--resume: checkpoint not found: {last}; {RESUME_HINT}")
+    model = load_model(weights=last, hint=RESUME_HINT, pytorch_only=True)
+    if "data" not in (model.ckpt or {}).get("train_args", {}):
+        raise CheckpointError(f"--resume: {last} is not a training checkpoint (no train_args); {RESUME_HINT}")
+    data_path = Path(model.ckpt["train_args"]["data"])
+    if not data_path.is_file():
+        raise DatasetError(f"--resume: {last} was trained on {data_path}, which is not on this machine")
+    return model, data_path, {"resume": str(last)}
+
+
+def _fresh(opts: dict[str, Any], hyp: dict[str, Any]) -> tuple[Any, Path, dict[str, Any]]:
+    """A new run: the dataset, device and starting model checked, and a run folder that overwrites no
+    input; returns the model, the dataset yaml and ultralytics' train() arguments."""
+    data_path, content = check_data(opts["data"])
+    check_device(opts.get("device"))
+    model = load_model(opts.get("weights"), opts.get("cfg"), hint=TRAIN_HINT, pytorch_only=True)
+    run_args = {k: v for k, v in opts.items() if k not in OWN_KEYS}
+    inputs = [dataset_root(data_path, content), *([opts["weights"]] if opts.get("weights") else [])]
+    save_dir = run_dir(
+        opts["project"], opts.get("name") or "exp", bool(opts.get("exist_ok")), kind="train", protected=inputs
+    )
+    run_args.update(hyp, data=str(data_path), project=str(save_dir.parent), name=save_dir.name, exist_ok=True)
+    return model, data_path, run_args
 
 
 def _is_multi_gpu(device: Any) -> bool:

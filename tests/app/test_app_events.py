@@ -28,7 +28,6 @@ from facemask.events.event import interval_event
 from facemask.events.store import EventStore
 from tests.app.test_app import EXAMPLE, ROOT, SETTINGS
 from tests.conftest import free_port
-from tests.events.conftest import postgres  # noqa: F401  (the real PostgreSQL server)
 from tests.scripts import start_script
 
 TOKEN = "a-long-test-token"
@@ -171,7 +170,7 @@ def store_with_intervals(url: str, now: datetime) -> EventStore:
     return store
 
 
-def test_history_is_the_same_from_sqlite_and_postgresql(postgres, tmp_path) -> None:  # noqa: F811
+def test_history_is_the_same_from_sqlite_and_postgresql(postgres, tmp_path) -> None:
     now = datetime(2024, 5, 6, 12, 30, tzinfo=timezone.utc)
     sqlite = store_with_intervals(f"sqlite:///{tmp_path / 'events.db'}", now)
     pg = store_with_intervals(postgres.create_database("history"), now)

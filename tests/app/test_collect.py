@@ -17,7 +17,7 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 from facemask.app import collect
-from facemask.app.service import UserError
+from facemask.app.errors import UserError
 from facemask.owned_dirs import is_ours
 from tests.scripts import run_script
 

@@ -1,3 +1,7 @@
+"""benchmarks/multi_camera.py, and through it its helpers benchmarks/camera_timing.py (the timed console,
+measure and table), benchmarks/mjpeg_cameras.py (the live view's IP cameras) and benchmarks/clips.py
+(camera_clips)."""
+
 from __future__ import annotations
 
 import re

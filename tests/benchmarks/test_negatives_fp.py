@@ -1,3 +1,6 @@
+"""benchmarks/negatives_fp.py, and through it its helpers benchmarks/negative_crops.py (the faceless crops,
+save_train) and benchmarks/haar_cascade.py (the face finder, with the edge cascade of conftest.py)."""
+
 from __future__ import annotations
 
 import json
@@ -5,11 +8,14 @@ import re
 import shlex
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
+from PIL import Image
 
 from benchmarks import negatives_fp
 from facemask.owned_dirs import MARKER
+from tests.benchmarks.conftest import draw_edge
 from tests.conftest import MASK_RGB, background, draw_faces, yolo_line
 
 SIZE = (320, 240)
@@ -75,3 +81,26 @@ def test_save_train_writes_the_train_crops_as_a_folder_of_ours(dataset: Path, tm
         "andrewmvd_c_00000003_neg1.jpg",
     ]
     assert json.loads((out / MARKER).read_text())["kind"] == "negatives"
+
+
+def test_the_face_finder_drops_the_crop_that_shows_a_face(
+    weights: Path, dataset: Path, edge_cascade: Path, tmp_path: Path, capsys
+) -> None:
+    photo = Path(yaml.safe_load(dataset.read_text())["path"]) / "images" / "val" / "andrewmvd_a_00000001.jpg"
+    image = np.array(Image.open(photo))
+    Image.fromarray(draw_edge(image, 40, 40)).save(photo)  # in its top-left crop, far from the labelled face
+    flags = ["--splits", "val", "--min-side", "24", "--haar", str(edge_cascade)]
+    opt = negatives_fp.parse_opt(
+        [*flags, "--weights", str(weights), "--data", str(dataset), "--out", str(tmp_path / "out")]
+    )
+    result = negatives_fp.run(**vars(opt))
+    made = result["crops"]
+    assert [c.name for c in made.found_face] == ["andrewmvd_a_00000001_neg0"] and len(made.crops) == 3
+    assert [r[:3] for r in result["rows"]][-2:] == [
+        ["best.pt", "all", "3"],
+        ["best.pt", "dropped by the face finder", "1"],
+    ]
+    out = capsys.readouterr().out
+    assert "4 faceless crops (0 photos without room for one, 0 without labels skipped); face finder: edge.xml" in out
+    assert "dropped 1, 3 left" in out
+    assert (tmp_path / "out" / "face_finder_dropped.png").is_file()

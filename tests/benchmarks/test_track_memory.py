@@ -1,3 +1,5 @@
+"""benchmarks/track_memory.py, and through it benchmarks/clips.py (long_clip)."""
+
 from __future__ import annotations
 
 import re

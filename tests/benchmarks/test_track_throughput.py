@@ -1,3 +1,5 @@
+"""benchmarks/track_throughput.py, and through it benchmarks/clips.py (photo_clip)."""
+
 from __future__ import annotations
 
 import re

@@ -1,12 +1,10 @@
-"""The event tests' servers: one real PostgreSQL and one real Mosquitto per test process (session
-fixtures; see services.py), a fresh database for each test, and an MQTT listener that records what
-the broker delivers. Without Debian's postgresql or mosquitto the tests that need them skip, saying
-what to install; with FACEMASK_REQUIRE_SERVICES=1 (.ci/run) they fail instead."""
+"""The event tests' MQTT listener, which records what the broker delivers. The servers themselves (one real
+PostgreSQL and one real Mosquitto per test process) are tests/services.py's fixtures, shared with the app's
+and the benchmarks' tests."""
 
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 import uuid
@@ -16,43 +14,7 @@ from dataclasses import dataclass, field
 import paho.mqtt.client as mqtt
 import pytest
 
-from tests.events.services import Mosquitto, Postgres, mosquitto_bin, postgres_bin
-
-
-def _missing(what: str) -> None:
-    message = f"{what} is not installed (apt-get install -y {what.lower()})"
-    if os.environ.get("FACEMASK_REQUIRE_SERVICES") == "1":
-        pytest.fail(f"{message}, and FACEMASK_REQUIRE_SERVICES=1")
-    pytest.skip(message)
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[Postgres]:
-    bindir = postgres_bin()
-    if bindir is None:
-        _missing("PostgreSQL")
-    server = Postgres(bindir)
-    server.start()
-    yield server
-    server.destroy()
-
-
-@pytest.fixture
-def pg_url(postgres: Postgres) -> str:
-    """A new empty database on the running server."""
-    if not postgres.running:  # a fault test left it stopped
-        postgres.start()
-    return postgres.create_database(f"t_{uuid.uuid4().hex[:12]}")
-
-
-@pytest.fixture(scope="session")
-def mosquitto() -> Iterator[Mosquitto]:
-    binary = mosquitto_bin()
-    if binary is None:
-        _missing("Mosquitto")
-    broker = Mosquitto(binary)
-    yield broker
-    broker.destroy()
+from tests.services import Mosquitto
 
 
 @dataclass

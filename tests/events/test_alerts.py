@@ -21,7 +21,7 @@ from facemask.events.rules import RulesError, load_rules
 from facemask.events.store import EventStore
 from facemask.inference.pipeline import BaseSink, Pipeline
 from tests.events.conftest import Listener
-from tests.events.services import Mosquitto, free_port
+from tests.services import Mosquitto, free_port
 
 RULES = """
 rules:

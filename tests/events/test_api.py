@@ -16,7 +16,7 @@ from facemask.events.api import events_router
 from facemask.events.event import alert_event, camera_event, person_event
 from facemask.events.metrics import metrics_router
 from facemask.events.store import EventStore
-from tests.events.services import free_port
+from tests.services import free_port
 
 T0 = 1_780_000_000.0  # 2026-05-28T20:26:40Z
 

@@ -21,9 +21,9 @@ from facemask.events.options import EventOptions
 from facemask.events.store import EventStore
 from facemask.inference import detector as detector_module
 from tests.events.conftest import Listener
-from tests.events.services import Mosquitto, Postgres
 from tests.inference.test_tracking import FPS, H, N, W, colour_detector, make_video, people_at
 from tests.scripts import run_script
+from tests.services import Mosquitto, Postgres
 
 ROOT = Path(__file__).resolve().parents[2]
 SLOW_DETECT = ROOT / "tests" / "inference" / "slow_detect.py"

@@ -16,7 +16,7 @@ from facemask.inference.people_files import PEOPLE_COLUMNS, RowWriter
 from facemask.inference.pipeline import Pipeline
 from facemask.inference.streams import MultiSource
 from tests.events.conftest import Listener, subscribe
-from tests.events.services import Mosquitto
+from tests.services import Mosquitto
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:

@@ -20,7 +20,7 @@ from facemask.events.store import EventStore
 from facemask.events.writer import EventWriter
 from facemask.inference.people_files import PEOPLE_COLUMNS, RowWriter
 from facemask.inference.pipeline import Pipeline
-from tests.events.services import Postgres, free_port
+from tests.services import Postgres, free_port
 
 
 def paced(frames: Iterator, seconds_per_frame: float) -> Iterator:

@@ -15,7 +15,9 @@ import supervision as sv
 from PIL import Image
 
 import detect
+from facemask.events.options import EventOptions
 from facemask.inference import detector as detector_module
+from facemask.inference.detect_options import DetectOptions
 from facemask.inference.detector import Detector, DetectorSettings, Prediction, PredictOptions
 from tests.conftest import background, draw_faces
 from tests.scripts import run_script
@@ -199,3 +201,12 @@ def test_settings_give_their_per_call_options() -> None:
     settings = DetectorSettings(imgsz=320, conf=0.5, classes=[1], tile=True, device="cpu")
     assert settings.options() == PredictOptions(conf=0.5, classes=(1,), tile=True)
     assert DetectorSettings().options() == PredictOptions()  # one set of defaults
+
+
+def test_the_command_line_and_run_share_one_set_of_defaults() -> None:
+    """python detect.py and detect.run() given nothing do the same, with the app's thresholds."""
+    given = vars(detect.parse_opt([]))
+    events = {k: given.pop(k) for k in detect.EVENT_KEYWORDS}
+    assert DetectOptions(**given) == DetectOptions()
+    assert events == {k: getattr(EventOptions(), k) for k in detect.EVENT_KEYWORDS}
+    assert DetectOptions().settings().options() == PredictOptions()

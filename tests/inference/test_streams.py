@@ -14,8 +14,8 @@ import pytest
 
 import detect
 from facemask.inference import streams
-from facemask.inference.media import SourceError, resolve_source
-from facemask.inference.streams import MultiSource, read_streams_file
+from facemask.inference.sources import SourceError, SourceKind, read_streams_file, resolve_source
+from facemask.inference.streams import MultiSource
 from tests.inference.test_tracking import N, make_video, video  # noqa: F401  (video: the colour detector fixture)
 
 
@@ -70,7 +70,7 @@ def test_a_streams_file_lists_sources_relative_to_itself(tmp_path: Path) -> None
     listing = tmp_path / "cams.streams"
     listing.write_text("0\nrtsp://cam.local/1  \n# not me\ndoor.mp4  # the front door\n")
     assert read_streams_file(listing) == ["0", "rtsp://cam.local/1", str(tmp_path / "door.mp4")]
-    assert resolve_source(listing).kind == "streams"
+    assert resolve_source(listing).kind is SourceKind.STREAMS_FILE
     (tmp_path / "empty.streams").write_text("# nothing yet\n")
     with pytest.raises(SourceError, match="lists no sources"):
         resolve_source(tmp_path / "empty.streams")

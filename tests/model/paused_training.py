@@ -30,7 +30,8 @@ def paused_write(path: pathlib.Path, data: bytes) -> int:
     with open(path, "wb") as f:
         f.write(data[: len(data) // 2])
         f.flush()
-        PAUSED.write_text(str(path))
+        PAUSED.with_suffix(".tmp").write_text(str(path))
+        PAUSED.with_suffix(".tmp").replace(PAUSED)  # whole when the test sees it: it reads as soon as it exists
         while PAUSED.exists():
             time.sleep(0.01)
         f.write(data[len(data) // 2 :])

@@ -1,7 +1,8 @@
-"""Real servers for the event tests and benchmark, from Debian's packages, each in a temporary folder on
+"""Real servers for the event, app and benchmark tests, from Debian's packages, each in a temporary folder on
 a free loopback port: PostgreSQL (initdb + pg_ctl, run as `nobody` when we are root, since postgres
 refuses to run as root) and Mosquitto. `.ci/run` installs both; the tests skip without them, or fail
-with FACEMASK_REQUIRE_SERVICES=1."""
+with FACEMASK_REQUIRE_SERVICES=1. The fixtures below (one server of each per test process, a fresh
+database for each test) are registered by tests/conftest.py, so every folder shares the same servers."""
 
 from __future__ import annotations
 
@@ -14,7 +15,11 @@ import socket
 import subprocess
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 WAIT_S = 20.0
 
@@ -118,3 +123,39 @@ class Mosquitto:
 
 def mosquitto_bin() -> str | None:
     return shutil.which("mosquitto") or next(iter(glob.glob("/usr/sbin/mosquitto")), None)
+
+
+def _missing(what: str) -> None:
+    message = f"{what} is not installed (apt-get install -y {what.lower()})"
+    if os.environ.get("FACEMASK_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"{message}, and FACEMASK_REQUIRE_SERVICES=1")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    bindir = postgres_bin()
+    if bindir is None:
+        _missing("PostgreSQL")
+    server = Postgres(bindir)
+    server.start()
+    yield server
+    server.destroy()
+
+
+@pytest.fixture
+def pg_url(postgres: Postgres) -> str:
+    """A new empty database on the running server."""
+    if not postgres.running:  # a fault test left it stopped
+        postgres.start()
+    return postgres.create_database(f"t_{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture(scope="session")
+def mosquitto() -> Iterator[Mosquitto]:
+    binary = mosquitto_bin()
+    if binary is None:
+        _missing("Mosquitto")
+    broker = Mosquitto(binary)
+    yield broker
+    broker.destroy()

@@ -1,0 +1,66 @@
+"""The Detector with tiles (--tile): the user's IoU decides which overlapping faces are kept, as it does in a
+plain pass. The model's passes are stood in for by known boxes, so what is asserted is what sahi's merge and
+the Detector make of them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from sahi.models.ultralytics import UltralyticsDetectionModel
+
+from facemask.inference.detector import Detector, PredictOptions
+
+ROOT = Path(__file__).resolve().parents[2]
+# x1, y1, x2, y2, confidence, class: two pairs of No Mask faces, apart from each other.
+NEAR = [[10, 10, 110, 110, 0.9, 1], [30, 10, 130, 110, 0.8, 1]]  # IoU 0.67, IOS 0.8: one face to NMS at 0.45
+APART = [[150, 150, 250, 250, 0.7, 1], [210, 150, 310, 250, 0.6, 1]]  # IoU 0.25, IOS 0.4: two at 0.45
+
+
+@pytest.fixture(scope="module")
+def detector() -> Detector:
+    return Detector(ROOT / "weights" / "face_masks.pt")
+
+
+@pytest.fixture
+def passes(monkeypatch) -> list[float]:
+    """Every pass sahi runs (tiles and the whole image) finds the boxes of NEAR and APART; returns the IoU
+    each pass's own NMS was given."""
+    ious: list[float] = []
+
+    def predict(self, images: list[np.ndarray]) -> None:
+        ious.append(self.model.overrides.get("iou"))
+        self._original_predictions = [torch.tensor(NEAR + APART, dtype=torch.float32) for _ in images]
+        self._original_shapes = [image.shape for image in images]
+
+    monkeypatch.setattr(UltralyticsDetectionModel, "perform_batch_inference", predict)
+    return ious
+
+
+def faces(detector: Detector, iou: float) -> list[list[float]]:
+    image = np.zeros((320, 320, 3), np.uint8)  # within one tile of the model's size: one pass
+    found = detector(image, PredictOptions(tile=True, iou=iou)).detections
+    return found.xyxy.round().tolist()
+
+
+def test_a_higher_iou_keeps_more_overlapping_faces_with_tiles(detector, passes) -> None:
+    kept = {iou: faces(detector, iou) for iou in (0.2, 0.45, 0.9)}
+    assert passes == [0.2, 0.45, 0.9]  # each pass's NMS ran at the user's IoU
+    assert kept[0.45] == [[10, 10, 130, 110], [150, 150, 250, 250], [210, 150, 310, 250]]  # NEAR joined
+    assert kept[0.9] == [[10, 10, 110, 110], [30, 10, 130, 110], [150, 150, 250, 250], [210, 150, 310, 250]]
+    assert kept[0.2] == [[10, 10, 130, 110], [150, 150, 250, 250]]  # the weaker of APART suppressed
+
+
+def test_pieces_of_a_face_cut_by_a_tile_are_joined_whatever_the_iou(detector, monkeypatch) -> None:
+    """A box lying inside a better one of its class (a face cut by a tile's edge) is part of it, even when
+    a high IoU keeps faces that merely overlap."""
+
+    def predict(self, images: list[np.ndarray]) -> None:
+        boxes = [[50, 50, 150, 150, 0.9, 0], [50, 50, 90, 150, 0.5, 0]]  # the piece: IoU 0.4, inside the face
+        self._original_predictions = [torch.tensor(boxes, dtype=torch.float32) for _ in images]
+        self._original_shapes = [image.shape for image in images]
+
+    monkeypatch.setattr(UltralyticsDetectionModel, "perform_batch_inference", predict)
+    assert faces(detector, 0.9) == [[50, 50, 150, 150]]
