@@ -63,8 +63,7 @@ from facemask.data.dataset_files import known_sources, load_dataset, split_image
 from facemask.data.split import SPLITS
 from facemask.errors import FacemaskError
 from facemask.inference.detector import Detector, DetectorSettings
-from facemask.model.checkpoints import run_dir
-from facemask.owned_dirs import check_output
+from facemask.owned_dirs import check_output, run_dir
 
 
 def run(**kwargs: Any) -> audit.AuditResult:

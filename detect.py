@@ -77,7 +77,7 @@ try:  # these load torch and OpenCV for seconds: a stop meanwhile is one line, n
     from facemask.inference.streams import iter_frames
     from facemask.inference.tracking import ComplianceCounter
     from facemask.inference.zones import Zone
-    from facemask.model.checkpoints import run_dir
+    from facemask.owned_dirs import run_dir
 except KeyboardInterrupt as e:
     stopping.exit_stopped("detect.py", e)
 

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from facemask.errors import FacemaskError
+from facemask.files import shown
 
 MARKER = ".facemask-output.json"
 
@@ -116,3 +117,37 @@ def publish(tmp: Path, out: Path, kind: str, patterns: Iterable[str] = ()) -> No
         os.replace(out, old)
     os.replace(tmp, out)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def run_dir(
+    project: str | Path, name: str, exist_ok: bool = False, *, kind: str, protected: Iterable[str | Path] = ()
+) -> Path:
+    """project/name, or name2, name3, ... as YOLOv5 numbers runs (ultralytics 8.4 would say name-2),
+    created and marked as this project's `kind` of run. With `exist_ok`, project/name itself, but only
+    when empty or a `kind` run this project made, never a folder of the user's; and never a folder
+    holding (or inside) any of `protected`, the run's inputs (facemask.owned_dirs)."""
+    from ultralytics.utils.files import increment_path
+
+    flag = "--project/--name"
+    path = Path(project).resolve() / name
+    if shown(str(path)) != str(path):  # OpenCV crashes on such a path
+        raise OutputDirError(f"{flag} {shown(str(path))} is not valid UTF-8; choose another {flag}")
+    if not exist_ok:
+        path = increment_path(path, exist_ok=False, sep="")
+    check_output(path, exist_ok, protected, flag=flag)
+    if is_ours(path) and _marked_kind(path) != kind:
+        raise OutputDirError(
+            f"{path} holds this project's {_marked_kind(path)} output, not a {kind} run; choose another {flag}"
+        )
+    try:
+        return mark(path, kind)
+    except OSError as e:
+        raise OutputDirError(f"cannot create {path} ({e.strerror}); choose another {flag}") from None
+
+
+def _marked_kind(path: Path) -> str | None:
+    """What a folder's marker says it holds (detect, val, train, dataset), or None if unreadable."""
+    try:
+        return json.loads((path / MARKER).read_text()).get("kind")
+    except (OSError, ValueError, AttributeError):
+        return None

@@ -1,1 +1,1 @@
-"""Stage 4, the web app: what app.py's Gradio layout calls."""
+"""The app stage (the top layer, ARCHITECTURE.md): what app.py's Gradio layout calls."""

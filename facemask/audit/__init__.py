@@ -1,1 +1,2 @@
-"""Stage 1b, the label audit: where a model and the labels disagree, for review, and corrected copies."""
+"""The audit stage (above inference, ARCHITECTURE.md), the label audit: where a model and the labels
+disagree, for review, and corrected copies."""

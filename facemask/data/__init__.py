@@ -1,1 +1,2 @@
-"""Stage 1, the dataset: read the public sources, drop bad labels and duplicates, group copies, split, write."""
+"""The data stage (the lowest, ARCHITECTURE.md), the dataset: read the public sources, drop bad labels and
+duplicates, group copies, split, write."""

@@ -1,1 +1,2 @@
-"""Stage 3, inference: frames in, detections through one pipeline, drawings, counts, people and files out."""
+"""The inference stage (above model, ARCHITECTURE.md): frames in, detections through one pipeline, drawings,
+counts, people and files out."""

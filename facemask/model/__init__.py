@@ -1,1 +1,1 @@
-"""Stage 2, the model: checkpoints, input size, training, evaluation and its logging."""
+"""The model stage (above data, ARCHITECTURE.md): checkpoints, input size, training, evaluation and its logging."""

@@ -4,11 +4,10 @@ arguments ultralytics takes."""
 
 from __future__ import annotations
 
-import json
 import os
 import pickle
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -17,7 +16,6 @@ from PIL import Image, UnidentifiedImageError
 from facemask.data.download import reachable
 from facemask.errors import FacemaskError
 from facemask.files import shown
-from facemask.owned_dirs import MARKER, OutputDirError, check_output, is_ours, mark
 
 ASSET_HOST = "github.com"  # ultralytics release assets are served from GitHub
 #: What to pass instead, for each way a script takes a model: each names only flags that script has.
@@ -194,40 +192,6 @@ def check_device(device: str | int | list | tuple | None) -> None:
             f"--device {device}: this machine has {have}; pass --device cpu"
             + (f" or a GPU index below {count}" if count else "")
         )
-
-
-def run_dir(
-    project: str | Path, name: str, exist_ok: bool = False, *, kind: str, protected: Iterable[str | Path] = ()
-) -> Path:
-    """project/name, or name2, name3, ... as YOLOv5 numbers runs (ultralytics 8.4 would say name-2),
-    created and marked as this project's `kind` of run. With `exist_ok`, project/name itself, but only
-    when empty or a `kind` run this project made, never a folder of the user's; and never a folder
-    holding (or inside) any of `protected`, the run's inputs (facemask.owned_dirs)."""
-    from ultralytics.utils.files import increment_path
-
-    flag = "--project/--name"
-    path = Path(project).resolve() / name
-    if shown(str(path)) != str(path):  # OpenCV crashes on such a path
-        raise OutputDirError(f"{flag} {shown(str(path))} is not valid UTF-8; choose another {flag}")
-    if not exist_ok:
-        path = increment_path(path, exist_ok=False, sep="")
-    check_output(path, exist_ok, protected, flag=flag)
-    if is_ours(path) and _marked_kind(path) != kind:
-        raise OutputDirError(
-            f"{path} holds this project's {_marked_kind(path)} output, not a {kind} run; choose another {flag}"
-        )
-    try:
-        return mark(path, kind)
-    except OSError as e:
-        raise OutputDirError(f"cannot create {path} ({e.strerror}); choose another {flag}") from None
-
-
-def _marked_kind(path: Path) -> str | None:
-    """What a folder's marker says it holds (detect, val, train, dataset), or None if unreadable."""
-    try:
-        return json.loads((path / MARKER).read_text()).get("kind")
-    except (OSError, ValueError, AttributeError):
-        return None
 
 
 def precision_args(half: bool = False, int8: bool = False) -> dict[str, int]:

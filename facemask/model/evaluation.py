@@ -18,8 +18,9 @@ from facemask.data.data_yaml import check_data, dataset_root
 from facemask.data.dataset_files import class_names, known_sources, split_images
 from facemask.data.sources import IMAGE_SUFFIXES
 from facemask.model import photo_scores, recall_breakdown
-from facemask.model.checkpoints import check_device, load_model, precision_args, run_dir
+from facemask.model.checkpoints import check_device, load_model, precision_args
 from facemask.model.input_size import resolve
+from facemask.owned_dirs import run_dir
 from facemask.paths import DEFAULT_DATA, DEFAULT_WEIGHTS, VAL_DIR
 
 METRIC_KEYS = ("precision", "recall", "mAP50", "mAP50-95")

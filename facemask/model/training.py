@@ -12,8 +12,9 @@ import yaml
 
 from facemask.data.data_yaml import DatasetError, check_data, dataset_root
 from facemask.data.sources import ConfigError
-from facemask.model.checkpoints import RESUME_HINT, TRAIN_HINT, CheckpointError, check_device, load_model, run_dir
+from facemask.model.checkpoints import RESUME_HINT, TRAIN_HINT, CheckpointError, check_device, load_model
 from facemask.model.wandb_logging import WandbLogger, default_mode
+from facemask.owned_dirs import run_dir
 from facemask.paths import CONFIGS_DIR
 from facemask.yaml_io import load_yaml
 
