@@ -179,7 +179,8 @@ def test_an_error_that_takes_the_place_of_a_stop_is_that_stop(
     """One line and 130/143, as the stop would have; but what saves failing is a bug and keeps its traceback."""
     script = tmp_path / "x.py"
     script.write_text(AS_AN_EXTENSION.format(signal=signum.name, then=then))
-    done = subprocess.run([sys.executable, script], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # the script is in tmp_path: the project is not beside it
+    done = subprocess.run([sys.executable, script], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == code
     if code == 1:
         assert "Traceback" in done.stderr and done.stderr.splitlines()[-1].startswith(stderr)
