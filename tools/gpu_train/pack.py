@@ -8,14 +8,15 @@ Usage:
 Then, on the GPU machine, one device-tool `run` a part, back to back (a machine stays warm 30 s after a
 call and keeps what earlier calls carried), the last one training:
     run(command="ls .gpu/parts", carry=[".gpu/parts/part-00"])        # ... one call per part but the last
-    run(command="bash tools/gpu_train/run.sh", carry=[".gpu/parts/part-03", ".gpu/parts/manifest.txt"], timeout_s=580)
+    run(command="bash tools/gpu_train/run.sh", carry=[".gpu/parts/part-04", ".gpu/parts/manifest.txt"], timeout_s=580)
 
 The photos are re-encoded with their long side at most `--long-side` pixels: training runs at 640 px at
 most, so nothing the model sees is lost. YOLO labels are normalised, so they are copied unchanged. The
 wheels are ultralytics and the packages it needs that the GPU machine lacks, for its Python (3.12, x86-64);
-pip downloads them here, where PyPI answers. A call carries 64 MiB with the working tree (about 17 MiB), so
+pip downloads them here, where PyPI answers. A call carries 64 MiB with the working tree, so
 the payload (dataset about 97 MiB, wheels 58 MiB, polars' runtime alone 54 MB) goes as a tar cut into
-parts of `--part-mib`; run.sh checks the manifest's SHA-256 and unpacks it.
+parts of `--part-mib` (36 MiB: the tree, with a kept checkpoint, is about 23 MiB); run.sh checks the
+manifest's SHA-256 and unpacks it.
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ def cut_into_parts(payload: Path, parts: Path, part_mib: int) -> list[Path]:
 
 
 def run(
-    data: str | Path = ROOT / "datasets/face_masks_crowd", long_side: int = 640, quality: int = 88, part_mib: int = 44
+    data: str | Path = ROOT / "datasets/face_masks_crowd", long_side: int = 640, quality: int = 88, part_mib: int = 36
 ) -> list[Path]:
     """Write .gpu/payload (the dataset re-encoded, the wheels, the COCO-pretrained backbone) and cut it into
     .gpu/parts; returns the parts, in the order run.sh joins them.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Train on a lent GPU machine (the device tool), from the parts tools/gpu_train/pack.py cut into .gpu/parts
 # and earlier calls carried there (see pack.py's docstring); this call carries the last part and the manifest:
-#   run(command="bash tools/gpu_train/run.sh", carry=[".gpu/parts/part-03", ".gpu/parts/manifest.txt"], timeout_s=580)
+#   run(command="bash tools/gpu_train/run.sh", carry=[".gpu/parts/part-04", ".gpu/parts/manifest.txt"], timeout_s=580)
 # The machine has PyTorch and no internet: join and check the parts, install the carried wheels without
 # their dependencies, train for a fixed time that ends well inside the call's 10 minutes (the config's
 # `time`), and copy the run's files to $OUT. Extra arguments go to train.py (e.g. --cfg yolov5s.yaml).
