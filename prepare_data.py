@@ -8,6 +8,7 @@ Usage:
     python prepare_data.py --sources DIR --incorrect no-mask       # count incorrect masks as No Mask
     python prepare_data.py --sources DIR --blur-threshold 60 --no-rotate --out datasets/plain --exist-ok
     python prepare_data.py --sources DIR --negatives photos_without_faces/ --negatives-share 0.1
+    python prepare_data.py --sources DIR --slices 512      # add 512 px tiles of training crowd photos
     python prepare_data.py --sources DIR --keep-split none --seed 3       # a split of its own, not the model's
     python prepare_data.py --sources DIR --add my_set/ --add roboflow_export/   # your own sets beside them
     python prepare_data.py --add reviewed/ --class-map face="No Mask"       # only yours; its 'face' is No Mask
@@ -36,7 +37,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from facemask.classes import INCORRECT_POLICIES, class_map_of, parse_class_map
-from facemask.cli import checked, flag, float_range, int_range, positive_int, run_or_fail
+from facemask.cli import checked, flag, float_range, image_size, int_range, positive_int, run_or_fail
 from facemask.data.data_yaml import same_dataset, write_data_yaml, written_by_us
 from facemask.data.download import download_sources
 from facemask.data.layout import resolve_added
@@ -71,6 +72,7 @@ def run(
     split: str | Sequence[float] = M.split,  # train/val/test shares: "85/10/5", "0.7,0.2,0.1" or three numbers
     seed: int = M.seed,  # seed of the split (and of which negatives stay)
     rotate: bool = M.rotate,  # add 90/180/270 degree copies of the training images
+    slices: int | None = M.slices,  # add tiles this many pixels wide of training photos with 5+ faces; None: off
     negatives: str | Path | None = M.negatives,  # folder of photos without faces, kept as background images
     negatives_share: float = M.negatives_share,  # at most this share of the merged photos are negatives
     keep_split: str | Path | None = SHIPPED_SPLIT,  # splits.csv to keep; "default": the shipped model's; None: new
@@ -98,6 +100,7 @@ def run(
         split=parse_fractions(split),
         seed=seed,
         rotate=rotate,
+        slices=slices or None,
         negatives=str(negatives) if negatives else None,
         negatives_share=negatives_share,
         keep_split=keep_split,
@@ -204,7 +207,10 @@ def _print_summary(report: MergeReport, out: Path) -> None:
     kept = sum(t["kept"] for t in report.images.values())
     drops = {r: report.dropped(r) for r in sorted({r for t in report.images.values() for r in t["dropped"]})}
     splits = ", ".join(
-        f"{s} {v['photos']}" + (f" (+{v['rotated']} rotated)" if v["rotated"] else "") for s, v in report.splits.items()
+        f"{s} {v['photos']}"
+        + (f" (+{v['rotated']} rotated)" if v["rotated"] else "")
+        + (f" (+{v['sliced']} slices)" if v.get("sliced") else "")
+        for s, v in report.splits.items()
     )
     print(
         f"Kept {kept} of {read} images ({', '.join(f'{n} {r}' for r, n in drops.items()) or 'none dropped'}); "
@@ -233,6 +239,7 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--split", type=checked(parse_fractions), **{**flag(MergeOptions, "split"), "default": split_text})
     p.add_argument("--seed", type=int, **flag(MergeOptions, "seed"))
     p.add_argument("--no-rotate", dest="rotate", action="store_false", help="no 90/180/270 degree training copies")
+    p.add_argument("--slices", type=image_size, metavar="SIZE", **flag(MergeOptions, "slices"))
     p.add_argument("--negatives", type=Path, **flag(MergeOptions, "negatives"))
     p.add_argument("--negatives-share", type=float_range(0, 1, hi_open=True), **flag(MergeOptions, "negatives_share"))
     p.add_argument(

@@ -3,9 +3,9 @@
 Steps: read every source image and its label (in parallel), judge it (label problems, incorrect
 masks, bad boxes, blur), hash and fingerprint it (merge_judge); drop near-duplicates across all sources;
 find augmented copies (near_copies, merge_select); split whole groups of copies and similar photos
-85/10/5 per source; write images and YOLO labels, with 90/180/270 degree copies of training images only
-(merge_write). The dataset is built in a hidden folder beside the output and moved into place only when
-complete.
+85/10/5 per source; write images and YOLO labels, with 90/180/270 degree copies and (`slices`)
+sliced copies of crowd photos, of training images only (merge_write). The dataset is built in a
+hidden folder beside the output and moved into place only when complete.
 """
 
 from __future__ import annotations
@@ -111,7 +111,7 @@ def _build(
 
     names = output_names(opts.incorrect)
     make_split_folders(root)
-    jobs = write_jobs(kept, splits, names, opts.rotate)
+    jobs = write_jobs(kept, splits, names, opts)
     written = list(_parallel(functools.partial(write_sample, root=root), jobs, opts.workers, "Writing", progress))
     report.splits = split_stats(jobs, written, names)
     shutil.rmtree(stage)

@@ -35,6 +35,9 @@ class MergeOptions:
     split: tuple[float, float, float] = option(DEFAULT_FRACTIONS, "train/val/test proportions")
     seed: int = option(0, "seed of the split")  # and of which negatives stay
     rotate: bool = True  # 90/180/270 degree copies of training images (--no-rotate)
+    slices: int | None = option(
+        None, "add tiles of this many pixels of training crowd photos (5+ faces), e.g. 512; off by default"
+    )
     negatives: str | None = option(None, "folder of photos without faces, kept as background images")
     negatives_share: float = option(0.1, "at most this share are negatives")
     keep_split: str | None = None  # a splits.csv whose photos keep their split (split.assign_splits)

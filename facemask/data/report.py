@@ -166,6 +166,13 @@ class MergeReport:
             label="rotated copies",
             color="tab:cyan",
         )
+        bx.bar(
+            splits,
+            [self.splits[s].get("sliced", 0) for s in splits],
+            bottom=[self.splits[s]["photos"] + self.splits[s]["rotated"] for s in splits],
+            label="sliced copies",
+            color="tab:purple",
+        )
         for i, s in enumerate(splits):
             bx.annotate(str(self.splits[s]["images"]), (i, self.splits[s]["images"]), ha="center", va="bottom")
         bx.set_title("Merged dataset: images per split")
@@ -204,13 +211,14 @@ class MergeReport:
         if self.splits:
             names = sorted({c for v in self.splits.values() for c in v["boxes"]})
             st = Table(title="Splits", title_justify="left")
-            for col in ("split", "photos", "rotated copies", "images", *names):
+            for col in ("split", "photos", "rotated copies", "sliced copies", "images", *names):
                 st.add_column(col, justify="left" if col == "split" else "right")
             for split, v in self.splits.items():
                 st.add_row(
                     split,
                     str(v["photos"]),
                     str(v["rotated"]),
+                    str(v.get("sliced", 0)),  # reports written before --slices have none
                     str(v["images"]),
                     *(str(v["boxes"].get(c, 0)) for c in names),
                 )

@@ -172,9 +172,16 @@ class WandbLogger:
         self.run.log(
             {
                 "dataset/splits": wandb.Table(
-                    columns=["split", "photos", "rotated", "images", *names],
+                    columns=["split", "photos", "rotated", "sliced", "images", *names],
                     data=[
-                        [s, v["photos"], v["rotated"], v["images"], *(v["boxes"].get(c, 0) for c in names)]
+                        [
+                            s,
+                            v["photos"],
+                            v["rotated"],
+                            v.get("sliced", 0),
+                            v["images"],
+                            *(v["boxes"].get(c, 0) for c in names),
+                        ]
                         for s, v in splits.items()
                     ],
                 )
