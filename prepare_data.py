@@ -238,7 +238,12 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
     split_text = "/".join(f"{100 * f:g}" for f in M.split)  # 85/10/5
     p.add_argument("--split", type=checked(parse_fractions), **{**flag(MergeOptions, "split"), "default": split_text})
     p.add_argument("--seed", type=int, **flag(MergeOptions, "seed"))
-    p.add_argument("--no-rotate", dest="rotate", action="store_false", help="no 90/180/270 degree training copies")
+    p.add_argument(
+        "--no-rotate",
+        dest="rotate",
+        action="store_false",
+        help="no 90/180/270 degree training copies (made unless this is given; rotate: %(default)s)",
+    )
     p.add_argument("--slices", type=image_size, metavar="SIZE", **flag(MergeOptions, "slices"))
     p.add_argument("--negatives", type=Path, **flag(MergeOptions, "negatives"))
     p.add_argument("--negatives-share", type=float_range(0, 1, hi_open=True), **flag(MergeOptions, "negatives_share"))
@@ -247,7 +252,7 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
         default=SHIPPED_SPLIT,
         help=f"a splits.csv whose photos keep their split; '{SHIPPED_SPLIT}': the shipped model's; 'none': a new split",
     )
-    p.add_argument("--workers", type=positive_int(), default=None, help="processes (default: all cores)")
+    p.add_argument("--workers", type=positive_int(), default=None, help="processes (%(default)s: all cores)")
     p.add_argument("--exist-ok", action="store_true", help="replace --out and --data if this project wrote them")
     _add_own_sets_flags(p)
     opt = p.parse_args(argv)

@@ -1,6 +1,6 @@
-"""Keep a training run's resume checkpoint in the repository. A session's machine is not kept, and runs/
-is not committed, so without this a long CPU run (hours over several sessions) starts again from the
-backbone each time. The optimizer's state (AdamW's two moments: 21 of last.pt's 27 MB for YOLOv5n) is
+"""Keep a training run's resume checkpoint in the repository, so that a long CPU run (hours, over several
+days) goes on from another machine or a fresh clone: runs/ is not committed, so without this it would
+start again from the backbone. The optimizer's state (AdamW's two moments: 21 of last.pt's 27 MB for YOLOv5n) is
 left out, so the kept file is the 5.5 MB EMA model plus the epoch, the best fitness and the run's
 arguments; a resumed run starts its moments afresh (ultralytics resumes without them) and they rebuild
 within the first hundred steps.

@@ -149,8 +149,7 @@ def caption(view: CameraView) -> str:
         return f"{view.name}: waiting for the first frame"
     t = view.tally
     rate = "" if t.rate is None else f" ({t.percent})"
-    people = "1 person" if t.people == 1 else f"{t.people} people"
-    return f"{view.name}: {people}, {t.masked} masked{rate}, {t.unmasked} unmasked"
+    return f"{view.name}: {t.people_text}, {t.masked} masked{rate}, {t.unmasked} unmasked"
 
 
 def totals(views: list[CameraView], running: bool, error: str | None) -> dict[str, Any]:

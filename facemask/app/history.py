@@ -103,9 +103,9 @@ def history(
         days[key] = days.get(key, Tally()) + r["tally"]
     newest_first = sorted(sorted(days.items(), key=lambda kv: kv[0][1]), key=lambda kv: kv[0][0], reverse=True)
     table = [{"day": day, "camera": camera, **_day_row(tally)} for (day, camera), tally in newest_first]
-    people = sum(t.people for t in days.values())
+    people = sum(days.values(), Tally()).people_text
     line = (
-        f"History: {people} people over the last {DAYS} days"
+        f"History: {people} over the last {DAYS} days"
         if rows
         else (f"History: nothing in the event store over the last {DAYS} days yet")
     )

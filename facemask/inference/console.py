@@ -57,7 +57,7 @@ class ConsoleSink(BaseSink):
             self._progress(None)
         t = Tally.of_row(people)
         ignored = f"{people['ignored_tracks']} short or out-of-zone tracks ignored"
-        line = f"{shown(source)}: {t.people} people, {t.masked} masked ({t.percent}), {t.unmasked} unmasked; {ignored}"
+        line = f"{shown(source)}: {t.people_text}, {t.masked} masked ({t.percent}), {t.unmasked} unmasked; {ignored}"
         tqdm.write(line, file=sys.stdout)
 
     def close(self) -> None:

@@ -43,6 +43,11 @@ class Tally:
         return round(self.masked / self.people, RATE_DIGITS) if self.people else None
 
     @property
+    def people_text(self) -> str:
+        """'1 person', '5 people': how every line that people read says the count."""
+        return "1 person" if self.people == 1 else f"{self.people} people"
+
+    @property
     def percent(self) -> str:
         """The rate as people read it: '60%', or 'n/a' for nobody."""
         return "n/a" if self.rate is None else f"{self.rate:.0%}"

@@ -99,6 +99,12 @@ def _resumed(resume: bool | str | Path, opts: dict[str, Any]) -> tuple[Any, Path
     model = load_model(weights=last, hint=RESUME_HINT, pytorch_only=True)
     if "data" not in (model.ckpt or {}).get("train_args", {}):
         raise CheckpointError(f"--resume: {last} is not a training checkpoint (no train_args); {RESUME_HINT}")
+    if model.ckpt.get("epoch", -1) == -1:  # ultralytics marks a finished run's checkpoints so (and strips them)
+        epochs = model.ckpt["train_args"].get("epochs")
+        raise CheckpointError(
+            f"--resume: {last} is from a finished run ({epochs} epochs): nothing to resume; "
+            f"train on from it with --weights {last} --epochs N"
+        )
     data_path = Path(model.ckpt["train_args"]["data"])
     if not data_path.is_file():
         raise DatasetError(f"--resume: {last} was trained on {data_path}, which is not on this machine")

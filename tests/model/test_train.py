@@ -56,6 +56,12 @@ def test_resume_continues_an_interrupted_run(tiny_run: TinyRun) -> None:
     assert [r["epoch"] for r in history(run_file(run_dir)) if "metrics/mAP50(B)" in r] == [2]
 
 
+def test_resuming_a_finished_run_says_so_in_one_line(tiny_run: TinyRun) -> None:
+    """Not ultralytics' traceback ("nothing to resume", with a `yolo` command): what train.py can do instead."""
+    with pytest.raises(CheckpointError, match=r"finished run \(2 epochs\): nothing to resume.*--weights"):
+        train.run(resume=tiny_run.dir / "weights" / "last.pt")
+
+
 def whole_checkpoints(weights: Path) -> set[str]:
     """The checkpoints in `weights`, each loaded by torch.load; besides them only temporary files (.*.tmp)."""
     names = {p.name for p in weights.iterdir()} if weights.is_dir() else set()

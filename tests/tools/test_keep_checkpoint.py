@@ -27,6 +27,7 @@ def mid_run(last: Path, out: Path) -> Path:
     has its model under "model", and no optimizer)."""
     state = torch.load(last, map_location="cpu", weights_only=False)
     state["ema"], state["model"] = state["ema"] or state["model"], None
+    state["epoch"] = 0  # the first of its epochs done (a finished run's say -1)
     params = [p.float().requires_grad_() for p in state["ema"].parameters()]
     optimizer = torch.optim.AdamW(params)
     sum(p.sum() for p in params).backward()
