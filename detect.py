@@ -98,6 +98,7 @@ def run(**kwargs: Any) -> RunSummary:
         conf_thres (float): confidence threshold (0-1)
         iou_thres (float): NMS IoU threshold (0-1): boxes of one class overlapping more are one face, tiled too
         max_det (int): most faces kept per image
+        agnostic_nms (bool): NMS across classes, so a face gets one box (Mask or No Mask), not one of each
         device (str | None): cpu, 0, 1, ...; None: a GPU if there is one
         view_img (bool): show results in a window
         save_txt (bool): YOLO labels in labels/<stem>.txt (<stem>_<frame>.txt for a video's frames)

@@ -50,6 +50,7 @@ def run(
     conf_thres: float = PredictOptions.conf,
     iou_thres: float = PredictOptions.iou,
     max_det: int = PredictOptions.max_det,
+    agnostic_nms: bool = PredictOptions.agnostic_nms,
     device: str | None = DetectorSettings.device,
 ) -> list[Path]:
     """Detect faces on every photo under `source` (any depth) and write them, with copies of the photos, into
@@ -65,6 +66,7 @@ def run(
         conf_thres (float): confidence threshold (0-1); lower it to be shown more faces to keep or delete
         iou_thres (float): NMS IoU threshold (0-1)
         max_det (int): most faces kept per photo
+        agnostic_nms (bool): NMS across classes, so a face gets one box
         device (str | None): cpu, 0, 1, ...; None: a GPU if there is one"""
     if format not in FORMATS:
         raise ValueError(f"--format must be one of {', '.join(FORMATS)}, not {format!r}")
@@ -76,7 +78,10 @@ def run(
         raise SourceError(f"no photos in {shown(str(source))}")
     check_output(out, exist_ok=False, protected=[source, Path(weights)])
     detector = Detector(
-        weights, DetectorSettings(imgsz=imgsz, conf=conf_thres, iou=iou_thres, max_det=max_det, device=device)
+        weights,
+        DetectorSettings(
+            imgsz=imgsz, conf=conf_thres, iou=iou_thres, max_det=max_det, agnostic_nms=agnostic_nms, device=device
+        ),
     )
     print(
         f"Pre-labelling {len(photos)} photos of {shown(str(source))} with {shown(str(weights))} at {detector.size_note}"

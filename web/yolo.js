@@ -1,5 +1,6 @@
 // The arithmetic that must match detect.py: ultralytics' letterbox (OpenCV's INTER_LINEAR resize, grey 114
-// padding, centred) and its post-processing (best class per anchor, conf > threshold, class-aware NMS, boxes
+// padding, centred) and its post-processing (best class per anchor, conf > threshold, NMS across classes as
+// detect.py's default agnostic NMS: one face, one box; `agnostic: false` for per class), boxes
 // scaled back to the image). Pure functions on arrays, no DOM, so the page, a worker or Node can use them.
 
 const COEF_BITS = 11; // OpenCV's fixed-point resize: weights in 1/2048, two passes, rounded as cv::resize rounds
@@ -105,7 +106,12 @@ export function iou(a, b) {
 /** ultralytics' non_max_suppression (multi_label=False, agnostic=False) and scale_boxes on a YOLOv5u/v8
  * output of dims [1, 4 + nc, N] (xywh in input pixels, then class scores). Returns detections in image
  * pixels, highest confidence first: {box: [x1, y1, x2, y2], conf, cls}. */
-export function postprocess(output, dims, geometry, { conf = 0.25, iou: iouThres = 0.45, maxDet = 300 } = {}) {
+export function postprocess(
+  output,
+  dims,
+  geometry,
+  { conf = 0.25, iou: iouThres = 0.45, maxDet = 300, agnostic = true } = {},
+) {
   if (dims.length !== 3 || dims[0] !== 1 || dims[1] < 5) {
     throw new Error(`unexpected model output of shape [${dims.join(", ")}]; expected [1, 4 + classes, anchors]`);
   }
@@ -135,8 +141,9 @@ export function postprocess(output, dims, geometry, { conf = 0.25, iou: iouThres
     const a = candidates[i];
     kept.push(a);
     for (let j = i + 1; j < candidates.length; j++) {
-      // class-aware: ultralytics offsets each class's boxes by class * 7680 px, so classes never overlap
-      if (!suppressed[j] && candidates[j].cls === a.cls && iou(a.box, candidates[j].box) > iouThres) {
+      // per class, ultralytics offsets each class's boxes by class * 7680 px, so classes never overlap
+      const rival = agnostic || candidates[j].cls === a.cls;
+      if (!suppressed[j] && rival && iou(a.box, candidates[j].box) > iouThres) {
         suppressed[j] = 1;
       }
     }

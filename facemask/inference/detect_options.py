@@ -5,6 +5,7 @@ are EventOptions' (facemask/events/options.py, a stage above this one)."""
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from facemask.inference.zones import Zone
 from facemask.paths import DEFAULT_WEIGHTS, EXAMPLES_DIR, RUNS_DIR
 
 #: The flags of the model and its thresholds, which prelabel.py shares with detect.py.
-MODEL_FLAGS = ("weights", "imgsz", "conf_thres", "iou_thres", "max_det", "device")
+MODEL_FLAGS = ("weights", "imgsz", "conf_thres", "iou_thres", "max_det", "agnostic_nms", "device")
 
 
 def _zone(spec: str) -> str:
@@ -41,6 +42,11 @@ class DetectOptions:
     conf_thres: float = option(PredictOptions.conf, "confidence threshold (0-1)", type=unit_float)
     iou_thres: float = option(PredictOptions.iou, "NMS IoU threshold (0-1)", type=unit_float)
     max_det: int = option(PredictOptions.max_det, "maximum faces per image", type=positive_int())
+    agnostic_nms: bool = option(
+        PredictOptions.agnostic_nms,
+        "NMS across classes: one face, one box (--no-agnostic-nms: per class, as YOLOv5's default)",
+        action=argparse.BooleanOptionalAction,
+    )
     device: str | None = option(DetectorSettings.device, "cpu, 0, ...")
     view_img: bool = option(False, "show results in a window")
     save_txt: bool = option(False, "YOLO labels in labels/<stem>.txt")
@@ -84,6 +90,7 @@ class DetectOptions:
             conf=self.conf_thres,
             iou=self.iou_thres,
             max_det=self.max_det,
+            agnostic_nms=self.agnostic_nms,
             device=self.device,
             classes=self.classes,
             half=self.half,

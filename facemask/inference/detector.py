@@ -33,6 +33,9 @@ class PredictOptions:
     iou: float = 0.45
     max_det: int = 1000
     classes: tuple[int, ...] | None = None
+    # One face, one verdict: a Mask box and a No Mask box on the same face are one face, the likelier kept
+    # (YOLOv5's --agnostic-nms, on here: per-class NMS counted such a face twice, once as each).
+    agnostic_nms: bool = True
     augment: bool = False  # test-time augmentation: flips and scales (ultralytics' augment=True)
     tile: bool = False  # sliced inference (sahi): overlapping tiles at the model's size, plus the whole image
     tile_overlap: float = 0.2  # share of a tile its neighbour overlaps
@@ -47,6 +50,7 @@ class DetectorSettings:
     conf: float = PredictOptions.conf
     iou: float = PredictOptions.iou
     max_det: int = PredictOptions.max_det
+    agnostic_nms: bool = PredictOptions.agnostic_nms
     device: str | None = None
     classes: list[int] | None = None
     half: bool = False
@@ -95,6 +99,7 @@ class Detector:
                 imgsz=self.input_size.imgsz,
                 conf=o.conf,
                 iou=o.iou,
+                agnostic_nms=o.agnostic_nms,
                 max_det=o.max_det,
                 device=self.settings.device,
                 classes=None if o.classes is None else list(o.classes),
@@ -142,19 +147,19 @@ class Detector:
             verbose=0,
         )
         found = [p for p in result.object_prediction_list if o.classes is None or p.category.id in o.classes]
-        detections = tile_nms(found, self.names, o.iou)[: o.max_det]
+        detections = tile_nms(found, self.names, o.iou, o.agnostic_nms)[: o.max_det]
         return Prediction(detections, {"sliced": (time.perf_counter() - start) * 1000})
 
 
-def tile_nms(found: list[ObjectPrediction], names: dict[int, str], iou: float) -> sv.Detections:
-    """sahi's predictions as Detections, best first, without the boxes of one class that overlap a better one
-    by more than `iou` (as ultralytics' NMS does in a plain pass)."""
+def tile_nms(found: list[ObjectPrediction], names: dict[int, str], iou: float, agnostic: bool) -> sv.Detections:
+    """sahi's predictions as Detections, best first, without the boxes that overlap a better one (of any
+    class if `agnostic`, else of theirs) by more than `iou`, as ultralytics' NMS does in a plain pass."""
     found = sorted(found, key=lambda p: -p.score.value)
     detections = sv.Detections(
         xyxy=np.array([p.bbox.to_xyxy() for p in found], dtype=float).reshape(-1, 4),
         confidence=np.array([p.score.value for p in found], dtype=float),
         class_id=np.array([p.category.id for p in found], dtype=int),
     )
-    detections = detections.with_nms(threshold=iou, class_agnostic=False)
+    detections = detections.with_nms(threshold=iou, class_agnostic=agnostic)
     detections.data["class_name"] = np.array([names[int(c)] for c in detections.class_id])
     return detections

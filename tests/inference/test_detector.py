@@ -64,3 +64,35 @@ def test_pieces_of_a_face_cut_by_a_tile_are_joined_whatever_the_iou(detector, mo
 
     monkeypatch.setattr(UltralyticsDetectionModel, "perform_batch_inference", predict)
     assert faces(detector, 0.9) == [[50, 50, 150, 150]]
+
+
+def test_one_face_with_a_box_of_each_class_is_one_face(detector, monkeypatch) -> None:
+    """A Mask box and a No Mask box on the same face are one face by default (agnostic NMS), the likelier
+    kept; --no-agnostic-nms keeps both, as YOLOv5 does by default. With tiles here; a plain pass hands the
+    same setting to ultralytics."""
+    both = [[10, 10, 110, 110, 0.9, 1], [14, 10, 112, 110, 0.8, 0]]  # IoU about 0.93, different classes
+
+    def predict(self, images: list[np.ndarray]) -> None:
+        self._original_predictions = [torch.tensor(both, dtype=torch.float32) for _ in images]
+        self._original_shapes = [image.shape for image in images]
+
+    monkeypatch.setattr(UltralyticsDetectionModel, "perform_batch_inference", predict)
+    image = np.zeros((320, 320, 3), np.uint8)
+    one = detector(image, PredictOptions(tile=True)).detections
+    two = detector(image, PredictOptions(tile=True, agnostic_nms=False)).detections
+    assert (one.class_id.tolist(), sorted(two.class_id.tolist())) == ([1], [0, 1])
+
+
+def test_a_plain_pass_hands_the_agnostic_setting_to_ultralytics(detector, monkeypatch) -> None:
+    given: list[bool] = []
+    original = detector.model.predict
+
+    def predict(*args, **kwargs):
+        given.append(kwargs["agnostic_nms"])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(detector.model, "predict", predict)
+    image = np.zeros((64, 64, 3), np.uint8)
+    detector(image, PredictOptions())
+    detector(image, PredictOptions(agnostic_nms=False))
+    assert given == [True, False]

@@ -50,6 +50,7 @@ def prelabel(photos: Path, fmt: str, out: Path, weights: Path) -> None:
         "0.001",
         "--max-det",
         "6",
+        "--no-agnostic-nms",  # the tiny model's boxes of both classes on one face: boxes for the reviewer to delete
     ]
     result = run_script(ROOT / "prelabel.py", args, out.parent)
     assert result.code == 0, result.stderr
