@@ -85,12 +85,6 @@ def camera_frames(
             yield Frame(f"cam{c + 1}", f"cam{c + 1}", scene(scenes[c], i, cursors[c]), i, is_video=True, fps=fps)
 
 
-def people_count(cameras: int, seconds: float, fps: float = 25.0, unmasked: Share = 0.3, seed: int = 0) -> int:
-    """How many people cross the cameras' scenes in all (some may still be crossing at the end)."""
-    frames = int(seconds * fps)
-    return sum(len(lane) for c in range(cameras) for lane in walkers(c, frames, fps, unmasked, seed))
-
-
 class ColourDetector:
     """Boxes around the green (Mask) and red (No Mask) faces: the model's stand-in."""
 

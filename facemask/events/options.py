@@ -34,7 +34,7 @@ from facemask.events.rules import Rule, load_rules
 from facemask.events.sink import EventSink
 from facemask.events.snapshots import SnapshotKeeper
 from facemask.events.spool import Spool
-from facemask.events.store import EventStore, make_engine
+from facemask.events.store import EventStore, make_engine, sqlite_url
 from facemask.events.webhook import WebhookSender, check_webhook_url
 from facemask.events.writer import Chore, EventWriter
 from facemask.paths import RUNS_DIR
@@ -75,7 +75,7 @@ class EventOptions:
     @property
     def db_url(self) -> str | None:
         if self.db == "":
-            return f"sqlite:///{self.folder / 'facemask.db'}"
+            return sqlite_url(self.folder)
         return self.db or os.environ.get("FACEMASK_DB") or None
 
     @property

@@ -28,7 +28,13 @@ from facemask.events.event import TIME_FIELDS, Event
 from facemask.events.schema import TABLES, TIME_COLUMN, people
 from facemask.paths import RUNS_DIR
 
-DEFAULT_DB = f"sqlite:///{RUNS_DIR / 'facemask.db'}"
+
+def sqlite_url(folder: Path) -> str:
+    """The embedded store of a folder (runs/ by default; detect.py: beside its --project)."""
+    return f"sqlite:///{Path(folder) / 'facemask.db'}"
+
+
+DEFAULT_DB = sqlite_url(RUNS_DIR)
 MIGRATIONS = Path(__file__).parent / "migrations"
 MIGRATION_LOCK = 0x66616365  # a PostgreSQL advisory lock: processes opening one store migrate one at a time
 CHUNK = 500  # rows per INSERT statement
