@@ -58,10 +58,11 @@ from facemask.audit.gallery import write_gallery
 from facemask.audit.options import AuditOptions
 from facemask.audit.review import apply_review, serve_review
 from facemask.audit.second_opinion import SECOND_OPINIONS, face_finder
-from facemask.cli import fail, image_size, int_range, positive_int, unit_float
+from facemask.cli import add_flags, fail, int_range, positive_int, unit_float
 from facemask.data.dataset_files import known_sources, load_dataset, split_images
 from facemask.data.split import SPLITS
 from facemask.errors import FacemaskError
+from facemask.inference.detect_options import DetectOptions
 from facemask.inference.detector import Detector, DetectorSettings
 from facemask.owned_dirs import check_output, run_dir
 
@@ -225,14 +226,7 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--weights", type=Path, help="model (.pt or an export)")
     p.add_argument("--data", type=Path, help="dataset yaml")
     p.add_argument("--split", nargs="+", choices=SPLITS, help="splits to audit (default: all the yaml has)")
-    p.add_argument(
-        "--imgsz",
-        "--img",
-        "--img-size",
-        dest="imgsz",
-        type=image_size,
-        help="inference size (default: the size the model was trained at)",
-    )
+    add_flags(p, DetectOptions, ("imgsz",))  # --imgsz, --img, --img-size, as detect.py's
     p.add_argument("--conf-thres", type=unit_float, help="confidence of a 'confident' detection")
     p.add_argument("--iou-thres", type=unit_float, help="NMS IoU threshold")
     p.add_argument("--device", help="cpu, 0, ...")

@@ -21,8 +21,9 @@ import argparse
 from pathlib import Path
 
 from facemask.app import web_page
-from facemask.cli import float_range, image_size, positive_int, run_or_fail
+from facemask.cli import add_flags, float_range, positive_int, run_or_fail
 from facemask.data.data_yaml import check_data
+from facemask.inference.detect_options import DetectOptions
 from facemask.model.checkpoints import PT_HINT, DeviceError, check_device, load_model, precision_args
 from facemask.model.hub import check_push, files_to_push, push
 from facemask.model.input_size import resolve
@@ -103,15 +104,7 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
     p.add_argument("--include", "--format", nargs="+", default=["onnx"], choices=FORMATS, help="formats to export")
-    p.add_argument(
-        "--imgsz",
-        "--img",
-        "--img-size",
-        dest="imgsz",
-        type=image_size,
-        default=None,
-        help="export size (default: the size the model was trained at)",
-    )
+    add_flags(p, DetectOptions, ("imgsz",))  # --imgsz, --img, --img-size, as detect.py's
     p.add_argument("--half", action="store_true", help="FP16 (GPU formats)")
     p.add_argument("--int8", action="store_true", help="int8 quantisation (OpenVINO, TFLite, TensorRT)")
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="dataset yaml: int8 calibration images")
