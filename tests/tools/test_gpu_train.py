@@ -4,7 +4,6 @@ into the same files, checked by the manifest; a part not carried yet is named, n
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 from pathlib import Path
@@ -12,20 +11,14 @@ from pathlib import Path
 import yaml
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.tools import ROOT, load_tool
+
 JOIN = ROOT / "tools" / "gpu_train" / "join.sh"
-
-
-def load_pack():
-    spec = importlib.util.spec_from_file_location("gpu_pack", ROOT / "tools" / "gpu_train" / "pack.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_photos_are_packed_at_the_long_side_with_their_labels(tiny_data: Path, tmp_path: Path) -> None:
     data = Path(yaml.safe_load(tiny_data.read_text())["path"])
-    load_pack().pack_images(data, tmp_path, long_side=64, quality=80)
+    load_tool("gpu_train/pack.py").pack_images(data, tmp_path, long_side=64, quality=80)
     photos = sorted(p.relative_to(tmp_path / "images") for p in (tmp_path / "images").glob("*/*"))
     assert [p.with_suffix("") for p in photos] == sorted(
         p.relative_to(data / "images").with_suffix("") for p in (data / "images").glob("*/*")
@@ -50,7 +43,7 @@ def payload(root: Path) -> dict[str, bytes]:
 
 def test_parts_join_into_the_same_files(tmp_path: Path) -> None:
     files = payload(tmp_path / "payload")
-    parts = load_pack().cut_into_parts(tmp_path / "payload", tmp_path / "parts", part_mib=1)
+    parts = load_tool("gpu_train/pack.py").cut_into_parts(tmp_path / "payload", tmp_path / "parts", part_mib=1)
     assert len(parts) == 3 and all(p.stat().st_size <= 2**20 for p in parts)
     subprocess.run(["bash", JOIN, tmp_path / "parts", tmp_path / "joined"], check=True)
     assert {name: (tmp_path / "joined" / name).read_bytes() for name in files} == files
@@ -58,7 +51,7 @@ def test_parts_join_into_the_same_files(tmp_path: Path) -> None:
 
 def test_a_missing_or_damaged_part_stops_the_join(tmp_path: Path) -> None:
     payload(tmp_path / "payload")
-    parts = load_pack().cut_into_parts(tmp_path / "payload", tmp_path / "parts", part_mib=1)
+    parts = load_tool("gpu_train/pack.py").cut_into_parts(tmp_path / "payload", tmp_path / "parts", part_mib=1)
     parts[1].rename(tmp_path / "elsewhere")
     missing = subprocess.run(["bash", JOIN, tmp_path / "parts", tmp_path / "a"], capture_output=True, text=True)
     assert missing.returncode == 2 and "part-01" in missing.stderr and not (tmp_path / "a").exists()

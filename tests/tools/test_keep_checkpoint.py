@@ -3,7 +3,6 @@ epoch and arguments, and without the optimizer's state that would triple its siz
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -11,15 +10,7 @@ import torch
 
 from facemask.model.training import _resumed
 from tests.conftest import TinyRun
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def load_tool():
-    spec = importlib.util.spec_from_file_location("keep_checkpoint", ROOT / "tools" / "keep_checkpoint.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.tools import load_tool
 
 
 def mid_run(last: Path, out: Path) -> Path:
@@ -38,7 +29,7 @@ def mid_run(last: Path, out: Path) -> Path:
 
 def test_the_kept_checkpoint_resumes_without_the_optimizer(tiny_run: TinyRun, tmp_path: Path) -> None:
     last = mid_run(tiny_run.dir / "weights" / "last.pt", tmp_path / "last.pt")
-    kept = load_tool().run(last, tmp_path / "kept.pt")
+    kept = load_tool("keep_checkpoint.py").run(last, tmp_path / "kept.pt")
     original, state = (torch.load(f, map_location="cpu", weights_only=False) for f in (last, kept))
     assert state["optimizer"] is None and original["optimizer"] is not None
     assert (state["epoch"], state["best_fitness"], state["train_args"]) == (
@@ -56,4 +47,4 @@ def test_the_kept_checkpoint_resumes_without_the_optimizer(tiny_run: TinyRun, tm
 def test_a_file_that_is_no_checkpoint_is_refused(tmp_path: Path) -> None:
     torch.save({"model": None}, tmp_path / "plain.pt")
     with pytest.raises(SystemExit, match="not a training checkpoint"):
-        load_tool().run(tmp_path / "plain.pt", tmp_path / "out.pt")
+        load_tool("keep_checkpoint.py").run(tmp_path / "plain.pt", tmp_path / "out.pt")
