@@ -339,6 +339,24 @@ def tiny_run(tiny_data: Path, tmp_path_factory) -> TinyRun:
     return made_once(tmp_path_factory, "runs", make)
 
 
+def mid_run(run: Path, folder: Path) -> Path:
+    """folder/last.pt: the shared run's last.pt as it is between epochs, of a run saved in folder/run: the
+    EMA model and AdamW's state after one step (a finished run's has its model under "model", and no
+    optimizer)."""
+    import torch
+
+    state = torch.load(run / "weights" / "last.pt", map_location="cpu", weights_only=False)
+    state["ema"], state["model"] = state["ema"] or state["model"], None
+    state["epoch"] = 0  # the first of its epochs done (a finished run's say -1)
+    state["train_args"] = {**state["train_args"], "save_dir": str(folder / "run")}
+    params = [p.float().requires_grad_() for p in state["ema"].parameters()]
+    optimizer = torch.optim.AdamW(params)
+    sum(p.sum() for p in params).backward()
+    optimizer.step()
+    torch.save({**state, "optimizer": optimizer.state_dict()}, folder / "last.pt")
+    return folder / "last.pt"
+
+
 @pytest.fixture(scope="session")
 def trained_run(tiny_run: TinyRun) -> Path:
     """The folder of the shared tiny model (weights/best.pt); tests copy what they change."""

@@ -46,8 +46,11 @@ def train(
     """Train with the options of `config` updated by `overrides` (None values are ignored) and its
     hyperparameters updated by `hyp` (a dict, or a yaml file as YOLOv5's --hyp); returns the run folder
     (weights/best.pt, weights/last.pt, results.csv, plots)."""
-    opts, hyp = _options(config, hyp, overrides)
-    model, data_path, run_args = _resumed(resume, opts) if resume else _fresh(opts, hyp)
+    opts, merged_hyp = _options(config, hyp, overrides)
+    if resume:
+        model, data_path, run_args = _resumed(resume, opts, _changes(overrides, hyp))
+    else:
+        model, data_path, run_args = _fresh(opts, merged_hyp)
     if model.task == "detect":
         from facemask.model.trainer import CheckpointTrainer  # it imports ultralytics' trainer
 
@@ -59,7 +62,7 @@ def train(
         mode=wandb or default_mode(),
         project=opts.get("wandb_project") or "facemask",
         entity=opts.get("wandb_entity"),
-        config={**opts, "hyp": hyp},
+        config={**opts, "hyp": merged_hyp},
         dataset_root=dataset_root(data_path, content) if content else None,
     )
     for event, fn in (callbacks or {}).items():
@@ -90,9 +93,19 @@ def _options(
     return opts, {**(opts.pop("hyp", None) or {}), **(hyp or {})}
 
 
-def _resumed(resume: bool | str | Path, opts: dict[str, Any]) -> tuple[Any, Path, dict[str, Any]]:
+def _changes(overrides: dict[str, Any], hyp: str | Path | dict[str, Any] | None) -> dict[str, Any]:
+    """What a user asks to change in a resumed run: --data, and --hyp's hyperparameters (not the config's)."""
+    if isinstance(hyp, str | Path):
+        hyp = load_yaml(hyp, ConfigError, "hyperparameter file")
+    return {**({"data": overrides["data"]} if overrides.get("data") else {}), **(hyp or {})}
+
+
+def _resumed(
+    resume: bool | str | Path, opts: dict[str, Any], changes: dict[str, Any] | None = None
+) -> tuple[Any, Path, dict[str, Any]]:
     """--resume: the interrupted run's checkpoint (the given one, or the newest), checked before it runs;
-    returns the model, its dataset yaml and ultralytics' train() arguments."""
+    returns the model, its dataset yaml and ultralytics' train() arguments. `changes` (--data, --hyp) go
+    into a copy of the checkpoint's arguments, since ultralytics resumes with the arguments it saved."""
     last = Path(resume) if isinstance(resume, str | Path) else find_last_checkpoint(opts["project"])
     if not last.is_file():
         raise CheckpointError(f"--resume: checkpoint not found: {last}; {RESUME_HINT}")
@@ -105,10 +118,29 @@ def _resumed(resume: bool | str | Path, opts: dict[str, Any]) -> tuple[Any, Path
             f"--resume: {last} is from a finished run ({epochs} epochs): nothing to resume; "
             f"train on from it with --weights {last} --epochs N"
         )
+    if changes:
+        last = _changed(last, model.ckpt, changes)
+        model = load_model(weights=last, hint=RESUME_HINT, pytorch_only=True)
     data_path = Path(model.ckpt["train_args"]["data"])
     if not data_path.is_file():
         raise DatasetError(f"--resume: {last} was trained on {data_path}, which is not on this machine")
     return model, data_path, {"resume": str(last)}
+
+
+def _changed(last: Path, ckpt: dict[str, Any], changes: dict[str, Any]) -> Path:
+    """A copy of `last` whose run goes on with `changes` (e.g. the corrected labels of an audit), in the run's
+    own weights folder; each change is printed, and ultralytics records them in the run's args.yaml."""
+    import torch
+
+    args = ckpt["train_args"]
+    if "data" in changes:
+        changes["data"] = str(check_data(changes["data"])[0])
+    for key, value in changes.items():
+        print(f"--resume: {key} {args.get(key)} -> {value} for epochs {ckpt['epoch'] + 2} to {args['epochs']}")
+    out = Path(args["save_dir"]) / "weights" / "resumed.pt"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({**ckpt, "train_args": {**args, **changes}}, out)
+    return out
 
 
 def _fresh(opts: dict[str, Any], hyp: dict[str, Any]) -> tuple[Any, Path, dict[str, Any]]:

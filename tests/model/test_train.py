@@ -14,8 +14,9 @@ import train
 from facemask.data.data_yaml import DatasetError
 from facemask.model import checkpoints
 from facemask.model.checkpoints import CheckpointError
+from facemask.model.training import _resumed
 from tests.conftest import TINY_TRAIN as TINY
-from tests.conftest import TinyRun, results_epochs
+from tests.conftest import TinyRun, mid_run, results_epochs
 from tests.scripts import run_script, start_script
 from tests.wandb_records import artifacts, history, run_file, run_files
 
@@ -54,6 +55,25 @@ def test_resume_continues_an_interrupted_run(tiny_run: TinyRun) -> None:
     assert results_epochs(run_dir / "results.csv") == [1, 2]
     assert (run_dir / "wandb_run_id.txt").read_text() == tiny_run.run_id_when_interrupted  # the same W&B run goes on
     assert [r["epoch"] for r in history(run_file(run_dir)) if "metrics/mAP50(B)" in r] == [2]
+
+
+def test_a_resumed_run_goes_on_with_corrected_labels_and_a_new_hyperparameter(
+    tiny_run: TinyRun, tiny_data: Path, tmp_path: Path, capsys
+) -> None:
+    """After an audit, the epochs left train on its corrected copy (--data) and, say, a class weight (--hyp):
+    ultralytics resumes with the arguments the checkpoint saved, so they go into a copy of it."""
+    last = mid_run(tiny_run.dir, tmp_path)
+    fixed = tmp_path / "fixed.yaml"
+    fixed.write_text(tiny_data.read_text())
+    before = last.read_bytes()
+    _, data, args = _resumed(last, {"project": str(tmp_path)}, {"data": str(fixed), "cls_pw": 0.5})
+    resumed = Path(args["resume"])
+    assert resumed == tmp_path / "run" / "weights" / "resumed.pt" and last.read_bytes() == before
+    saved = torch.load(resumed, map_location="cpu", weights_only=False)
+    assert saved["train_args"]["cls_pw"] == 0.5 and Path(saved["train_args"]["data"]) == data
+    assert data.read_text() == tiny_data.read_text() and saved["optimizer"] is not None
+    out = capsys.readouterr().out
+    assert "--resume: cls_pw 0.0 -> 0.5 for epochs 2 to 2" in out and f"-> {data} for epochs 2 to 2" in out
 
 
 def test_resuming_a_finished_run_says_so_in_one_line(tiny_run: TinyRun) -> None:
