@@ -95,6 +95,8 @@ def run(**kwargs: Any) -> RunSummary:
         weights (str | Path): the model, .pt or an export (.onnx, OpenVINO, TorchScript, ...)
         source (str | Path): image, folder, glob, list.txt, video, 0 (webcam), URL, or .streams (one a line)
         imgsz (int | None): input size; None: the size the model was trained or exported at
+        large_img (int): photos longer than this on their long side run at this size when the model's own size
+            is smaller and imgsz is None (crowds: more of their small faces); 0: every photo at one size
         conf_thres (float): confidence threshold (0-1)
         iou_thres (float): NMS IoU threshold (0-1): boxes of one class overlapping more are one face, tiled too
         max_det (int): most faces kept per image

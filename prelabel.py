@@ -47,6 +47,7 @@ def run(
     out: str | Path,
     weights: str | Path = DEFAULT_WEIGHTS,
     imgsz: int | None = DetectorSettings.imgsz,
+    large_img: int | None = DetectorSettings.large_imgsz,
     conf_thres: float = PredictOptions.conf,
     iou_thres: float = PredictOptions.iou,
     max_det: int = PredictOptions.max_det,
@@ -63,6 +64,7 @@ def run(
         out (str | Path): the new folder of photo copies and their pre-labels
         weights (str | Path): the model, .pt or an export (.onnx, ...)
         imgsz (int | None): input size; None: the size the model was trained or exported at
+        large_img (int | None): photos longer than this run at this size (with the model's own size); 0: off
         conf_thres (float): confidence threshold (0-1); lower it to be shown more faces to keep or delete
         iou_thres (float): NMS IoU threshold (0-1)
         max_det (int): most faces kept per photo
@@ -77,12 +79,9 @@ def run(
     if not photos:
         raise SourceError(f"no photos in {shown(str(source))}")
     check_output(out, exist_ok=False, protected=[source, Path(weights)])
-    detector = Detector(
-        weights,
-        DetectorSettings(
-            imgsz=imgsz, conf=conf_thres, iou=iou_thres, max_det=max_det, agnostic_nms=agnostic_nms, device=device
-        ),
-    )
+    model = {"imgsz": imgsz, "large_imgsz": large_img or None, "device": device}
+    settings = DetectorSettings(conf=conf_thres, iou=iou_thres, max_det=max_det, agnostic_nms=agnostic_nms, **model)
+    detector = Detector(weights, settings)
     print(
         f"Pre-labelling {len(photos)} photos of {shown(str(source))} with {shown(str(weights))} at {detector.size_note}"
     )

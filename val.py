@@ -28,11 +28,12 @@ from typing import Any
 import numpy as np
 import supervision as sv
 
-from facemask.cli import image_size, positive_int, run_or_fail, unit_float
+from facemask.cli import image_size, int_range, positive_int, run_or_fail, unit_float
 from facemask.confidence import DEFAULT_CONF
 from facemask.inference.detector import Detector, DetectorSettings
 from facemask.model import photo_scores, recall_breakdown
 from facemask.model.evaluation import evaluate, print_table
+from facemask.model.input_size import LARGE_PHOTO
 from facemask.paths import DEFAULT_DATA, DEFAULT_WEIGHTS, VAL_DIR
 
 
@@ -45,11 +46,12 @@ def photo_detector(weights: str | Path, **settings: Any) -> Callable[[np.ndarray
 
 def run(**kwargs: Any) -> dict[str, Any]:
     """Evaluate and print the per-class table; returns what metrics.json holds. Keyword arguments are
-    the long flag names (weights, data, task, imgsz, batch, conf_thres, iou_thres, device, half,
+    the long flag names (weights, data, task, imgsz, large_img, batch, conf_thres, iou_thres, device, half,
     save_json, project, name, exist_ok, recall_conf, plots), with facemask.model.evaluation.evaluate's defaults."""
     result = evaluate(photo_detector, **kwargs)
     conf = result["recall_by_face"]["conf"]
-    title = f"{result['task']} split by photos at {result['imgsz']} px (recall at confidence {conf}; face sizes"
+    large = f", photos over {result['large_img']} px at {result['large_img']}" if result["large_img"] else ""
+    title = f"{result['task']} split by photos at {result['imgsz']} px{large} (recall at confidence {conf}; face sizes"
     photo_scores.print_table(result["by_photos"], f"{title} with the photo at 640 px on its long side)")
     print_table(result)
     recall_breakdown.print_table(result["recall_by_face"])
@@ -70,6 +72,12 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
         type=image_size,
         default=None,
         help="pixels (default: the size the model was trained or exported at)",
+    )
+    p.add_argument(
+        "--large-img",
+        type=int_range(0, 8192),
+        default=LARGE_PHOTO,
+        help="photos longer than this run at this size, as detect.py's (0: every photo at one size)",
     )
     p.add_argument("--batch-size", "--batch", dest="batch", type=positive_int(), default=32)
     p.add_argument("--conf-thres", type=unit_float, default=0.001, help="confidence threshold (0-1)")

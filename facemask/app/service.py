@@ -78,7 +78,8 @@ def detect_rgb(
     check_pixels(rgb.shape[1], rgb.shape[0])
     pipeline = request_pipeline(model, PredictOptions(conf=conf, iou=iou, tile=tile, augment=augment), blur)
     result = pipeline.process(Frame(source="upload", name="upload", image=np.ascontiguousarray(rgb[:, :, ::-1])))
-    counts_json = {**summary(result.counts), "imgsz": pipeline.detector.input_size.imgsz}  # the size it ran at
+    ran_at = pipeline.detector.input_size.for_image(*rgb.shape[:2])  # a large photo at the large size
+    counts_json = {**summary(result.counts), "imgsz": ran_at}
     return result.annotated[:, :, ::-1], counts_json, detection_records(result.detections, pipeline.names)
 
 

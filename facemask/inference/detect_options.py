@@ -18,7 +18,7 @@ from facemask.inference.zones import Zone
 from facemask.paths import DEFAULT_WEIGHTS, EXAMPLES_DIR, RUNS_DIR
 
 #: The flags of the model and its thresholds, which prelabel.py shares with detect.py.
-MODEL_FLAGS = ("weights", "imgsz", "conf_thres", "iou_thres", "max_det", "agnostic_nms", "device")
+MODEL_FLAGS = ("weights", "imgsz", "large_img", "conf_thres", "iou_thres", "max_det", "agnostic_nms", "device")
 
 
 def _zone(spec: str) -> str:
@@ -38,6 +38,12 @@ class DetectOptions:
         "input size (default: the size the model was trained or exported at)",
         type=image_size,
         aliases=("--img", "--img-size"),
+    )
+    large_img: int = option(
+        DetectorSettings.large_imgsz,
+        "photos longer than this on their long side run at this size, when the model's own is smaller "
+        "and no --imgsz is given (crowds: more of their small faces); 0: off",
+        type=int_range(0, 8192, also=()),
     )
     conf_thres: float = option(PredictOptions.conf, "confidence threshold (0-1)", type=unit_float)
     iou_thres: float = option(PredictOptions.iou, "NMS IoU threshold (0-1)", type=unit_float)
@@ -87,6 +93,7 @@ class DetectOptions:
         """How the Detector is loaded and called."""
         return DetectorSettings(
             imgsz=self.imgsz,
+            large_imgsz=self.large_img or None,
             conf=self.conf_thres,
             iou=self.iou_thres,
             max_det=self.max_det,

@@ -14,7 +14,7 @@ import supervision as sv
 
 from facemask.confidence import DEFAULT_CONF
 from facemask.model.checkpoints import LOAD_ERRORS, USE_HINT, check_device, load_error, load_model, precision_args
-from facemask.model.input_size import resolve
+from facemask.model.input_size import LARGE_PHOTO, resolve
 
 if TYPE_CHECKING:
     from sahi.prediction import ObjectPrediction
@@ -47,6 +47,7 @@ class DetectorSettings:
     PredictOptions its calls use unless they pass their own."""
 
     imgsz: int | None = None  # None: the size the model was trained or exported at (input_size)
+    large_imgsz: int | None = LARGE_PHOTO  # photos longer than this run at it (input_size); None or 0: off
     conf: float = PredictOptions.conf
     iou: float = PredictOptions.iou
     max_det: int = PredictOptions.max_det
@@ -80,7 +81,7 @@ class Detector:
             self.names: dict[int, str] = dict(self.model.names)
         except LOAD_ERRORS as e:
             raise load_error(weights, e, hint) from e
-        self.input_size = resolve(self.settings.imgsz, self.model, weights)
+        self.input_size = resolve(self.settings.imgsz, self.model, weights, self.settings.large_imgsz)
         self.size_note = self.input_size.describe(weights)  # what front ends print: the size and why
 
         self._slicer = None  # the sahi model around self.model, made when tiles are first asked for
@@ -96,7 +97,7 @@ class Detector:
                 return self._sliced(image_bgr, o)
             result = self.model.predict(
                 image_bgr,
-                imgsz=self.input_size.imgsz,
+                imgsz=self.input_size.for_image(*image_bgr.shape[:2]),
                 conf=o.conf,
                 iou=o.iou,
                 agnostic_nms=o.agnostic_nms,

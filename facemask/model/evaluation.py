@@ -19,7 +19,7 @@ from facemask.data.dataset_files import class_names, known_sources, split_images
 from facemask.data.sources import IMAGE_SUFFIXES
 from facemask.model import photo_scores, recall_breakdown
 from facemask.model.checkpoints import check_device, load_model, precision_args
-from facemask.model.input_size import resolve
+from facemask.model.input_size import LARGE_PHOTO, resolve
 from facemask.owned_dirs import run_dir
 from facemask.paths import DEFAULT_DATA, DEFAULT_WEIGHTS, VAL_DIR
 
@@ -43,6 +43,7 @@ def evaluate(
     data: str | Path = DEFAULT_DATA,
     task: str = "val",
     imgsz: int | None = None,
+    large_img: int | None = LARGE_PHOTO,
     batch: int = 32,
     conf_thres: float = 0.001,
     iou_thres: float = 0.6,
@@ -58,14 +59,15 @@ def evaluate(
     """Validate `weights` on the `task` split; writes metrics.json in the run folder and returns it,
     with recall by face size, class and source at `recall_conf` (detect.py's default confidence) also
     in recall.json and recall.png, and `by_photos`: mAP and recall of all photos, the crowd photos and
-    each source (photo_scores), from `make_detector`'s detections. `plots=False` (as YOLOv5's val.run) skips the
-    pictures, for callers that want the figures only (a benchmark over many models)."""
+    each source (photo_scores), from `make_detector`'s detections, at detect.py's sizes (photos longer than
+    `large_img` at `large_img`; ultralytics' own table runs every photo at one size). `plots=False` (as
+    YOLOv5's val.run) skips the pictures, for callers that want the figures only (a benchmark over many models)."""
     data_path, content = check_data(data, split=task)
     check_device(device)
     model = load_model(weights)
-    size = resolve(imgsz, model, weights)
-    print(f"Evaluating {weights} at {size.describe(weights)}")
-    imgsz = size.imgsz
+    size = resolve(imgsz, model, weights, large_img or None)
+    print(f"Evaluating {weights} at {size.describe(weights)}; ultralytics' own table at {size.imgsz} px")
+    requested, imgsz = imgsz, size.imgsz
     save_dir = run_dir(project, name, exist_ok, kind="val", protected=[dataset_root(data_path, content), weights])
     metrics = model.val(
         data=str(data_path),
@@ -85,17 +87,25 @@ def evaluate(
     split_dir = dataset_root(data_path, content) / str(content[task])
     result = metrics_dict(metrics, images=sum(p.suffix.lower() in IMAGE_SUFFIXES for p in split_dir.rglob("*")))
     result.update(weights=str(weights), data=str(data), task=task, imgsz=imgsz, conf=conf_thres, iou=iou_thres)
+    result["large_img"] = size.large
     save_dir = Path(metrics.save_dir)
     result["save_dir"] = str(save_dir)
-    detect = make_detector(weights, imgsz=imgsz, conf=conf_thres, iou=iou_thres, device=device)
-    photos = photo_pass(detect, data_path, content, task)
-    names = class_names(content)
-    result["by_photos"] = photo_scores.score_groups(photos, names, recall_conf)
-    result["recall_by_face"] = recall_breakdown.summarise(recall_breakdown.faces_of(photos, names, recall_conf))
-    result["recall_by_face"]["conf"] = recall_conf
+    detect = make_detector(
+        weights, imgsz=requested, large_imgsz=large_img or None, conf=conf_thres, iou=iou_thres, device=device
+    )
+    result |= _photo_rows(photo_pass(detect, data_path, content, task), class_names(content), recall_conf)
     recall_breakdown.save(result["recall_by_face"], save_dir, plot=plots)
     (save_dir / "metrics.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     return result
+
+
+def _photo_rows(photos: list[photo_scores.Photo], names: list[str], recall_conf: float) -> dict[str, Any]:
+    """metrics.json's `by_photos` (a row per group of photos) and `recall_by_face` at `recall_conf`."""
+    by_face = recall_breakdown.summarise(recall_breakdown.faces_of(photos, names, recall_conf))
+    return {
+        "by_photos": photo_scores.score_groups(photos, names, recall_conf),
+        "recall_by_face": {**by_face, "conf": recall_conf},
+    }
 
 
 def photo_pass(
