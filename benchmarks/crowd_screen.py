@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -66,12 +67,20 @@ def link_subset(train_from: Path, photos: set[str], out: Path) -> int:
             image.stem in photos or (sliced and sliced["photo"] in photos)
         ):
             continue
-        os.link(image, out / "images" / "train" / image.name)
+        _link(image, out / "images" / "train" / image.name)
         label = train_from / "labels" / "train" / f"{image.stem}.txt"
         if label.is_file():
-            os.link(label, out / "labels" / "train" / label.name)
+            _link(label, out / "labels" / "train" / label.name)
         n += 1
     return n
+
+
+def _link(source: Path, dest: Path) -> None:
+    """A hard link (no copy of a dataset per arm), or a copy where runs/ is on another file system."""
+    try:
+        os.link(source, dest)
+    except OSError:
+        shutil.copy2(source, dest)
 
 
 def write_data(out: Path, val_data: Path) -> Path:

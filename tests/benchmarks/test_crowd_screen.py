@@ -80,3 +80,14 @@ def test_one_arm_trains_scores_and_is_tabled(trained_run: Path, tiny_data: Path,
     capsys.readouterr()
     assert crowd_screen.table(tmp_path) == [summary]
     assert re.search(r"^\| tiny \| \d+ \| \d+ \| [\d.-]+ \|", capsys.readouterr().out, re.M)
+
+
+def test_photos_are_copied_where_they_cannot_be_linked(tmp_path: Path, monkeypatch) -> None:
+    base = dataset(tmp_path / "base", {"crowd_1a2b": 5})
+
+    def cross_device(*_: object) -> None:
+        raise OSError(18, "Invalid cross-device link")
+
+    monkeypatch.setattr(crowd_screen.os, "link", cross_device)
+    assert crowd_screen.link_subset(base, {"crowd_1a2b"}, tmp_path / "arm") == 1
+    assert (tmp_path / "arm" / "labels" / "train" / "crowd_1a2b.txt").read_text() == BOX * 5 + "\n"

@@ -4,6 +4,7 @@ machine (64 MiB a call) that has PyTorch but not ultralytics and cannot reach th
 Usage:
     python tools/gpu_train/pack.py                                   # datasets/face_masks_crowd -> .gpu/
     python tools/gpu_train/pack.py --data datasets/face_masks_crowd --long-side 640 --quality 88
+    python tools/gpu_train/pack.py --data datasets/face_masks_crowd_add   # the audited labels the CPU run uses
 
 Then, on the GPU machine, one device-tool `run` a part, back to back (a machine stays warm 30 s after a
 call and keeps what earlier calls carried), the last one training:
