@@ -92,12 +92,14 @@ class Review:
         tmp.replace(self.path)
 
 
-def load_review(run: str | Path) -> Review:
-    """The audit run at `run` (or its gallery folder) with its review.json; no file: nothing decided."""
+def load_review(run: str | Path, gallery: bool = True) -> Review:
+    """The audit run at `run` (or its gallery folder) with its review.json; no file: nothing decided.
+    `gallery` False (applying, not serving): candidates.csv and summary.json alone will do, as in a run's
+    candidates kept in the repository without its crops."""
     folder = Path(run)
     if folder.name == "gallery" and not (folder / "candidates.csv").is_file():
         folder = folder.parent
-    if not (folder / "candidates.csv").is_file() or not (folder / "gallery").is_dir():
+    if not (folder / "candidates.csv").is_file() or (gallery and not (folder / "gallery").is_dir()):
         raise AuditError(f"--review {run}: not an audit run folder (candidates.csv and gallery/, runs/audit/exp*)")
     review = Review(folder, read_candidates(folder / "candidates.csv"), {})
     if review.path.is_file():
@@ -201,7 +203,7 @@ def apply_review(run: str | Path, mode: str, out: str | Path | None, exist_ok: b
     """`--review RUN --apply`: the corrected copy from the run's own candidates, with no new audit: the
     accepted ones when it has a review.json (told with the tally), else every missing one, as a plain
     --apply would. Like it, only training images change."""
-    review = load_review(run)
+    review = load_review(run, gallery=False)
     if out is None:
         raise AuditError("--apply needs --out: the folder of the corrected copy")
     summary = json.loads((review.folder / "summary.json").read_text(encoding="utf-8"))

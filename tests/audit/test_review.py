@@ -199,3 +199,13 @@ def test_apply_without_a_review_applies_every_missing_candidate(audit_run: Run, 
     shutil.rmtree(audit_run.folder / "gallery")
     done = run_script(SCRIPT, ["--review", audit_run.folder], tmp_path)
     assert done.code == 2 and done.stderr.count("\n") == 1 and "not an audit run folder" in done.stderr
+
+
+def test_candidates_kept_without_their_gallery_still_apply(audit_run: Run, tmp_path: Path) -> None:
+    """A run's candidates.csv and summary.json kept in the repository (data/audits/) remake the corrected copy
+    on another machine; only serving the review needs the gallery's crops."""
+    with_gallery = audit_labels.run(review=audit_run.folder, apply="missing=add", out=tmp_path / "a")
+    shutil.rmtree(audit_run.folder / "gallery")
+    without = audit_labels.run(review=audit_run.folder, apply="missing=add", out=tmp_path / "b")
+    assert without.summary["apply"]["boxes"] == with_gallery.summary["apply"]["boxes"] == 3
+    assert labels(tmp_path / "a") == labels(tmp_path / "b")
