@@ -43,7 +43,7 @@ class DetectOptions:
         DetectorSettings.large_imgsz,
         "photos longer than this on their long side run at this size, when the model's own is smaller "
         "and no --imgsz is given (crowds: more of their small faces); 0: off",
-        type=int_range(0, 8192, also=()),
+        type=int_range(0, 8192),
     )
     conf_thres: float = option(PredictOptions.conf, "confidence threshold (0-1)", type=unit_float)
     iou_thres: float = option(PredictOptions.iou, "NMS IoU threshold (0-1)", type=unit_float)
