@@ -14,6 +14,7 @@ Usage:
     python -m benchmarks.crowd_screen --name add --train-from datasets/face_masks_crowd_add
     python -m benchmarks.crowd_screen --name cls_pw --hyp cls_pw=0.5
     python -m benchmarks.crowd_screen --name slices --train-from datasets/face_masks_crowd_sliced --epochs 2
+    python -m benchmarks.crowd_screen --name twice --repeat-class 1 --epochs 2  # No Mask photos twice an epoch
     python -m benchmarks.crowd_screen --table          # every arm so far, one row each
 """
 
@@ -55,9 +56,16 @@ def _boxes(label: Path) -> int:
     return sum(1 for line in label.read_text().splitlines() if line.strip())
 
 
-def link_subset(train_from: Path, photos: set[str], out: Path) -> int:
+def with_class(base: Path, photos: set[str], cls: int) -> set[str]:
+    """The chosen photos with a box of class `cls` in base's labels: class-balanced sampling repeats these.
+    ultralytics has no sampler option, so a second link of each photo stands in for a weighted sampler."""
+    labels = base / "labels" / "train"
+    return {s for s in photos if any(line.split()[:1] == [str(cls)] for line in (labels / f"{s}.txt").open())}
+
+
+def link_subset(train_from: Path, photos: set[str], out: Path, twice: frozenset[str] = frozenset()) -> int:
     """Hard-link the chosen photos of train_from (and their slices) with their labels into out/images/train
-    and out/labels/train; returns the number of images."""
+    and out/labels/train, the photos in `twice` a second time as <stem>_again; returns the number of images."""
     (out / "images" / "train").mkdir(parents=True, exist_ok=True)
     (out / "labels" / "train").mkdir(parents=True, exist_ok=True)
     n = 0
@@ -67,11 +75,12 @@ def link_subset(train_from: Path, photos: set[str], out: Path) -> int:
             image.stem in photos or (sliced and sliced["photo"] in photos)
         ):
             continue
-        _link(image, out / "images" / "train" / image.name)
         label = train_from / "labels" / "train" / f"{image.stem}.txt"
-        if label.is_file():
-            _link(label, out / "labels" / "train" / label.name)
-        n += 1
+        for stem in (image.stem, f"{image.stem}_again")[: 2 if image.stem in twice else 1]:
+            _link(image, out / "images" / "train" / f"{stem}{image.suffix}")
+            if label.is_file():
+                _link(label, out / "labels" / "train" / f"{stem}.txt")
+            n += 1
     return n
 
 
@@ -105,6 +114,7 @@ def run(
     imgsz: int | None = None,
     seed: int | None = None,
     min_faces: int = 5,
+    repeat_class: int | None = None,
     config: str | Path = CONFIG,
     project: str | Path = PROJECT_ROOT / "runs" / "screen",
 ) -> dict[str, Any]:
@@ -120,12 +130,15 @@ def run(
         hyp: hyperparameters over the config's (e.g. {"cls_pw": 0.5}).
         epochs, imgsz, seed: over the config's.
         min_faces: a photo with this many label boxes is a crowd photo.
+        repeat_class: class id whose photos (by base's labels) are seen twice an epoch, e.g. 1 for No Mask.
         config: the fixed recipe (configs/screen_crowd.yaml).
         project: where the arms' folders go.
     """
     out = run_dir(project, name, kind="crowd screen", protected=[base, train_from or base, weights])
     source = Path(train_from or base)
-    images = link_subset(source, crowd_photos(Path(base), min_faces), out / "data")
+    photos = crowd_photos(Path(base), min_faces)
+    twice = frozenset(with_class(Path(base), photos, repeat_class) if repeat_class is not None else ())
+    images = link_subset(source, photos, out / "data", twice)
     settings = {"epochs": epochs, "imgsz": imgsz, "seed": seed, "hyp": hyp or {}}
     data = write_data(out / "data", Path(val_data))
     start = time.perf_counter()
@@ -141,7 +154,8 @@ def run(
     seconds = round(time.perf_counter() - start)
     scores = val.run(weights=trained / "weights" / "last.pt", data=val_data, task="val", plots=False, project=out)
     rows = scores["by_photos"]
-    summary = {"name": name, "train_from": str(source), **settings, "images": images, "train_s": seconds}
+    summary = {"name": name, "train_from": str(source), **settings, "repeat_class": repeat_class}
+    summary |= {"images": images, "train_s": seconds}
     summary |= {"all": rows["all"], "crowd": rows[CROWD]}
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
     print_table([summary])
@@ -188,6 +202,7 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--img", "--imgsz", dest="imgsz", type=image_size)
     p.add_argument("--seed", type=int)
     p.add_argument("--min-faces", type=positive_int())
+    p.add_argument("--repeat-class", type=int, help="class id whose photos are seen twice an epoch (1: No Mask)")
     p.add_argument("--config", type=Path)
     p.add_argument("--project", type=Path)
     p.add_argument("--table", action="store_true", help="print every arm under --project, and train none")

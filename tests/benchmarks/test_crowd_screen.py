@@ -50,6 +50,23 @@ def test_the_base_labels_choose_the_photos_and_slices_come_with_theirs(tmp_path:
     assert sorted(p.name for p in (out / "labels" / "train").iterdir()) == ["crowd_1a2b.txt", "crowd_1a2b_s0.txt"]
 
 
+def test_class_balanced_sampling_links_the_photos_with_the_class_twice(tmp_path: Path) -> None:
+    base = dataset(tmp_path / "base", {"masked_1a2b": 5, "unmasked_3c4d": 5})
+    (base / "labels" / "train" / "unmasked_3c4d.txt").write_text(BOX * 4 + "1 0.2 0.2 0.1 0.1\n")
+    photos = crowd_screen.crowd_photos(base, min_faces=5)
+    twice = frozenset(crowd_screen.with_class(base, photos, cls=1))
+    assert twice == {"unmasked_3c4d"}
+    out = tmp_path / "arm"
+    assert crowd_screen.link_subset(base, photos, out, twice) == 3
+    assert sorted(p.name for p in (out / "labels" / "train").iterdir()) == [
+        "masked_1a2b.txt",
+        "unmasked_3c4d.txt",
+        "unmasked_3c4d_again.txt",
+    ]
+    again = out / "images" / "train" / "unmasked_3c4d_again.jpg"
+    assert again.stat().st_ino == (base / "images" / "train" / "unmasked_3c4d.jpg").stat().st_ino
+
+
 def test_the_arm_is_scored_on_the_val_split_of_the_val_data(tiny_data: Path, tmp_path: Path) -> None:
     written = yaml.safe_load(crowd_screen.write_data(tmp_path, tiny_data).read_text())
     root = Path(yaml.safe_load(tiny_data.read_text())["path"])
