@@ -28,6 +28,8 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from facemask.audit.apply import write_corrected
 from facemask.audit.candidates import AuditError, AuditResult, Candidate
 from facemask.data.dataset_files import load_dataset
@@ -109,6 +111,19 @@ def load_review(run: str | Path, gallery: bool = True) -> Review:
             raise AuditError(f"{review.path}: not a review file ({e}); delete it to start the review again") from e
         review.decisions = {str(k): v for k, v in decisions.items() if v in DECISIONS}
     return review
+
+
+def ignore_regions(run: str | Path) -> dict[str, np.ndarray]:
+    """The accepted `missing` candidates of a reviewed audit run, by image stem, as xyxy fractions of the
+    image: faces a person saw unlabelled, for val.py --ignore to score as ignore regions."""
+    review = load_review(run, gallery=False)
+    regions: dict[str, list[np.ndarray]] = {}
+    for c in review.accepted():
+        if c.kind == "missing":
+            regions.setdefault(Path(c.image).stem, []).append(c.xyxy(1, 1))
+    if not regions:
+        raise AuditError(f"--ignore {run}: no accepted missing faces in {review.path} (review them first)")
+    return {stem: np.stack(boxes) for stem, boxes in regions.items()}
 
 
 def tally_line(review: Review) -> str:

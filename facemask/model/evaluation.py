@@ -4,7 +4,7 @@ JSON, with ultralytics' PR, F1 and confusion-matrix plots beside them."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -55,13 +55,16 @@ def evaluate(
     exist_ok: bool = False,
     recall_conf: float = DEFAULT_CONF,
     plots: bool = True,
+    ignore: Mapping[str, np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """Validate `weights` on the `task` split; writes metrics.json in the run folder and returns it,
     with recall by face size, class and source at `recall_conf` (detect.py's default confidence) also
     in recall.json and recall.png, and `by_photos`: mAP and recall of all photos, the crowd photos and
     each source (photo_scores), from `make_detector`'s detections, at detect.py's sizes (photos longer than
     `large_img` at `large_img`; ultralytics' own table runs every photo at one size). `plots=False` (as
-    YOLOv5's val.run) skips the pictures, for callers that want the figures only (a benchmark over many models)."""
+    YOLOv5's val.run) skips the pictures, for callers that want the figures only (a benchmark over many models).
+    `ignore` (image stem -> regions, photo_scores.collect_photos) drops detections on faces a person found
+    unlabelled from `by_photos` and recall by face; ultralytics' own table scores them as false."""
     data_path, content = check_data(data, split=task)
     check_device(device)
     model = load_model(weights)
@@ -93,7 +96,9 @@ def evaluate(
     detect = make_detector(
         weights, imgsz=requested, large_imgsz=large_img or None, conf=conf_thres, iou=iou_thres, device=device
     )
-    result |= _photo_rows(photo_pass(detect, data_path, content, task), class_names(content), recall_conf)
+    photos = photo_pass(detect, data_path, content, task, ignore)
+    result |= _photo_rows(photos, class_names(content), recall_conf)
+    result["ignore_regions"] = sum(len(v) for v in (ignore or {}).values())
     recall_breakdown.save(result["recall_by_face"], save_dir, plot=plots)
     (save_dir / "metrics.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     return result
@@ -109,13 +114,17 @@ def _photo_rows(photos: list[photo_scores.Photo], names: list[str], recall_conf:
 
 
 def photo_pass(
-    detect: Callable[[np.ndarray], sv.Detections], data_path: Path, content: dict[str, Any], task: str
+    detect: Callable[[np.ndarray], sv.Detections],
+    data_path: Path,
+    content: dict[str, Any],
+    task: str,
+    ignore: Mapping[str, np.ndarray] | None = None,
 ) -> list[photo_scores.Photo]:
     """`detect` once over the split at the evaluation's confidence: the photos' detections, for the mAP
     and recall of each group of photos (photo_scores) and recall by face (recall_breakdown)."""
     root = dataset_root(data_path, content)
     images = split_images(root, content, task)
-    return photo_scores.collect_photos(images, detect, known_sources(root))
+    return photo_scores.collect_photos(images, detect, known_sources(root), ignore=ignore)
 
 
 def metrics_dict(metrics, images: int) -> dict[str, Any]:

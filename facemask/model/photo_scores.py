@@ -5,11 +5,15 @@ A split's mean hides where a model fails: portraits are easy, crowds are what ve
 evaluation leads with a row per group: all photos, the crowd photos (CROWD_FACES or more labelled faces)
 and each source. One detection pass at the evaluation's low confidence gives both the mAP (supervision's
 MeanAveragePrecision, COCO's 101-point AP) and, filtered at the working confidence, the recall.
+
+Labels leave faces unboxed, most in crowds, and a model that finds one is scored as wrong. Faces a person
+has checked (an audit's accepted `missing` candidates) can be given as ignore regions, as COCO's crowd
+regions are: a detection on one is neither right nor wrong.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +39,7 @@ HEADERS = {
     "16-32 recall": "16-32 R",
     "recall": "R",
 }
+IGNORE_IOU = 0.5  # a detection that would have found an ignore region's face, were it labelled
 ROW_COLUMNS = ("photos", "faces", "mAP50", "mAP50-95", "recall", "No Mask recall", "<16 recall", "16-32 recall")
 
 
@@ -54,11 +59,16 @@ class Photo:
 
 
 def collect_photos(
-    images: Iterable[Path], detect: Callable[[np.ndarray], sv.Detections], sources: Sequence[str], progress: bool = True
+    images: Iterable[Path],
+    detect: Callable[[np.ndarray], sv.Detections],
+    sources: Sequence[str],
+    progress: bool = True,
+    ignore: Mapping[str, np.ndarray] | None = None,
 ) -> list[Photo]:
     """Run `detect` (a BGR image -> Detections) once over every readable image of a split, read upright
-    (EXIF) and whole, as the merge wrote it and ultralytics' validation reads it."""
-    photos = []
+    (EXIF) and whole, as the merge wrote it and ultralytics' validation reads it. `ignore`: image stem ->
+    its ignore regions (n x 4 xyxy, as fractions of the width and height), whose detections are dropped."""
+    photos, ignore = [], ignore or {}
     for image in tqdm(list(images), desc="Scoring photos", unit="img", disable=not progress):
         try:
             bgr = cv2.cvtColor(np.asarray(load_image(image).image), cv2.COLOR_RGB2BGR)
@@ -66,8 +76,17 @@ def collect_photos(
             continue
         height, width = bgr.shape[:2]
         labels = load_labels(image, width, height)
-        photos.append(Photo(image.stem, source_of(image.name, sources), labels, detect(bgr), max(height, width)))
+        regions = np.asarray(ignore.get(image.stem, np.empty((0, 4)))) * [width, height, width, height]
+        detections = drop_ignored(detect(bgr), regions)
+        photos.append(Photo(image.stem, source_of(image.name, sources), labels, detections, max(height, width)))
     return photos
+
+
+def drop_ignored(detections: sv.Detections, regions: np.ndarray) -> sv.Detections:
+    """The detections less those on an ignore region (IoU >= IGNORE_IOU with one)."""
+    if not len(detections) or not len(regions):
+        return detections
+    return detections[sv.box_iou_batch(detections.xyxy, regions).max(axis=1) < IGNORE_IOU]
 
 
 def groups(photos: Sequence[Photo]) -> dict[str, list[Photo]]:

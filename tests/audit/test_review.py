@@ -14,13 +14,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
 import audit_labels
-from facemask.audit.candidates import Candidate, write_csv
+from facemask.audit.candidates import AuditError, Candidate, write_csv
 from facemask.audit.gallery import write_gallery
-from facemask.audit.review import ReviewServer, candidate_key, load_review
+from facemask.audit.review import ReviewServer, candidate_key, ignore_regions, load_review
 from tests.scripts import run_script, start_script
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -209,3 +210,16 @@ def test_candidates_kept_without_their_gallery_still_apply(audit_run: Run, tmp_p
     without = audit_labels.run(review=audit_run.folder, apply="missing=add", out=tmp_path / "b")
     assert without.summary["apply"]["boxes"] == with_gallery.summary["apply"]["boxes"] == 3
     assert labels(tmp_path / "a") == labels(tmp_path / "b")
+
+
+def test_only_accepted_missing_faces_become_ignore_regions_for_val(audit_run: Run) -> None:
+    with pytest.raises(AuditError, match="no accepted missing faces"):
+        ignore_regions(audit_run.folder)  # nothing reviewed: no face has been checked by eye
+    review = load_review(audit_run.folder)
+    for key, decision in audit_run.decide.items():
+        review.decide(key, decision)
+    regions = ignore_regions(audit_run.folder)
+    accepted = [c for c in review.accepted() if c.kind == "missing"]
+    assert sorted(regions) == sorted(Path(c.image).stem for c in accepted) and len(accepted) == 2
+    first = next(c for c in accepted if c.image.startswith("images/train"))
+    assert np.allclose(regions[Path(first.image).stem], [[0.85, 0.04, 0.95, 0.16]])  # xyxy fractions

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import supervision as sv
 
-from facemask.model.photo_scores import CROWD, Photo, groups, score, score_groups
+from facemask.model.photo_scores import CROWD, Photo, drop_ignored, groups, score, score_groups
 from facemask.model.recall_breakdown import faces_of
 
 
@@ -50,3 +50,16 @@ def test_detections_under_the_working_confidence_find_no_face_but_still_count_fo
     weak = Photo(photo.name, photo.source, photo.labels, dets(photo.labels.xyxy, [0], [0.1]), 640)
     row = score([weak], ["Mask", "No Mask"], recall_conf=0.25)
     assert row["recall"] == 0.0 and row["mAP50"] == 1.0
+
+
+def test_a_detection_on_an_unlabelled_face_given_as_an_ignore_region_is_neither_right_nor_wrong() -> None:
+    photo = portrait()
+    found = dets([[100, 100, 400, 400], [500, 100, 600, 200]], [0, 0], [0.9, 0.95])  # the second: no label
+    scored = Photo(photo.name, photo.source, photo.labels, found, 640)
+    assert score([scored], ["Mask", "No Mask"], recall_conf=0.25)["mAP50"] < 1.0
+    ignored = drop_ignored(found, np.array([[505.0, 100, 600, 205]]))
+    assert len(ignored) == 1 and ignored.confidence.tolist() == [0.9]
+    fixed = Photo(photo.name, photo.source, photo.labels, ignored, 640)
+    assert score([fixed], ["Mask", "No Mask"], recall_conf=0.25)["mAP50"] == 1.0
+    elsewhere = drop_ignored(found, np.array([[0.0, 500, 50, 550]]))  # a region no detection is on
+    assert len(elsewhere) == 2

@@ -6,8 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 import val
+from facemask.audit.candidates import Candidate, write_csv
+from facemask.audit.review import candidate_key
 from facemask.model.checkpoints import CheckpointError
 from tests.scripts import run_script
 
@@ -47,3 +50,27 @@ def test_val_missing_split_is_an_error(tiny_data: Path, trained_run: Path) -> No
         val.run(weights=trained_run / "weights" / "best.pt", data=tiny_data.with_name("nope.yaml"), task="test")
     with pytest.raises(CheckpointError):
         val.run(weights="absent.pt", data=tiny_data)
+
+
+def test_val_scores_faces_a_reviewer_accepted_as_ignore_regions(
+    trained_run: Path, tiny_data: Path, tmp_path: Path, capsys
+) -> None:
+    root = Path(yaml.safe_load(tiny_data.read_text())["path"])
+    image = sorted((root / "images" / "test").iterdir())[0].relative_to(root).as_posix()
+    faces = [
+        Candidate(image, "missing", 0, 0.9, 0.2, 0.2, 0.1, 0.1),
+        Candidate(image, "missing", 1, 0.8, 0.7, 0.7, 0.1, 0.1),
+    ]
+    audit = tmp_path / "audit"
+    (audit / "gallery").mkdir(parents=True)
+    write_csv(faces, audit / "candidates.csv")
+    decisions = {candidate_key(faces[0]): "accepted", candidate_key(faces[1]): "rejected"}
+    (audit / "gallery" / "review.json").write_text(json.dumps({"decisions": decisions}))
+    weights = trained_run / "weights" / "best.pt"
+    result = val.run(
+        weights=weights, data=tiny_data, task="test", imgsz=64, project=tmp_path, ignore=audit, plots=False
+    )
+    assert result["ignore_regions"] == 1  # the accepted face only
+    assert "1 unlabelled faces ignored" in " ".join(capsys.readouterr().out.split())
+    plain = val.run(weights=weights, data=tiny_data, task="test", imgsz=64, project=tmp_path, plots=False)
+    assert plain["ignore_regions"] == 0 and plain["by_photos"]["all"]["faces"] == result["by_photos"]["all"]["faces"]
