@@ -57,14 +57,12 @@ def evaluate(
     plots: bool = True,
     ignore: Mapping[str, np.ndarray] | None = None,
 ) -> dict[str, Any]:
-    """Validate `weights` on the `task` split; writes metrics.json in the run folder and returns it,
-    with recall by face size, class and source at `recall_conf` (detect.py's default confidence) also
-    in recall.json and recall.png, and `by_photos`: mAP and recall of all photos, the crowd photos and
-    each source (photo_scores), from `make_detector`'s detections, at detect.py's sizes (photos longer than
-    `large_img` at `large_img`; ultralytics' own table runs every photo at one size). `plots=False` (as
-    YOLOv5's val.run) skips the pictures, for callers that want the figures only (a benchmark over many models).
-    `ignore` (image stem -> regions, photo_scores.collect_photos) drops detections on faces a person found
-    unlabelled from `by_photos` and recall by face; ultralytics' own table scores them as false."""
+    """Validate `weights` on the `task` split; writes metrics.json in the run folder and returns it, with
+    recall by face size, class and source at `recall_conf` (detect.py's confidence; also recall.json, .png)
+    and `by_photos`: each group of photos' mAP and recall (photo_scores) from `make_detector`'s detections
+    at detect.py's sizes (photos over `large_img` at `large_img`; ultralytics' table runs one size), less
+    those on `ignore`'s regions (image stem -> faces a person found unlabelled). `plots=False` (as YOLOv5's
+    val.run) skips the pictures, for callers that want the figures only (a benchmark over many models)."""
     data_path, content = check_data(data, split=task)
     check_device(device)
     model = load_model(weights)
@@ -89,16 +87,13 @@ def evaluate(
     )
     split_dir = dataset_root(data_path, content) / str(content[task])
     result = metrics_dict(metrics, images=sum(p.suffix.lower() in IMAGE_SUFFIXES for p in split_dir.rglob("*")))
-    result.update(weights=str(weights), data=str(data), task=task, imgsz=imgsz, conf=conf_thres, iou=iou_thres)
-    result["large_img"] = size.large
     save_dir = Path(metrics.save_dir)
-    result["save_dir"] = str(save_dir)
+    result.update(weights=str(weights), data=str(data), task=task, imgsz=imgsz, conf=conf_thres, iou=iou_thres)
+    result.update(large_img=size.large, save_dir=str(save_dir), ignore_regions=sum(map(len, (ignore or {}).values())))
     detect = make_detector(
         weights, imgsz=requested, large_imgsz=large_img or None, conf=conf_thres, iou=iou_thres, device=device
     )
-    photos = photo_pass(detect, data_path, content, task, ignore)
-    result |= _photo_rows(photos, class_names(content), recall_conf)
-    result["ignore_regions"] = sum(len(v) for v in (ignore or {}).values())
+    result |= _photo_rows(photo_pass(detect, data_path, content, task, ignore), class_names(content), recall_conf)
     recall_breakdown.save(result["recall_by_face"], save_dir, plot=plots)
     (save_dir / "metrics.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     return result
