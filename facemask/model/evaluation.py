@@ -57,12 +57,11 @@ def evaluate(
     plots: bool = True,
     ignore: Mapping[str, np.ndarray] | None = None,
 ) -> dict[str, Any]:
-    """Validate `weights` on the `task` split; writes metrics.json in the run folder and returns it, with
-    recall by face size, class and source at `recall_conf` (detect.py's confidence; also recall.json, .png)
-    and `by_photos`: each group of photos' mAP and recall (photo_scores) from `make_detector`'s detections
-    at detect.py's sizes (photos over `large_img` at `large_img`; ultralytics' table runs one size), less
-    those on `ignore`'s regions (image stem -> faces a person found unlabelled). `plots=False` (as YOLOv5's
-    val.run) skips the pictures, for callers that want the figures only (a benchmark over many models)."""
+    """Validate `weights` on the `task` split; writes metrics.json in the run folder and returns it, with recall
+    by face size, class and source at `recall_conf` (detect.py's confidence; also recall.json, .png) and
+    `by_photos`: each group of photos' mAP and recall from `make_detector`'s detections at detect.py's sizes
+    (ultralytics' table runs one size), less those on `ignore`'s regions (image stem -> faces a person found
+    unlabelled). `plots=False` (as YOLOv5's val.run) skips the pictures, for a benchmark over many models."""
     data_path, content = check_data(data, split=task)
     check_device(device)
     model = load_model(weights)
@@ -85,26 +84,35 @@ def evaluate(
         plots=plots,
         **precision_args(half),
     )
-    split_dir = dataset_root(data_path, content) / str(content[task])
-    result = metrics_dict(metrics, images=sum(p.suffix.lower() in IMAGE_SUFFIXES for p in split_dir.rglob("*")))
+    result = metrics_dict(metrics, images=_count_images(dataset_root(data_path, content) / str(content[task])))
     save_dir = Path(metrics.save_dir)
     result.update(weights=str(weights), data=str(data), task=task, imgsz=imgsz, conf=conf_thres, iou=iou_thres)
-    result.update(large_img=size.large, save_dir=str(save_dir), ignore_regions=sum(map(len, (ignore or {}).values())))
+    result |= {"large_img": size.large, "save_dir": str(save_dir)}
     detect = make_detector(
         weights, imgsz=requested, large_imgsz=large_img or None, conf=conf_thres, iou=iou_thres, device=device
     )
-    result |= _photo_rows(photo_pass(detect, data_path, content, task, ignore), class_names(content), recall_conf)
+    photos = photo_pass(detect, data_path, content, task, ignore)
+    result |= _photo_rows(photos, class_names(content), recall_conf, ignore)
     recall_breakdown.save(result["recall_by_face"], save_dir, plot=plots)
     (save_dir / "metrics.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     return result
 
 
-def _photo_rows(photos: list[photo_scores.Photo], names: list[str], recall_conf: float) -> dict[str, Any]:
-    """metrics.json's `by_photos` (a row per group of photos) and `recall_by_face` at `recall_conf`."""
+def _count_images(split_dir: Path) -> int:
+    """How many images the split folder holds (metrics.json's `images`)."""
+    return sum(p.suffix.lower() in IMAGE_SUFFIXES for p in split_dir.rglob("*"))
+
+
+def _photo_rows(
+    photos: list[photo_scores.Photo], names: list[str], recall_conf: float, ignore: Mapping[str, np.ndarray] | None
+) -> dict[str, Any]:
+    """metrics.json's `by_photos` (a row per group of photos), `recall_by_face` at `recall_conf` and
+    `ignore_regions`: how many of `ignore`'s regions are on these photos."""
     by_face = recall_breakdown.summarise(recall_breakdown.faces_of(photos, names, recall_conf))
     return {
         "by_photos": photo_scores.score_groups(photos, names, recall_conf),
         "recall_by_face": {**by_face, "conf": recall_conf},
+        "ignore_regions": sum(len((ignore or {}).get(p.name, ())) for p in photos),
     }
 
 

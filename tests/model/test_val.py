@@ -57,20 +57,22 @@ def test_val_scores_faces_a_reviewer_accepted_as_ignore_regions(
 ) -> None:
     root = Path(yaml.safe_load(tiny_data.read_text())["path"])
     image = sorted((root / "images" / "test").iterdir())[0].relative_to(root).as_posix()
+    other_split = sorted((root / "images" / "val").iterdir())[0].relative_to(root).as_posix()
     faces = [
         Candidate(image, "missing", 0, 0.9, 0.2, 0.2, 0.1, 0.1),
         Candidate(image, "missing", 1, 0.8, 0.7, 0.7, 0.1, 0.1),
+        Candidate(other_split, "missing", 0, 0.9, 0.5, 0.5, 0.1, 0.1),
     ]
     audit = tmp_path / "audit"
     (audit / "gallery").mkdir(parents=True)
     write_csv(faces, audit / "candidates.csv")
-    decisions = {candidate_key(faces[0]): "accepted", candidate_key(faces[1]): "rejected"}
+    decisions = {candidate_key(f): "accepted" for f in faces} | {candidate_key(faces[1]): "rejected"}
     (audit / "gallery" / "review.json").write_text(json.dumps({"decisions": decisions}))
     weights = trained_run / "weights" / "best.pt"
     result = val.run(
         weights=weights, data=tiny_data, task="test", imgsz=64, project=tmp_path, ignore=audit, plots=False
     )
-    assert result["ignore_regions"] == 1  # the accepted face only
+    assert result["ignore_regions"] == 1  # the accepted face on a test photo only
     assert "1 unlabelled faces ignored" in " ".join(capsys.readouterr().out.split())
     plain = val.run(weights=weights, data=tiny_data, task="test", imgsz=64, project=tmp_path, plots=False)
     assert plain["ignore_regions"] == 0 and plain["by_photos"]["all"]["faces"] == result["by_photos"]["all"]["faces"]
