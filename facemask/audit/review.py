@@ -102,7 +102,7 @@ def load_review(run: str | Path, gallery: bool = True) -> Review:
     if folder.name == "gallery" and not (folder / "candidates.csv").is_file():
         folder = folder.parent
     if not (folder / "candidates.csv").is_file() or (gallery and not (folder / "gallery").is_dir()):
-        raise AuditError(f"--review {run}: not an audit run folder (candidates.csv and gallery/, runs/audit/exp*)")
+        raise AuditError(f"{run}: not an audit run folder (candidates.csv and gallery/, runs/audit/exp*)")
     review = Review(folder, read_candidates(folder / "candidates.csv"), {})
     if review.path.is_file():
         try:

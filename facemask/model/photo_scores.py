@@ -7,8 +7,10 @@ and each source. One detection pass at the evaluation's low confidence gives bot
 MeanAveragePrecision, COCO's 101-point AP) and, filtered at the working confidence, the recall.
 
 Labels leave faces unboxed, most in crowds, and a model that finds one is scored as wrong. Faces a person
-has checked (an audit's accepted `missing` candidates) can be given as ignore regions, as COCO's crowd
-regions are: a detection on one is neither right nor wrong.
+has checked (an audit's accepted `missing` candidates) can be given as ignore regions, much as COCO's
+crowd regions are: a detection on one that could match no labelled face is neither right nor wrong.
+(COCO matches labels first and measures a crowd region's overlap over the detection's own area; here an
+ignore region is one face, so IoU, as for a labelled face.)
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ HEADERS = {
     "recall": "R",
 }
 IGNORE_IOU = 0.5  # a detection that would have found an ignore region's face, were it labelled
+MATCH_IOU = 0.5  # ... unless it overlaps a labelled face as much: it may be that face's match, so it stays
 ROW_COLUMNS = ("photos", "faces", "mAP50", "mAP50-95", "recall", "No Mask recall", "<16 recall", "16-32 recall")
 
 
@@ -77,16 +80,21 @@ def collect_photos(
         height, width = bgr.shape[:2]
         labels = load_labels(image, width, height)
         regions = np.asarray(ignore.get(image.stem, np.empty((0, 4)))) * [width, height, width, height]
-        detections = drop_ignored(detect(bgr), regions)
+        detections = drop_ignored(detect(bgr), regions, labels)
         photos.append(Photo(image.stem, source_of(image.name, sources), labels, detections, max(height, width)))
     return photos
 
 
-def drop_ignored(detections: sv.Detections, regions: np.ndarray) -> sv.Detections:
-    """The detections less those on an ignore region (IoU >= IGNORE_IOU with one)."""
+def drop_ignored(detections: sv.Detections, regions: np.ndarray, labels: sv.Detections) -> sv.Detections:
+    """The detections less those on an ignore region (IoU >= IGNORE_IOU with one) that overlap no labelled
+    face at MATCH_IOU: in a crowd an unlabelled face can sit beside a labelled one, and a detection between
+    them must still be able to find the labelled face."""
     if not len(detections) or not len(regions):
         return detections
-    return detections[sv.box_iou_batch(detections.xyxy, regions).max(axis=1) < IGNORE_IOU]
+    on_region = sv.box_iou_batch(detections.xyxy, regions).max(axis=1) >= IGNORE_IOU
+    if len(labels):
+        on_region &= sv.box_iou_batch(detections.xyxy, labels.xyxy).max(axis=1) < MATCH_IOU
+    return detections[~on_region]
 
 
 def groups(photos: Sequence[Photo]) -> dict[str, list[Photo]]:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import cv2
 import numpy as np
 import supervision as sv
 
-from facemask.model.photo_scores import CROWD, Photo, drop_ignored, groups, score, score_groups
+from facemask.model.photo_scores import CROWD, Photo, collect_photos, drop_ignored, groups, score, score_groups
 from facemask.model.recall_breakdown import faces_of
 
 
@@ -57,9 +60,34 @@ def test_a_detection_on_an_unlabelled_face_given_as_an_ignore_region_is_neither_
     found = dets([[100, 100, 400, 400], [500, 100, 600, 200]], [0, 0], [0.9, 0.95])  # the second: no label
     scored = Photo(photo.name, photo.source, photo.labels, found, 640)
     assert score([scored], ["Mask", "No Mask"], recall_conf=0.25)["mAP50"] < 1.0
-    ignored = drop_ignored(found, np.array([[505.0, 100, 600, 205]]))
+    ignored = drop_ignored(found, np.array([[505.0, 100, 600, 205]]), photo.labels)
     assert len(ignored) == 1 and ignored.confidence.tolist() == [0.9]
     fixed = Photo(photo.name, photo.source, photo.labels, ignored, 640)
     assert score([fixed], ["Mask", "No Mask"], recall_conf=0.25)["mAP50"] == 1.0
-    elsewhere = drop_ignored(found, np.array([[0.0, 500, 50, 550]]))  # a region no detection is on
+    elsewhere = drop_ignored(found, np.array([[0.0, 500, 50, 550]]), photo.labels)  # a region no detection is on
     assert len(elsewhere) == 2
+
+
+def test_a_detection_between_a_labelled_face_and_an_ignored_one_can_still_find_the_labelled_face() -> None:
+    labels = dets([[100, 100, 200, 200]], [0])
+    between = dets([[125, 100, 225, 200]], [0], [0.9])  # IoU 0.6 with the label and with the region
+    kept = drop_ignored(between, np.array([[150.0, 100, 250, 200]]), labels)
+    assert len(kept) == 1
+    assert score([Photo("p", "a", labels, kept, 640)], ["Mask", "No Mask"], recall_conf=0.25)["recall"] == 1.0
+
+
+def test_collect_photos_scales_an_audit_s_fractional_regions_to_each_photo_s_pixels(tmp_path: Path) -> None:
+    image = tmp_path / "images" / "test" / "a_x.jpg"
+    image.parent.mkdir(parents=True)
+    cv2.imwrite(str(image), np.zeros((100, 200, 3), np.uint8))  # 200 x 100
+    (tmp_path / "labels" / "test").mkdir(parents=True)
+    (tmp_path / "labels" / "test" / "a_x.txt").write_text("0 0.25 0.5 0.2 0.4\n")  # pixels 30,30,70,70
+
+    def detect(bgr: np.ndarray) -> sv.Detections:
+        return dets([[30, 30, 70, 70], [121, 30, 160, 70]], [0, 1], [0.9, 0.8])
+
+    regions = {"a_x": np.array([[0.6, 0.3, 0.8, 0.7]])}  # pixels 120,30,160,70: the second detection
+    (plain,) = collect_photos([image], detect, ["a"], progress=False)
+    (ignored,) = collect_photos([image], detect, ["a"], progress=False, ignore=regions)
+    assert len(plain.detections) == 2 and plain.source == "a" and len(plain.labels) == 1
+    assert ignored.detections.confidence.tolist() == [0.9]
