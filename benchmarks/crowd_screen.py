@@ -53,30 +53,34 @@ def crowd_photos(base: Path, min_faces: int) -> set[str]:
 
 
 def _boxes(label: Path) -> int:
-    return sum(1 for line in label.read_text().splitlines() if line.strip())
+    return sum(1 for line in _lines(label) if line.strip())
 
 
 def with_class(base: Path, photos: set[str], cls: int) -> set[str]:
     """The chosen photos with a box of class `cls` in base's labels: class-balanced sampling repeats these.
     ultralytics has no sampler option, so a second link of each photo stands in for a weighted sampler."""
     labels = base / "labels" / "train"
-    return {s for s in photos if any(line.split()[:1] == [str(cls)] for line in (labels / f"{s}.txt").open())}
+    return {s for s in photos if any(line.split()[:1] == [str(cls)] for line in _lines(labels / f"{s}.txt"))}
+
+
+def _lines(label: Path) -> list[str]:
+    return label.read_text().splitlines()
 
 
 def link_subset(train_from: Path, photos: set[str], out: Path, twice: frozenset[str] = frozenset()) -> int:
     """Hard-link the chosen photos of train_from (and their slices) with their labels into out/images/train
-    and out/labels/train, the photos in `twice` a second time as <stem>_again; returns the number of images."""
+    and out/labels/train, the photos in `twice` (and their slices) a second time as <stem>_again; returns
+    the number of images."""
     (out / "images" / "train").mkdir(parents=True, exist_ok=True)
     (out / "labels" / "train").mkdir(parents=True, exist_ok=True)
     n = 0
     for image in sorted((train_from / "images" / "train").iterdir()):
         sliced = SLICE.match(image.stem)
-        if image.suffix.lower() not in IMAGE_SUFFIXES or not (
-            image.stem in photos or (sliced and sliced["photo"] in photos)
-        ):
+        photo = sliced["photo"] if sliced and image.stem not in photos else image.stem
+        if image.suffix.lower() not in IMAGE_SUFFIXES or photo not in photos:
             continue
         label = train_from / "labels" / "train" / f"{image.stem}.txt"
-        for stem in (image.stem, f"{image.stem}_again")[: 2 if image.stem in twice else 1]:
+        for stem in (image.stem, f"{image.stem}_again")[: 2 if photo in twice else 1]:
             _link(image, out / "images" / "train" / f"{stem}{image.suffix}")
             if label.is_file():
                 _link(label, out / "labels" / "train" / f"{stem}.txt")

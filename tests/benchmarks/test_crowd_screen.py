@@ -56,6 +56,8 @@ def test_class_balanced_sampling_links_the_photos_with_the_class_twice(tmp_path:
     photos = crowd_screen.crowd_photos(base, min_faces=5)
     twice = frozenset(crowd_screen.with_class(base, photos, cls=1))
     assert twice == {"unmasked_3c4d"}
+    sliced = dataset(tmp_path / "sliced", {"masked_1a2b": 5, "unmasked_3c4d": 5, "unmasked_3c4d_s0": 2})
+    assert crowd_screen.link_subset(sliced, photos, tmp_path / "sliced_arm", twice) == 5  # its slices twice too
     out = tmp_path / "arm"
     assert crowd_screen.link_subset(base, photos, out, twice) == 3
     assert sorted(p.name for p in (out / "labels" / "train").iterdir()) == [
