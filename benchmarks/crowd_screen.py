@@ -15,6 +15,7 @@ Usage:
     python -m benchmarks.crowd_screen --name cls_pw --hyp cls_pw=0.5
     python -m benchmarks.crowd_screen --name slices --train-from datasets/face_masks_crowd_sliced --epochs 2
     python -m benchmarks.crowd_screen --name twice --repeat-class 1 --epochs 2  # No Mask photos twice an epoch
+    python -m benchmarks.crowd_screen --name all_crowds_twice --min-faces 1 --repeat-faces 5 --epochs 1
     python -m benchmarks.crowd_screen --table          # every arm so far, one row each
 """
 
@@ -61,6 +62,13 @@ def with_class(base: Path, photos: set[str], cls: int) -> set[str]:
     ultralytics has no sampler option, so a second link of each photo stands in for a weighted sampler."""
     labels = base / "labels" / "train"
     return {s for s in photos if any(line.split()[:1] == [str(cls)] for line in _lines(labels / f"{s}.txt"))}
+
+
+def repeated(base: Path, photos: set[str], cls: int | None, faces: int | None) -> frozenset[str]:
+    """The chosen photos seen twice an epoch: those with a box of class `cls`, and those with `faces` or
+    more boxes (crowds weighed up among all photos with --min-faces 1)."""
+    twice = with_class(base, photos, cls) if cls is not None else set()
+    return frozenset(twice | (crowd_photos(base, faces) & photos if faces is not None else set()))
 
 
 def _lines(label: Path) -> list[str]:
@@ -119,6 +127,7 @@ def run(
     seed: int | None = None,
     min_faces: int = 5,
     repeat_class: int | None = None,
+    repeat_faces: int | None = None,
     config: str | Path = CONFIG,
     project: str | Path = PROJECT_ROOT / "runs" / "screen",
 ) -> dict[str, Any]:
@@ -135,13 +144,14 @@ def run(
         epochs, imgsz, seed: over the config's.
         min_faces: a photo with this many label boxes is a crowd photo.
         repeat_class: class id whose photos (by base's labels) are seen twice an epoch, e.g. 1 for No Mask.
+        repeat_faces: photos with this many label boxes or more are seen twice an epoch.
         config: the fixed recipe (configs/screen_crowd.yaml).
         project: where the arms' folders go.
     """
     out = run_dir(project, name, kind="crowd screen", protected=[base, train_from or base, weights])
     source = Path(train_from or base)
     photos = crowd_photos(Path(base), min_faces)
-    twice = frozenset(with_class(Path(base), photos, repeat_class) if repeat_class is not None else ())
+    twice = repeated(Path(base), photos, repeat_class, repeat_faces)
     images = link_subset(source, photos, out / "data", twice)
     settings = {"epochs": epochs, "imgsz": imgsz, "seed": seed, "hyp": hyp or {}}
     data = write_data(out / "data", Path(val_data))
@@ -159,7 +169,7 @@ def run(
     scores = val.run(weights=trained / "weights" / "last.pt", data=val_data, task="val", plots=False, project=out)
     rows = scores["by_photos"]
     summary = {"name": name, "train_from": str(source), **settings, "repeat_class": repeat_class}
-    summary |= {"images": images, "train_s": seconds}
+    summary |= {"repeat_faces": repeat_faces, "images": images, "train_s": seconds}
     summary |= {"all": rows["all"], "crowd": rows[CROWD]}
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
     print_table([summary])
@@ -207,6 +217,7 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seed", type=int)
     p.add_argument("--min-faces", type=positive_int())
     p.add_argument("--repeat-class", type=int, help="class id whose photos are seen twice an epoch (1: No Mask)")
+    p.add_argument("--repeat-faces", type=positive_int(), help="photos with this many faces are seen twice an epoch")
     p.add_argument("--config", type=Path)
     p.add_argument("--project", type=Path)
     p.add_argument("--table", action="store_true", help="print every arm under --project, and train none")

@@ -65,6 +65,10 @@ def test_class_balanced_sampling_links_the_photos_with_the_class_twice(tmp_path:
         "unmasked_3c4d.txt",
         "unmasked_3c4d_again.txt",
     ]
+    assert crowd_screen.repeated(base, photos, cls=None, faces=None) == frozenset()
+    pair = dataset(tmp_path / "pair", {"crowd_1a2b": 5, "pair_3c4d": 2})
+    all_photos = crowd_screen.crowd_photos(pair, min_faces=1)
+    assert crowd_screen.repeated(pair, all_photos, cls=None, faces=5) == {"crowd_1a2b"}  # crowds weighed up
     again = out / "images" / "train" / "unmasked_3c4d_again.jpg"
     assert again.stat().st_ino == (base / "images" / "train" / "unmasked_3c4d.jpg").stat().st_ino
 
