@@ -1,0 +1,82 @@
+"""Average the weights of several epochs of one training run into one model: a uniform "model soup", the
+mean that stochastic weight averaging takes over a run's late epochs. At a low learning rate the late
+epochs sit around one minimum, each a step off its centre, and their mean is often nearer it: on the
+crowd run, epochs 24, 27 and 30 averaged kept epoch 24's crowd mAP@0.5 and raised its No Mask and
+16-32 px recall (MODEL_CARD "Averaging epochs"). Batch-norm statistics are averaged with the weights
+(torch's AveragedModel with use_buffers), which holds for epochs this close. Which epochs to average is
+chosen on val, never on test.
+
+Usage:
+    python tools/average_checkpoints.py runs/epochs/e24.pt runs/epochs/e27.pt runs/epochs/e30.pt --out soup.pt
+    python val.py --weights soup.pt --data data/face_masks_crowd.yaml --task val
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.optim.swa_utils import AveragedModel
+
+
+def run(checkpoints: list[str | Path], out: str | Path) -> Path:
+    """Write the mean of `checkpoints` (ultralytics checkpoints of one architecture) to `out`, a weights
+    file that detect.py, val.py and export.py load; returns `out`.
+
+    Args:
+        checkpoints: two or more checkpoints (a run's last.pt or best.pt, or tools/keep_checkpoint.py's).
+        out: where to write the averaged weights (the last checkpoint's run arguments come with them).
+    """
+    if len(checkpoints) < 2:
+        raise SystemExit("average_checkpoints.py: give two or more checkpoints to average")
+    states = [_load(Path(c)) for c in checkpoints]
+    models = [_model(s, Path(c)) for s, c in zip(states, checkpoints, strict=True)]
+    averaged = AveragedModel(models[0], use_buffers=True)
+    for path, model in zip(checkpoints, models, strict=True):
+        _same_shapes(models[0], model, Path(path))
+        averaged.update_parameters(model)
+    state = {**states[-1], "model": None, "optimizer": None, "ema": averaged.module.half()}
+    pairs = zip(checkpoints, states, strict=True)
+    state["averaged_from"] = [f"{Path(c).name} (epoch {s.get('epoch', -1) + 1})" for c, s in pairs]
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(f".{out.name}.tmp")
+    torch.save(state, partial)
+    os.replace(partial, out)  # whole or not at all
+    print(f"{out}: the mean of {len(states)} checkpoints ({', '.join(state['averaged_from'])})")
+    return out
+
+
+def _load(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise SystemExit(f"average_checkpoints.py: {path}: no such file")
+    return torch.load(path, map_location="cpu", weights_only=False)
+
+
+def _model(state: dict[str, Any], path: Path) -> torch.nn.Module:
+    """The checkpoint's model in float32: the EMA between epochs, the model itself once a run has ended."""
+    model = (state.get("ema") or state.get("model")) if isinstance(state, dict) else None
+    if not isinstance(model, torch.nn.Module):
+        raise SystemExit(f"average_checkpoints.py: {path} is not an ultralytics checkpoint (no model in it)")
+    return model.float().eval()
+
+
+def _same_shapes(first: torch.nn.Module, other: torch.nn.Module, path: Path) -> None:
+    """Refuse a checkpoint of another architecture in one line, not a shape error deep in torch."""
+    shapes = [t.shape for t in first.state_dict().values()]
+    if shapes != [t.shape for t in other.state_dict().values()]:
+        raise SystemExit(f"average_checkpoints.py: {path} is another architecture than the first checkpoint")
+
+
+def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("checkpoints", nargs="+", type=Path, help="two or more checkpoints of one run")
+    p.add_argument("--out", type=Path, required=True, help="the averaged weights file to write")
+    return p.parse_args(argv)
+
+
+if __name__ == "__main__":
+    run(**vars(parse_opt()))
