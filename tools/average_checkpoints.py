@@ -3,12 +3,14 @@ mean that stochastic weight averaging takes over a run's late epochs. At a low l
 epochs sit around one minimum, each a step off its centre, and their mean is often nearer it: on the
 crowd run, epochs 24, 27 and 30 averaged kept epoch 24's crowd mAP@0.5 and raised its No Mask and
 16-32 px recall (MODEL_CARD "Averaging epochs"). Batch-norm statistics are averaged with the weights
-(torch's AveragedModel with use_buffers), which holds for epochs this close. Which epochs to average is
-chosen on val, never on test.
+(torch's AveragedModel with use_buffers), which holds for epochs this close. A mean written by this
+tool counts as the epochs it averages, so a run's epochs can be averaged a session at a time and the
+sum kept instead of each epoch. Which epochs to average is chosen on val, never on test.
 
 Usage:
     python tools/average_checkpoints.py runs/epochs/e24.pt runs/epochs/e27.pt runs/epochs/e30.pt --out soup.pt
     python val.py --weights soup.pt --data data/face_masks_crowd.yaml --task val
+    python tools/average_checkpoints.py soup.pt runs/epochs/e31.pt --out soup4.pt   # the mean of all 4 epochs
 """
 
 from __future__ import annotations
@@ -35,18 +37,18 @@ def run(checkpoints: list[str | Path], out: str | Path) -> Path:
     states = [_load(Path(c)) for c in checkpoints]
     models = [_model(s, Path(c)) for s, c in zip(states, checkpoints, strict=True)]
     averaged = AveragedModel(models[0], use_buffers=True)
-    for path, model in zip(checkpoints, models, strict=True):
+    for path, checkpoint, model in zip(checkpoints, states, models, strict=True):
         _same_shapes(models[0], model, Path(path))
-        averaged.update_parameters(model)
-    state = {**states[-1], "model": None, "optimizer": None, "ema": averaged.module.half()}
-    pairs = zip(checkpoints, states, strict=True)
-    state["averaged_from"] = [f"{Path(c).name} (epoch {s.get('epoch', -1) + 1})" for c, s in pairs]
+        for _ in _members(checkpoint, Path(path)):  # a mean of N epochs counts N times: the mean of all epochs
+            averaged.update_parameters(model)
+    members = [m for c, s in zip(checkpoints, states, strict=True) for m in _members(s, Path(c))]
+    state = {**states[-1], "model": None, "optimizer": None, "ema": averaged.module.half(), "averaged_from": members}
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(f".{out.name}.tmp")
     torch.save(state, partial)
     os.replace(partial, out)  # whole or not at all
-    print(f"{out}: the mean of {len(states)} checkpoints ({', '.join(state['averaged_from'])})")
+    print(f"{out}: the mean of {len(members)} checkpoints ({', '.join(members)})")
     return out
 
 
@@ -54,6 +56,11 @@ def _load(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise SystemExit(f"average_checkpoints.py: {path}: no such file")
     return torch.load(path, map_location="cpu", weights_only=False)
+
+
+def _members(state: dict[str, Any], path: Path) -> list[str]:
+    """The epochs a checkpoint stands for: its own, or those it is the mean of."""
+    return state.get("averaged_from") or [f"{path.name} (epoch {state.get('epoch', -1) + 1})"]
 
 
 def _model(state: dict[str, Any], path: Path) -> torch.nn.Module:

@@ -1,5 +1,6 @@
 """tools/average_checkpoints.py: the averaged weights are the mean of the checkpoints' weights and
-batch-norm statistics, load where any weights file does, and a wrong input is refused in one line."""
+batch-norm statistics, load where any weights file does, a mean counts as the epochs it averages, and a
+wrong input is refused in one line."""
 
 from __future__ import annotations
 
@@ -41,6 +42,27 @@ def test_the_average_is_the_mean_and_loads_as_weights(tiny_run: TinyRun, tmp_pat
     assert any("running_mean" in k for k in state["ema"].state_dict())  # batch-norm statistics averaged too
     result = YOLO(str(out))(torch.zeros(1, 3, 64, 64), verbose=False)[0]
     assert result.boxes is not None
+
+
+def _floats(path: Path) -> dict[str, torch.Tensor]:
+    state = torch.load(path, map_location="cpu", weights_only=False)["ema"].float().state_dict()
+    return {k: v for k, v in state.items() if v.is_floating_point()}
+
+
+def test_a_mean_counts_as_the_epochs_it_averages(tiny_run: TinyRun, tmp_path: Path) -> None:
+    a, b, c = (
+        _shifted(tiny_run.dir, tmp_path, f"{n}.pt", s, e) for n, s, e in (("a", 0, 1), ("b", 0.3, 2), ("c", 0.9, 3))
+    )
+    tool = load_tool("average_checkpoints.py")
+    in_two_steps = tool.run([tool.run([a, b], tmp_path / "ab.pt"), c], tmp_path / "abc.pt")
+    at_once = tool.run([a, b, c], tmp_path / "at_once.pt")
+    steps, once = _floats(in_two_steps), _floats(at_once)
+    assert all(torch.allclose(steps[k], once[k], rtol=2e-3, atol=2e-3) for k in once)  # half precision's steps
+    assert torch.load(in_two_steps, weights_only=False)["averaged_from"] == [
+        "a.pt (epoch 2)",
+        "b.pt (epoch 3)",
+        "c.pt (epoch 4)",
+    ]
 
 
 def test_wrong_inputs_are_refused_in_one_line(tiny_run: TinyRun, tmp_path: Path) -> None:
