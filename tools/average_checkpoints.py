@@ -5,7 +5,7 @@ crowd run, epochs 24, 27 and 30 averaged kept epoch 24's crowd mAP@0.5 and raise
 16-32 px recall (MODEL_CARD "Averaging epochs"). Batch-norm statistics are averaged with the weights
 (torch's AveragedModel with use_buffers), which holds for epochs this close. A mean written by this
 tool counts as the epochs it averages, so a run's epochs can be averaged a session at a time and the
-sum kept instead of each epoch. Which epochs to average is chosen on val, never on test.
+mean kept instead of each epoch. Which epochs to average is chosen on val, never on test.
 
 Usage:
     python tools/average_checkpoints.py runs/epochs/e24.pt runs/epochs/e27.pt runs/epochs/e30.pt --out soup.pt
@@ -47,7 +47,7 @@ def run(checkpoints: list[str | Path], out: str | Path) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(f".{out.name}.tmp")
     torch.save(state, partial)
-    os.replace(partial, out)  # whole or not at all
+    os.replace(partial, out)  # whole or not at all; not facemask's `replacing`: a tool runs without the package
     print(f"{out}: the mean of {len(members)} checkpoints ({', '.join(members)})")
     return out
 

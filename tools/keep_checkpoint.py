@@ -42,7 +42,7 @@ def run(checkpoint: str | Path, out: str | Path | None = None, optimizer: bool =
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(f".{out.name}.tmp")
     torch.save(state, partial)
-    os.replace(partial, out)  # whole or not at all
+    os.replace(partial, out)  # whole or not at all; not facemask's `replacing`: a tool runs without the package
     epoch = state["epoch"] + 1
     print(f"{out}: epoch {epoch} of {state['train_args']['epochs']}, {out.stat().st_size / 1e6:.1f} MB")
     return out
