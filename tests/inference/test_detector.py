@@ -99,14 +99,14 @@ def test_a_plain_pass_hands_the_agnostic_setting_to_ultralytics(detector, monkey
 
 
 def test_a_photo_with_more_pixels_than_the_model_runs_at_the_large_size(detector) -> None:
-    """weights/face_masks.pt was trained at 512: a 1280 x 720 frame runs at 640 (its crowds' small faces),
+    """weights/face_masks.pt was trained at 512: a 1280 x 720 frame runs at 768 (its crowds' small faces),
     a 415 px portrait at 512, as ultralytics' predictor then letterboxes them."""
-    assert (detector.input_size.imgsz, detector.input_size.large) == (512, 640)
+    assert (detector.input_size.imgsz, detector.input_size.large) == (512, 768)
     used = []
     for shape in ((720, 1280, 3), (415, 415, 3), (640, 480, 3)):
         detector(np.zeros(shape, np.uint8))
         used.append(max(detector.model.predictor.imgsz))
-    assert used == [640, 512, 512]
+    assert used == [768, 512, 512]
     one_size = Detector(ROOT / "weights" / "face_masks.pt", DetectorSettings(large_imgsz=None))
     one_size(np.zeros((720, 1280, 3), np.uint8))
     assert max(one_size.model.predictor.imgsz) == 512
