@@ -117,7 +117,7 @@ def write_data(out: Path, val_data: Path) -> Path:
 
 def run(
     name: str = "base",
-    weights: str | Path = PROJECT_ROOT / "weights" / "checkpoints" / "cpu_v5n_512_crowd_last.pt",
+    weights: str | Path = PROJECT_ROOT / "weights" / "checkpoints" / "cpu_v5n_512_crowd_e40.pt",
     base: str | Path = PROJECT_ROOT / "datasets" / "face_masks_crowd",
     train_from: str | Path | None = None,
     val_data: str | Path = PROJECT_ROOT / "data" / "face_masks_crowd.yaml",
