@@ -31,7 +31,9 @@ def test_photos_longer_than_the_large_size_run_at_it(trained_run: Path) -> None:
     trained = model.ckpt["train_args"]["imgsz"]  # 64: the tiny model's
     size = resolve(None, model, weights, LARGE_PHOTO)
     assert (size.imgsz, size.large) == (trained, LARGE_PHOTO)
-    assert size.for_image(480, 640) == trained and size.for_image(641, 400) == size.for_image(400, 1600) == 640
+    big = LARGE_PHOTO + 1
+    assert size.for_image(480, LARGE_PHOTO) == trained
+    assert size.for_image(big, 400) == size.for_image(400, 1600) == LARGE_PHOTO
     assert f"photos over {LARGE_PHOTO} px at {LARGE_PHOTO}" in size.describe(weights)
     asked = resolve(320, model, weights, LARGE_PHOTO)  # --imgsz: every photo at it
     assert asked.large is None and asked.for_image(2000, 3000) == 320
