@@ -15,14 +15,19 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import yaml
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}  # what prepare_data.py writes and val.py reads
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # as yolov5's scripts do: run as a file, the package beside it is not on the path
+    sys.path.append(str(ROOT))
+
+from facemask.data.sources import IMAGE_SUFFIXES  # noqa: E402  (after the path above)
+from facemask.data.split import SplitError, read_split_list  # noqa: E402
 
 
 def run(dataset: str | Path, seen: str | Path, out: str | Path, split: str = "test") -> Path:
@@ -63,13 +68,14 @@ def run(dataset: str | Path, seen: str | Path, out: str | Path, split: str = "te
 
 
 def _trained_on(seen: Path) -> set[str]:
-    if not seen.is_file():
-        raise SystemExit(f"unseen_subset.py: {seen}: no such split file")
-    with seen.open(newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
-    if rows and not {"image", "split"} <= rows[0].keys():
-        raise SystemExit(f"unseen_subset.py: {seen}: needs image and split columns")
-    return {r["image"] for r in rows if r["split"] == "train"}
+    """The photos `seen` puts in train, read as prepare_data.py's --keep-split reads a split file."""
+    if not seen.is_file():  # read_split_list names --keep-split, prepare_data.py's flag, in its message
+        raise SystemExit(f"unseen_subset.py: --seen {seen}: no such split file")
+    try:
+        listed = read_split_list(seen)
+    except SplitError as e:
+        raise SystemExit(f"unseen_subset.py: {e}") from e
+    return {image for image, split in listed.items() if split == "train"}
 
 
 def _link(source: Path, target: Path) -> None:

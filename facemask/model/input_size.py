@@ -9,7 +9,7 @@ and why. But a photo with more pixels than the model's size holds crowds whose f
 the model sees: at 640 px such photos gave 512-px models more of their small and unmasked faces, while
 the small photos (portraits, upscaled either way) lose at 640. So a photo whose long side is over
 LARGE_PHOTO runs at LARGE_PHOTO (MODEL_CARD "Inference size": crowd val mAP@0.5 0.667 -> 0.698, all
-photos 0.775 -> 0.795; at 640 for all, portraits fell 0.882 -> 0.731). The shipped crowd model, swept at
+photos 0.775 -> 0.795; at 640 for all, portraits fell 0.882 -> 0.731). The crowd run's pick, swept at
 640/704/768 on val, does best at 768 (crowd mAP@0.5 0.785 -> 0.803, faces under 16 px 0.395 -> 0.605). It
 applies when the size is the model's own, not with --imgsz nor to a fixed-size export.
 """
