@@ -14,7 +14,7 @@ import train
 from facemask.data.data_yaml import DatasetError
 from facemask.model import checkpoints
 from facemask.model.checkpoints import CheckpointError
-from facemask.model.training import _resumed
+from facemask.model.training import OWN_KEYS, _options, _resumed
 from tests.conftest import TINY_TRAIN as TINY
 from tests.conftest import TinyRun, mid_run, results_epochs
 from tests.scripts import run_script, start_script
@@ -150,3 +150,14 @@ def test_multi_gpu_device_strings_are_recognised() -> None:
 
     assert _is_multi_gpu("0,1,2,3") and _is_multi_gpu([0, 1])
     assert not _is_multi_gpu("0") and not _is_multi_gpu("cpu") and not _is_multi_gpu(None)
+
+
+@pytest.mark.parametrize(
+    "config", sorted(p.name for p in (ROOT / "configs").glob("*.yaml") if p.name.startswith(("train", "screen")))
+)
+def test_every_shipped_training_config_names_only_known_options(config: str) -> None:
+    """A misspelt key in a config (`multiscale`, `lr_0`) would stop a run hours in, or be dropped: catch it here."""
+    from ultralytics.cfg import DEFAULT_CFG_DICT, check_dict_alignment
+
+    opts, hyp = _options(ROOT / "configs" / config, None, {})
+    check_dict_alignment(DEFAULT_CFG_DICT, {**{k: v for k, v in opts.items() if k not in OWN_KEYS}, **hyp})
