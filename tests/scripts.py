@@ -288,6 +288,9 @@ def _main(child: _Child, ready: int) -> None:
     os.write(ready, b"!")
     os.close(ready)
     faulthandler.disable()  # pytest enabled it on its own copy of stderr
+    # Ctrl-C as in a terminal: a test run started in the background (`.ci/run &`) inherits an ignored
+    # SIGINT, which the interpreter keeps, and a test's SIGINT to a review server would then do nothing.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     for fd, path, flags in (
         (0, os.devnull, os.O_RDONLY),
         (1, child.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC),
