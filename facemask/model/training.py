@@ -149,13 +149,18 @@ def _fresh(opts: dict[str, Any], hyp: dict[str, Any]) -> tuple[Any, Path, dict[s
     data_path, content = check_data(opts["data"])
     check_device(opts.get("device"))
     model = load_model(opts.get("weights"), opts.get("cfg"), hint=TRAIN_HINT, pytorch_only=True)
-    run_args = {k: v for k, v in opts.items() if k not in OWN_KEYS}
+    run_args = ultralytics_args(opts, hyp)
     inputs = [dataset_root(data_path, content), *([opts["weights"]] if opts.get("weights") else [])]
     save_dir = run_dir(
         opts["project"], opts.get("name") or "exp", bool(opts.get("exist_ok")), kind="train", protected=inputs
     )
-    run_args.update(hyp, data=str(data_path), project=str(save_dir.parent), name=save_dir.name, exist_ok=True)
+    run_args.update(data=str(data_path), project=str(save_dir.parent), name=save_dir.name, exist_ok=True)
     return model, data_path, run_args
+
+
+def ultralytics_args(opts: dict[str, Any], hyp: dict[str, Any]) -> dict[str, Any]:
+    """The options and hyperparameters that go to ultralytics' train() as they are (not OWN_KEYS)."""
+    return {**{k: v for k, v in opts.items() if k not in OWN_KEYS}, **hyp}
 
 
 def _is_multi_gpu(device: Any) -> bool:

@@ -8,7 +8,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import paho.mqtt.client as mqtt
@@ -35,9 +35,12 @@ class Listener:
     messages: list[Message] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def on(self, leaf: str) -> list[Message]:
+    def on(self, leaf: str, sources: Iterable[str] | None = None) -> list[Message]:
+        """The messages on topics ending in /leaf; with `sources`, only those cameras' and facemask's own
+        (facemask/leaf): the session's one broker also keeps what other tests' cameras retained."""
+        wanted = None if sources is None else {f"facemask/{s}/{leaf}" for s in sources} | {f"facemask/{leaf}"}
         with self._lock:
-            return [m for m in self.messages if m.topic.endswith(f"/{leaf}")]
+            return [m for m in self.messages if m.topic.endswith(f"/{leaf}") and (wanted is None or m.topic in wanted)]
 
     def close(self) -> None:
         self.client.disconnect()

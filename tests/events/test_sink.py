@@ -62,14 +62,13 @@ def test_a_multi_camera_run_arrives_once_in_postgresql_and_once_on_mqtt(
     assert all(r["snapshot"] is None for r in rows if r["verdict"] == "Mask")
 
     later = subscribe(mosquitto)  # what Home Assistant gets when it subscribes after the run
-    topics = {f"facemask/{c}/status" for c in ("cam1", "cam2", "cam3")} | {"facemask/status"}  # + facemask's own
-
-    def ours(leaf: str) -> list:  # the session's broker also keeps what other tests' cameras retained
-        return [m for m in later.on(leaf) if m.topic.split("/")[1] in ("cam1", "cam2", "cam3", leaf)]
-
-    later.wait(lambda got: len(ours("status")) >= 4, timeout_s=5)
-    assert {(m.topic, m.payload, m.retain) for m in ours("status")} == {(t, b"offline", True) for t in topics}
-    assert len(ours("compliance")) == 3 and not ours("people")  # the last tally is kept, people are not
+    cameras = ("cam1", "cam2", "cam3")
+    later.wait(lambda got: len(got.on("status", cameras)) >= 4, timeout_s=5)
+    topics = [f"facemask/{c}/status" for c in cameras] + ["facemask/status"]  # + facemask's own
+    statuses = {(m.topic, m.payload, m.retain) for m in later.on("status", cameras)}
+    assert statuses == {(t, b"offline", True) for t in topics}
+    # the last tally is kept, people are not
+    assert len(later.on("compliance", cameras)) == 3 and not later.on("people", cameras)
     later.close()
     store.close()
 

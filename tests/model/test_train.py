@@ -14,7 +14,7 @@ import train
 from facemask.data.data_yaml import DatasetError
 from facemask.model import checkpoints
 from facemask.model.checkpoints import CheckpointError
-from facemask.model.training import OWN_KEYS, _options, _resumed
+from facemask.model.training import _options, _resumed, ultralytics_args
 from tests.conftest import TINY_TRAIN as TINY
 from tests.conftest import TinyRun, mid_run, results_epochs
 from tests.scripts import run_script, start_script
@@ -160,4 +160,4 @@ def test_every_shipped_training_config_names_only_known_options(config: str) -> 
     from ultralytics.cfg import DEFAULT_CFG_DICT, check_dict_alignment
 
     opts, hyp = _options(ROOT / "configs" / config, None, {})
-    check_dict_alignment(DEFAULT_CFG_DICT, {**{k: v for k, v in opts.items() if k not in OWN_KEYS}, **hyp})
+    check_dict_alignment(DEFAULT_CFG_DICT, ultralytics_args(opts, hyp))
