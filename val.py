@@ -9,6 +9,8 @@ Usage:
     python val.py --weights weights/face_masks.pt --task test --save-json   # + COCO-format predictions
     python val.py --weights W --data data/face_masks_crowd.yaml --task test --ignore data/audits/crowd_valtest
         # + unlabelled faces a person accepted in that audit's review scored as ignore regions
+    python val.py --weights W --data data/face_masks_crowd.yaml --augment   # as detect.py --augment (TTA)
+    python val.py --weights W --data data/face_masks_crowd.yaml --tile      # as detect.py --tile (rows only)
 
 Writes to runs/val/exp*: metrics.json, recall.json and recall.png, PR/F1/P/R curves, confusion
 matrices (and predictions.json). The image size is the model's own (trained or exported at) unless
@@ -50,14 +52,16 @@ def photo_detector(weights: str | Path, **settings: Any) -> Callable[[np.ndarray
 def run(**kwargs: Any) -> dict[str, Any]:
     """Evaluate and print the per-class table; returns what metrics.json holds. Keyword arguments are
     the long flag names (weights, data, task, imgsz, large_img, batch, conf_thres, iou_thres, device, half,
-    save_json, project, name, exist_ok, recall_conf, plots, ignore), with facemask.model.evaluation.evaluate's
-    defaults; `ignore` is a reviewed audit run whose accepted missing faces are ignore regions."""
+    save_json, project, name, exist_ok, recall_conf, plots, ignore, augment, tile), with
+    facemask.model.evaluation.evaluate's defaults; `ignore` is a reviewed audit run whose accepted missing
+    faces are ignore regions; `augment` and `tile` are detect.py's switches."""
     if kwargs.get("ignore") is not None:
         kwargs["ignore"] = ignore_regions(kwargs["ignore"])
     result = evaluate(photo_detector, **kwargs)
     conf = result["recall_by_face"]["conf"]
     large = f", photos over {result['large_img']} px at {result['large_img']}" if result["large_img"] else ""
     large += f", {result['ignore_regions']} unlabelled faces ignored" if result["ignore_regions"] else ""
+    large += ", test-time augmentation" * result["augment"] + ", tiled" * result["tile"]
     title = f"{result['task']} split by photos at {result['imgsz']} px{large} (recall at confidence {conf}; face sizes"
     photo_scores.print_table(result["by_photos"], f"{title} with the photo at 640 px on its long side)")
     print_table(result)
@@ -95,6 +99,8 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--ignore", type=Path, help="reviewed audit run: its accepted missing faces are ignore regions in the rows"
     )
+    p.add_argument("--augment", action="store_true", help="test-time augmentation (flips, scales), as detect.py's")
+    p.add_argument("--tile", action="store_true", help="the rows by photos from detect.py's --tile (sahi)")
     p.add_argument("--device", help="cpu, 0, ...")
     p.add_argument("--half", action="store_true", help="FP16 inference (GPU)")
     p.add_argument("--save-json", action="store_true", help="also write COCO-format predictions.json")

@@ -31,7 +31,16 @@ class DetectorFactory(Protocol):
     Detector, which this module cannot import (facemask.inference sits above facemask.model)."""
 
     def __call__(
-        self, weights: str | Path, *, imgsz: int, conf: float, iou: float, device: str | None
+        self,
+        weights: str | Path,
+        *,
+        imgsz: int | None,
+        large_imgsz: int | None,
+        conf: float,
+        iou: float,
+        device: str | None,
+        augment: bool,
+        tile: bool,
     ) -> Callable[[np.ndarray], sv.Detections]:
         """A BGR image -> its detections, at these settings."""
         ...
@@ -56,12 +65,16 @@ def evaluate(
     recall_conf: float = DEFAULT_CONF,
     plots: bool = True,
     ignore: Mapping[str, np.ndarray] | None = None,
+    augment: bool = False,
+    tile: bool = False,
 ) -> dict[str, Any]:
     """Validate `weights` on the `task` split; writes metrics.json in the run folder and returns it, with recall
     by face size, class and source at `recall_conf` (detect.py's confidence; also recall.json, .png) and
     `by_photos`: each group of photos' mAP and recall from `make_detector`'s detections at detect.py's sizes
     (ultralytics' table runs one size), less those on `ignore`'s regions (image stem -> faces a person found
-    unlabelled). `plots=False` (as YOLOv5's val.run) skips the pictures, for a benchmark over many models."""
+    unlabelled). `augment` (TTA) runs in both passes, as detect.py's --augment; `tile` (detect.py's --tile,
+    sahi) only in `make_detector`'s, since ultralytics' table has no tiles. `plots=False` (as YOLOv5's
+    val.run) skips the pictures, for a benchmark over many models."""
     data_path, content = check_data(data, split=task)
     check_device(device)
     model = load_model(weights)
@@ -69,33 +82,27 @@ def evaluate(
     print(f"Evaluating {weights} at {size.describe(weights)}; ultralytics' own table at {size.imgsz} px")
     requested, imgsz = imgsz, size.imgsz
     save_dir = run_dir(project, name, exist_ok, kind="val", protected=[dataset_root(data_path, content), weights])
-    metrics = model.val(
-        data=str(data_path),
-        split=task,
-        imgsz=imgsz,
-        batch=batch,
-        conf=conf_thres,
-        iou=iou_thres,
-        device=device,
-        save_json=save_json,
-        project=str(save_dir.parent),
-        name=save_dir.name,
-        exist_ok=True,
-        plots=plots,
-        **precision_args(half),
-    )
+    shared = {"conf": conf_thres, "iou": iou_thres, "device": device, "augment": augment}
+    table = {"batch": batch, "save_json": save_json, "plots": plots, **shared, **precision_args(half)}
+    metrics = _ultralytics_val(model, data_path, task, imgsz, save_dir, table)
     result = metrics_dict(metrics, images=_count_images(dataset_root(data_path, content) / str(content[task])))
     save_dir = Path(metrics.save_dir)
     result.update(weights=str(weights), data=str(data), task=task, imgsz=imgsz, conf=conf_thres, iou=iou_thres)
-    result |= {"large_img": size.large, "save_dir": str(save_dir)}
-    detect = make_detector(
-        weights, imgsz=requested, large_imgsz=large_img or None, conf=conf_thres, iou=iou_thres, device=device
-    )
+    result |= {"large_img": size.large, "augment": augment, "tile": tile, "save_dir": str(save_dir)}
+    detect = make_detector(weights, imgsz=requested, large_imgsz=large_img or None, tile=tile, **shared)
     photos = photo_pass(detect, data_path, content, task, ignore)
     result |= _photo_rows(photos, class_names(content), recall_conf, ignore)
     recall_breakdown.save(result["recall_by_face"], save_dir, plot=plots)
     (save_dir / "metrics.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     return result
+
+
+def _ultralytics_val(
+    model: Any, data_path: Path, task: str, imgsz: int, save_dir: Path, settings: dict[str, Any]
+) -> Any:
+    """ultralytics' own validation at one size into `save_dir`: the per-class table, curves and matrices."""
+    where = {"project": str(save_dir.parent), "name": save_dir.name, "exist_ok": True}
+    return model.val(data=str(data_path), split=task, imgsz=imgsz, **where, **settings)
 
 
 def _count_images(split_dir: Path) -> int:

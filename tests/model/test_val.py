@@ -76,3 +76,17 @@ def test_val_scores_faces_a_reviewer_accepted_as_ignore_regions(
     assert "1 unlabelled faces ignored" in " ".join(capsys.readouterr().out.split())
     plain = val.run(weights=weights, data=tiny_data, task="test", imgsz=64, project=tmp_path, plots=False)
     assert plain["ignore_regions"] == 0 and plain["by_photos"]["all"]["faces"] == result["by_photos"]["all"]["faces"]
+
+
+def test_val_scores_detect_switches_tta_and_tiles(trained_run: Path, tiny_data: Path, tmp_path: Path, capsys) -> None:
+    """--augment and --tile score what detect.py's switches find: TTA in both passes, tiles in the rows."""
+    weights = trained_run / "weights" / "best.pt"
+    common = {"weights": weights, "data": tiny_data, "task": "test", "imgsz": 64, "project": tmp_path, "plots": False}
+    plain = val.run(**common)
+    tiled = val.run(**common, tile=True)
+    assert "tiled" in " ".join(capsys.readouterr().out.split())
+    assert tiled["tile"] and not tiled["augment"] and tiled["all"] == plain["all"]  # ultralytics' table untiled
+    assert tiled["by_photos"]["all"]["faces"] == plain["by_photos"]["all"]["faces"] == 6
+    tta = val.run(**common, augment=True)
+    assert tta["augment"] and "test-time augmentation" in " ".join(capsys.readouterr().out.split())
+    assert set(tta["by_photos"]) == set(plain["by_photos"])
