@@ -8,6 +8,7 @@ Usage:
     python export.py --weights weights/face_masks.pt --include openvino --int8     # int8, calibrated on data
     python export.py --weights weights/face_masks.pt --include onnx --imgsz 320 --dynamic
     python export.py --format web                                  # the in-browser page, built in web/
+    python export.py --include onnx --exist-ok                     # replace weights/face_masks.onnx
     python export.py --include onnx --push-hub you/face-masks      # weights, ONNX and MODEL_CARD.md to the Hub
 
 Python:
@@ -20,6 +21,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ultralytics.engine.exporter import export_formats
+
 from facemask.app import web_page
 from facemask.cli import add_flags, float_range, positive_int, run_or_fail
 from facemask.data.data_yaml import check_data
@@ -27,6 +30,7 @@ from facemask.inference.detect_options import DetectOptions
 from facemask.model.checkpoints import PT_HINT, DeviceError, check_device, load_model, precision_args
 from facemask.model.hub import check_push, files_to_push, push
 from facemask.model.input_size import resolve
+from facemask.owned_dirs import OutputDirError
 from facemask.paths import DEFAULT_DATA, DEFAULT_WEIGHTS
 
 FORMATS = ("torchscript", "onnx", "openvino", "engine", "coreml", "saved_model", "tflite", "ncnn", "web")
@@ -46,11 +50,15 @@ def run(
     device: str | None = None,
     web_dir: str | Path = web_page.PAGE_DIR,
     push_hub: str | None = None,
+    exist_ok: bool = False,
 ) -> dict[str, Path]:
     """Export to each format of `include`; returns format -> path of the exported model ("web": the page's
-    folder, `web_dir`, built from this run's ONNX export if there is one). `push_hub`: a Hugging Face
-    repository (OWNER/NAME) to upload the weights, these exports and MODEL_CARD.md to."""
+    folder, `web_dir`, built from this run's ONNX export if there is one). Each export lands beside the
+    weights; one that is there already (the shipped int8 model, say) is replaced only with `exist_ok`.
+    `push_hub`: a Hugging Face repository (OWNER/NAME) to upload the weights, these exports and
+    MODEL_CARD.md to."""
     _check_formats(include)
+    _check_targets(Path(weights), include, int8, exist_ok)
     extra = {}
     if int8:  # calibration images: the training split of the dataset (a `fraction` of it)
         data_path, _ = check_data(data, split="train")
@@ -100,6 +108,25 @@ def _check_formats(include: list[str] | tuple[str, ...]) -> None:
             )
 
 
+def export_target(weights: Path, fmt: str, int8: bool) -> Path:
+    """Where ultralytics' exporter writes `fmt` beside `weights`: its own table's suffix ("_openvino_model"
+    is a folder, ".onnx" a file), with its int8 OpenVINO name; TFLite lands in the SavedModel folder."""
+    suffixes = dict(zip(export_formats()["Argument"], export_formats()["Suffix"], strict=True))
+    suffix = suffixes["saved_model" if fmt == "tflite" else fmt]
+    if fmt == "openvino" and int8:
+        suffix = "_int8" + suffix
+    return weights.with_name(weights.stem + suffix) if suffix.startswith("_") else weights.with_suffix(suffix)
+
+
+def _check_targets(weights: Path, include: list[str] | tuple[str, ...], int8: bool, exist_ok: bool) -> None:
+    """Before minutes of exporting: no export already there is replaced unless the user said so."""
+    there = [t for t in (export_target(weights, f, int8) for f in include if f != "web") if t.exists()]
+    if there and not exist_ok:
+        raise OutputDirError(
+            f"{there[0]} already exists; pass --exist-ok to replace it, or export a copy of the weights"
+        )
+
+
 def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
@@ -118,6 +145,7 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--no-simplify", dest="simplify", action="store_false", help="skip ONNX simplification")
     p.add_argument("--batch", type=positive_int(), default=1)
     p.add_argument("--device", help="cpu, 0, ...")
+    p.add_argument("--exist-ok", action="store_true", help="replace exports already beside the weights")
     p.add_argument("--web-dir", type=Path, default=web_page.PAGE_DIR, help="--include web: the folder to build")
     p.add_argument(
         "--push-hub",

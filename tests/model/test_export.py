@@ -13,6 +13,7 @@ import detect
 import export
 import val
 from facemask.model.input_size import native_size
+from facemask.owned_dirs import OutputDirError
 
 
 @pytest.fixture(scope="module")
@@ -55,3 +56,29 @@ def test_int8_openvino_export_is_quantised_and_finds_faces(trained_run: Path, ti
 def test_unknown_format_is_an_error() -> None:
     with pytest.raises(ValueError, match="unknown format 'onx'"):
         export.run(weights="whatever.pt", include=["onx"])
+
+
+def test_an_export_already_there_is_replaced_only_when_asked(trained_run: Path, tmp_path: Path) -> None:
+    """The shipped int8 model sits beside weights/face_masks.pt: a second export must not silently replace it."""
+    weights = tmp_path / "tiny.pt"
+    shutil.copy(trained_run / "weights" / "best.pt", weights)
+    kept = tmp_path / "tiny_int8_openvino_model"
+    kept.mkdir()
+    (kept / "tiny.xml").write_text("the shipped int8 model")
+    first = export.run(weights=weights, include=["onnx", "torchscript"], imgsz=64)["onnx"]
+    before = first.stat().st_mtime_ns
+    with pytest.raises(OutputDirError, match=r"tiny\.onnx already exists; pass --exist-ok"):
+        export.run(weights=weights, include=["onnx"], imgsz=64)
+    with pytest.raises(OutputDirError, match="tiny_int8_openvino_model already exists"):
+        export.run(weights=weights, include=["openvino"], int8=True, imgsz=64)
+    assert first.stat().st_mtime_ns == before and (kept / "tiny.xml").read_text() == "the shipped int8 model"
+    again = export.run(weights=weights, include=["onnx"], imgsz=64, exist_ok=True)["onnx"]
+    assert again == first and first.stat().st_mtime_ns > before
+
+
+def test_export_targets_follow_ultralytics_names() -> None:
+    w = Path("weights/face_masks.pt")
+    assert export.export_target(w, "onnx", False) == Path("weights/face_masks.onnx")
+    assert export.export_target(w, "openvino", False) == Path("weights/face_masks_openvino_model")
+    assert export.export_target(w, "openvino", True) == Path("weights/face_masks_int8_openvino_model")
+    assert export.export_target(w, "tflite", True) == Path("weights/face_masks_saved_model")

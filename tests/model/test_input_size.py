@@ -59,5 +59,5 @@ def test_onnx_exports_know_their_size(trained_run: Path, tmp_path: Path) -> None
     weights.write_bytes((trained_run / "weights" / "best.pt").read_bytes())
     fixed = export.run(weights=weights, include=["onnx"], imgsz=96)["onnx"]
     assert native_size(object(), fixed) == (96, True)
-    dynamic = export.run(weights=weights, include=["onnx"], imgsz=96, dynamic=True)["onnx"]
+    dynamic = export.run(weights=weights, include=["onnx"], imgsz=96, dynamic=True, exist_ok=True)["onnx"]
     assert native_size(object(), dynamic)[1] is False and resolve(128, object(), dynamic).imgsz == 128
