@@ -27,7 +27,7 @@ from facemask.inference.detector import Detector, PredictOptions
 from facemask.inference.media import Frame
 from facemask.inference.pipeline import BaseSink, FrameResult, Pipeline, Sink
 from facemask.inference.sources import SourceError, read_streams_file
-from facemask.inference.streams import MultiSource, source_name
+from facemask.inference.streams import MultiSource, source_names
 from facemask.inference.tracking import ComplianceCounter
 
 VIEW_WIDTH = 640  # frames are kept reduced to this width: what a grid cell shows
@@ -85,7 +85,7 @@ class CameraWall:
         self.items = read_streams_file(streams)
         self.detector, self.options = detector, PredictOptions(conf=conf, iou=iou)
         self.lock = threading.Lock()
-        self.views = {item: CameraView(source_name(item, i)) for i, item in enumerate(self.items)}
+        self.views = {item: CameraView(name) for item, name in zip(self.items, source_names(self.items), strict=True)}
         self._source: MultiSource | None = None
         self._thread: threading.Thread | None = None
         self.error: str | None = None

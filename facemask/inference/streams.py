@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,6 +61,20 @@ def source_name(item: str, index: int) -> str:
     return Path(item).stem
 
 
+def source_names(items: Sequence[str]) -> list[str]:
+    """Each source's source_name, made unique as name, name_2, name_3, ...: two cameras whose files share a
+    stem (a/clip.mp4, b/clip.mp4) keep a tile, a caption and a row of their own."""
+    names: list[str] = []
+    for i, item in enumerate(items):
+        base = name = source_name(item, i)
+        n = 1
+        while name in names:
+            n += 1
+            name = f"{base}_{n}"
+        names.append(name)
+    return names
+
+
 @dataclass
 class _Reader:
     """One source's thread and its one-frame mailbox."""
@@ -88,7 +102,9 @@ class MultiSource:
         self.stream_timeout = stream_timeout
         self.retry_s = RETRY_S if retry_s is None else retry_s  # read at call time: tests shorten the wait
         self.file_retries = FILE_RETRIES if file_retries is None else file_retries
-        self.readers = [_Reader(item, source_name(item, i), classify(item)) for i, item in enumerate(items)]
+        self.readers = [
+            _Reader(item, name, classify(item)) for item, name in zip(items, source_names(items), strict=True)
+        ]
         self._frames: queue.Queue[Frame] = queue.Queue()  # errors and frames of files (which wait their turn)
         self._latest: dict[str, Frame] = {}  # the newest frame of each live source
         self._lock = threading.Lock()

@@ -29,3 +29,18 @@ def test_the_wall_counts_each_camera_and_shows_the_broken_one(cameras, trained_r
     assert all(image.ndim == 3 and image.shape[2] == 3 for image, _ in cells)  # the broken one: a placeholder
     assert (totals["people"], totals["masked"], totals["unmasked"], totals["compliance_rate"]) == (5, 3, 2, 0.6)
     assert totals["cameras"]["entrance"]["frames"] == 80 and totals["cameras"]["broken"]["frames"] == 0
+
+
+def test_cameras_whose_files_share_a_stem_get_a_tile_and_a_row_each(tmp_path, trained_run) -> None:
+    for folder in ("door", "hall"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "clip.mp4").write_bytes(b"")
+    listing = tmp_path / "cams.streams"
+    listing.write_text("door/clip.mp4\nhall/clip.mp4\n")
+    wall = CameraWall(listing, Detector(trained_run / "weights" / "best.pt"))  # not started: placeholders
+    cells, totals = wall.snapshot()
+    assert [caption for _, caption in cells] == [
+        "clip: waiting for the first frame",
+        "clip_2: waiting for the first frame",
+    ]
+    assert set(totals["cameras"]) == {"clip", "clip_2"}

@@ -97,3 +97,8 @@ def test_a_missing_file_is_reported_as_missing_and_then_as_ended(tmp_path: Path,
         None,
     ]
     assert frames[-1].ended and frames[-1].image is None  # the pipeline settles its people then
+
+
+def test_sources_that_share_a_stem_keep_names_of_their_own() -> None:
+    items = ["a/clip.mp4", "b/clip.mp4", "clip_2.mp4", "0", "rtsp://cam/1", "c/clip.mp4"]
+    assert streams.source_names(items) == ["clip", "clip_2", "clip_2_2", "cam0", "stream5", "clip_3"]
