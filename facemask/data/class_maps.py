@@ -10,7 +10,7 @@ from pathlib import Path
 from facemask.classes import ClassMapError, meaning_of
 from facemask.data.formats.yolo import read_names
 from facemask.data.labels import LabelError
-from facemask.data.sources import SourceSpec, iter_samples
+from facemask.data.sources import ConfigError, SourceSpec, iter_samples
 
 FORMAT_NAMES = {
     "voc": "Pascal VOC",
@@ -19,27 +19,42 @@ FORMAT_NAMES = {
     "labelstudio": "Label Studio JSON",
     "cvat": "CVAT XML",
 }
+#: What an unlabelled set of each format usually is: prelabel.py's files, imported but not yet exported.
+UNLABELLED_HINT = {
+    "labelstudio": (
+        " (its tasks hold only the model's pre-labels, which nobody has reviewed): correct them in Label Studio"
+        " and export the project as JSON into this folder"
+    ),
+}
 
 
-def keys_used(spec: SourceSpec, root: Path) -> list[str]:
-    """Every class key (a name, or a YOLO id) that the set's labels use, sorted; unreadable labels are
-    skipped here (the merge reports them)."""
+def keys_used(spec: SourceSpec, root: Path) -> tuple[list[str], int]:
+    """Every class key (a name, or a YOLO id) that the set's labels use, sorted, and how many photos have a
+    label at all; unreadable labels are skipped here (the merge reports them)."""
     used: set[str] = set()
+    labelled = 0
     for sample in iter_samples(spec, root):
         try:
             used.update(sample.read_label(spec.format).keys)
         except (LabelError, OSError):
             continue
-    return sorted(used, key=lambda k: (not k.isdigit(), int(k) if k.isdigit() else 0, k))
+        labelled += 1
+    return sorted(used, key=lambda k: (not k.isdigit(), int(k) if k.isdigit() else 0, k)), labelled
 
 
 def with_class_map(spec: SourceSpec, root: Path, overrides: dict[str, str], where: str) -> tuple[SourceSpec, str]:
     """`spec` with a class map for the names its labels use, and the line that says it. A YOLO id is known
     by the name its data.yaml, classes.txt or obj.names gives it (or is its own name, without one). Raises
-    ClassMapError, prefixed with `where`, for the first name nobody has given a meaning."""
+    ClassMapError, prefixed with `where`, for the first name nobody has given a meaning, and ConfigError for
+    a set none of whose photos is labelled (a Label Studio folder of pre-labels nobody reviewed, say)."""
     names, names_file = (read_names(root) if spec.format == "yolo" else None) or ({}, None)
     classes, shown = {}, []
-    for key in keys_used(spec, root):
+    keys, labelled = keys_used(spec, root)
+    if not labelled:
+        raise ConfigError(
+            f"{where} ({FORMAT_NAMES[spec.format]}): no photo is labelled{UNLABELLED_HINT.get(spec.format, '')}"
+        )
+    for key in keys:
         name = names.get(key, key)
         try:
             meaning = overrides.get(key) or meaning_of(name, overrides)

@@ -75,7 +75,7 @@ class Sample:
         if self.annotation is not None:
             return self.annotation
         if fmt in SET_FORMATS:
-            raise MissingLabel(f"not in {self.label.name}")
+            raise MissingLabel(f"not labelled in {self.label.name}")
         if not self.label.is_file():
             raise MissingLabel(f"no {self.label.name}")
         return read_label(self.label, fmt)

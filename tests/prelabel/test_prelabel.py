@@ -145,6 +145,19 @@ def test_label_studio_round_trip(photos: Path, tmp_path: Path, trained_run: Path
     merge_back(out, tmp_path, expected, tol=0.01)
 
 
+def test_label_studio_pre_labels_nobody_reviewed_are_refused_before_the_merge(
+    photos: Path, tmp_path: Path, trained_run: Path
+) -> None:
+    """Step 3 skipped: tasks.json holds only predictions. One line says what to do, and nothing is written."""
+    out = tmp_path / "ls"
+    prelabel(photos, "labelstudio", out, trained_run / "weights" / "best.pt")
+    args = ["--add", out, "--out", tmp_path / "merged", "--data", tmp_path / "data.yaml", "--keep-split", "none"]
+    result = run_script(ROOT / "prepare_data.py", args, tmp_path)
+    assert result.code == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert "no photo is labelled" in result.stderr and "export the project as JSON into this folder" in result.stderr
+    assert not (tmp_path / "merged").exists() and not (tmp_path / "data.yaml").exists()
+
+
 def _pixels(value: dict, size: tuple[int, int]) -> tuple[float, ...]:
     w, h = size
     x, y = value["x"] * w / 100, value["y"] * h / 100
