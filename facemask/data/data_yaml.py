@@ -14,6 +14,21 @@ from facemask.paths import PROJECT_ROOT
 from facemask.yaml_io import load_yaml
 
 HEADER = "# Face-mask dataset in YOLO format, written by prepare_data.py.\n"
+_MERGE = "python prepare_data.py --sources ../shared/datasets"  # or --download, with Kaggle credentials
+#: How to make each dataset that data/*.yaml names, for the error when it is not made yet.
+MADE_BY = {
+    "datasets/face_masks": _MERGE,
+    "datasets/face_masks_upright": (
+        f"{_MERGE} --no-rotate --out datasets/face_masks_upright --data data/face_masks_upright.yaml"
+    ),
+    "datasets/face_masks_crowd": (
+        f"{_MERGE} --no-rotate --keep-split data/face_masks_crowd_splits.csv --out datasets/face_masks_crowd"
+        " --data data/face_masks_crowd.yaml"
+    ),
+    "datasets/face_masks_3class": (
+        f"{_MERGE} --incorrect class --no-rotate --out datasets/face_masks_3class --data data/face_masks_3class.yaml"
+    ),
+}
 
 
 def dataset_yaml_content(names: list[str], path: str | None) -> dict[str, Any]:
@@ -66,7 +81,8 @@ def dataset_root(data: Path, content: dict[str, Any]) -> Path:
     for c in candidates:
         if c.is_dir():
             return c.resolve()
-    raise DatasetError(f"{data} names the dataset folder {path}, which does not exist: run prepare_data.py first")
+    how = f"make it with {MADE_BY[path]}" if path in MADE_BY else "run prepare_data.py first"
+    raise DatasetError(f"{data} names the dataset folder {path}, which does not exist: {how}")
 
 
 def check_data(data: str | Path, split: str = "train") -> tuple[Path, dict[str, Any]]:
