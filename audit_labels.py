@@ -53,6 +53,7 @@ from typing import Any
 from facemask.audit import candidates as audit
 from facemask.audit.apply import APPLY_MODES, parse_apply, write_corrected
 from facemask.audit.candidates import SecondOpinion
+from facemask.audit.copies import rotated_copies
 from facemask.audit.folds import fold_detectors, start_point
 from facemask.audit.gallery import write_gallery
 from facemask.audit.options import AuditOptions
@@ -86,6 +87,12 @@ def run(**kwargs: Any) -> audit.AuditResult:
             raise audit.AuditError("--apply changes training images: audit the train split, and give --out")
         check_output(Path(o.out), o.exist_ok, [root], replace=True)
     images = [p for s in splits for p in split_images(root, content, s)]
+    copies = rotated_copies(images)  # judged through their photos: a quarter of the work, and no fold leak
+    images = [p for p in images if p not in copies]
+    if copies:
+        print(
+            f"{len(copies)} rotated copies are audited through their photos (what --apply changes, it turns onto them)"
+        )
     settings = audit.detector_settings(o.imgsz, o.conf_thres, o.iou_thres, o.device)
     detector = Detector(o.weights, settings)
     print(f"Auditing with {o.weights} at {detector.size_note}")

@@ -3,7 +3,8 @@
 Only training images change: val and test keep their labels, so that scores stay comparable with
 earlier runs. The candidates applied are the caller's choice: every `missing` one after an audit, the
 accepted ones of any kind after a review (facemask.audit.review), where an accepted `wrong_class` box
-takes the model's class and an accepted `unfound` box is deleted. Everything unchanged is hard-linked
+takes the model's class and an accepted `unfound` box is deleted; each, turned, on the photo's rotated
+copies too (facemask.audit.copies). Everything unchanged is hard-linked
 (copied where links are impossible); a changed file is always written as a new file, never through a
 link, so the input dataset is never edited.
 """
@@ -24,6 +25,7 @@ from PIL import Image
 from ultralytics.data.utils import img2label_paths
 
 from facemask.audit.candidates import AuditError, Candidate
+from facemask.audit.copies import onto_copies
 from facemask.data.dataset_files import load_labels, split_images
 from facemask.data.merge import DATASET, ULTRALYTICS_CACHES
 from facemask.data.split import SPLITS
@@ -145,7 +147,7 @@ def write_corrected(
     out = Path(out)
     check_output(out, exist_ok, [root], replace=True)
     chosen: dict[str, list[Candidate]] = defaultdict(list)
-    for c in candidates:
+    for c in onto_copies(candidates, split_images(root, content, "train") if content.get("train") else [], root):
         chosen[c.image].append(c)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".{out.name}.partial-{os.getpid()}"

@@ -285,8 +285,9 @@ def class_ids(content: dict[str, Any]) -> list[str]:
     return [str(k) for k in (names if isinstance(names, dict) else range(len(names)))]
 
 
-def audited_splits(content: dict[str, Any], splits: Iterable[str] | None) -> list[str]:
-    """The splits asked for, or every one of train, val and test the yaml has."""
+def audited_splits(content: dict[str, Any], splits: str | Iterable[str] | None) -> list[str]:
+    """The splits asked for (one name, or several), or every one of train, val and test the yaml has."""
+    splits = [splits] if isinstance(splits, str) else splits
     chosen = list(splits) if splits else [s for s in SPLITS if content.get(s)]
     absent = [s for s in chosen if not content.get(s)]
     if absent or not chosen:
