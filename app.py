@@ -45,7 +45,7 @@ from facemask.app.ui import controls, headline, lenient, user_errors
 from facemask.app.uploads import MAX_UPLOAD, only_uploads
 from facemask.app.video import detect_video as _detect_video
 from facemask.app.web_page import page_link
-from facemask.cli import fail, port_number
+from facemask.cli import fail, port_number, script_parser
 from facemask.errors import FacemaskError
 from facemask.events.options import EventOptions, add_event_flags
 from facemask.inference.stopping import install
@@ -214,7 +214,7 @@ only_uploads(demo)  # no request can make the app read a file of the server's th
 
 
 def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = script_parser(__doc__)
     # Hugging Face Spaces sets GRADIO_SERVER_NAME/PORT; elsewhere the app stays on this machine unless told.
     p.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), help="0.0.0.0 in containers")
     p.add_argument("--port", type=port_number, default=os.environ.get("GRADIO_SERVER_PORT", "7860"), help="1-65535")

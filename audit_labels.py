@@ -59,7 +59,7 @@ from facemask.audit.gallery import write_gallery
 from facemask.audit.options import AuditOptions
 from facemask.audit.review import apply_review, serve_review
 from facemask.audit.second_opinion import SECOND_OPINIONS, face_finder
-from facemask.cli import add_flags, fail, int_range, positive_int, unit_float
+from facemask.cli import add_flags, fail, int_range, positive_int, script_parser, unit_float
 from facemask.data.dataset_files import known_sources, load_dataset, split_images
 from facemask.data.split import SPLITS
 from facemask.errors import FacemaskError
@@ -229,7 +229,7 @@ def _seen(images: list[Path], train_args: dict, weights: str | Path, folds: bool
 
 
 def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = script_parser(__doc__)
     p.add_argument("--weights", type=Path, help="model (.pt or an export)")
     p.add_argument("--data", type=Path, help="dataset yaml")
     p.add_argument("--split", nargs="+", choices=SPLITS, help="splits to audit (default: all the yaml has)")

@@ -53,6 +53,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from facemask.cli import script_parser
 from facemask.inference import stopping  # the standard library only: in place before the imports below
 
 if __name__ == "__main__":
@@ -246,7 +247,7 @@ def _detect(
 
 def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
     """A flag for each DetectOptions field (its default and help), then the events' (EventOptions')."""
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = script_parser(__doc__)
     add_flags(p, DetectOptions)
     add_event_flags(p)  # --db, --mqtt, --webhook, --alerts, --snapshots, --retain-days: as app.py's
     p.add_argument("--zone-name", default=EventOptions.zone_name, help="what events call --zone (default: its points)")

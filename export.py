@@ -24,7 +24,7 @@ from pathlib import Path
 from ultralytics.engine.exporter import export_formats
 
 from facemask.app import web_page
-from facemask.cli import add_flags, float_range, positive_int, run_or_fail
+from facemask.cli import add_flags, float_range, positive_int, run_or_fail, script_parser
 from facemask.data.data_yaml import check_data
 from facemask.inference.detect_options import DetectOptions
 from facemask.model.checkpoints import PT_HINT, DeviceError, check_device, load_model, precision_args
@@ -128,7 +128,7 @@ def _check_targets(weights: Path, include: list[str] | tuple[str, ...], int8: bo
 
 
 def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = script_parser(__doc__)
     p.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
     p.add_argument("--include", "--format", nargs="+", default=["onnx"], choices=FORMATS, help="formats to export")
     add_flags(p, DetectOptions, ("imgsz",))  # --imgsz, --img, --img-size, as detect.py's

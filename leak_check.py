@@ -38,7 +38,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from facemask.cli import int_range, positive_int, run_or_fail, unit_float
+from facemask.cli import int_range, positive_int, run_or_fail, script_parser, unit_float
 from facemask.data.leak_check import DEFAULT_DATA, check
 from facemask.data.leak_check_options import LeakOptions
 from facemask.data.leak_check_report import print_report
@@ -79,7 +79,7 @@ def run(
 
 def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
     d = DEFAULTS
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = script_parser(__doc__)
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="a merged dataset's root (images/<split>/)")
     p.add_argument("--splits", nargs="+", default=list(d.splits), help="splits checked against train (or val,test)")
     p.add_argument("--k", type=positive_int(), default=d.k, help="train candidates verified per query")

@@ -25,7 +25,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from facemask.cli import add_flags, run_or_fail
+from facemask.cli import add_flags, run_or_fail, script_parser
 from facemask.data.formats import WRITERS
 from facemask.data.sources import image_files
 from facemask.files import shown
@@ -102,7 +102,7 @@ def run(
 
 
 def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = script_parser(__doc__)
     p.add_argument("--source", type=Path, required=True, help="folder of photos (searched at any depth)")
     p.add_argument("--format", choices=FORMATS, required=True, help="the labelling tool's format")
     p.add_argument("--out", type=Path, required=True, help="new folder: photo copies and their pre-labels")

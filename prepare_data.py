@@ -37,7 +37,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from facemask.classes import INCORRECT_POLICIES, class_map_of, parse_class_map
-from facemask.cli import checked, flag, float_range, image_size, int_range, positive_int, run_or_fail
+from facemask.cli import checked, flag, float_range, image_size, int_range, positive_int, run_or_fail, script_parser
 from facemask.data.data_yaml import same_dataset, write_data_yaml, written_by_us
 from facemask.data.download import download_sources
 from facemask.data.layout import resolve_added
@@ -219,9 +219,7 @@ def _print_summary(report: MergeReport, out: Path) -> None:
 
 
 def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
-    )
+    p = script_parser(__doc__)
     src = p.add_mutually_exclusive_group()
     src.add_argument("--sources", type=Path, help="folder holding each source's folder (e.g. ../shared/datasets)")
     src.add_argument("--download", action="store_true", help="fetch the sources (Kaggle API, Roboflow, URLs)")

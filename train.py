@@ -22,7 +22,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from facemask.cli import image_size, int_range, positive_int, run_or_fail
+from facemask.cli import image_size, int_range, positive_int, run_or_fail, script_parser
 from facemask.model.training import DEFAULT_CONFIG, train
 from facemask.model.wandb_logging import WANDB_MODES
 
@@ -36,7 +36,7 @@ def run(**kwargs) -> Path:
 
 
 def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = script_parser(__doc__)
     p.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="defaults (configs/train.yaml)")
     p.add_argument("--weights", help="checkpoint to start from: yolov5s.pt (downloaded), or a local .pt")
     p.add_argument("--cfg", help="model yaml, e.g. yolov5s.yaml: train from scratch (with --weights: transfer)")

@@ -33,7 +33,7 @@ import numpy as np
 import supervision as sv
 
 from facemask.audit.review import ignore_regions
-from facemask.cli import image_size, int_range, positive_int, run_or_fail, unit_float
+from facemask.cli import image_size, int_range, positive_int, run_or_fail, script_parser, unit_float
 from facemask.confidence import DEFAULT_CONF
 from facemask.inference.detector import Detector, DetectorSettings
 from facemask.model import photo_scores, recall_breakdown
@@ -71,7 +71,7 @@ def run(**kwargs: Any) -> dict[str, Any]:
 
 
 def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = script_parser(__doc__)
     p.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS, help="model (.pt or an export)")
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="dataset yaml")
     p.add_argument("--task", choices=("val", "test"), default="val", help="split to evaluate")

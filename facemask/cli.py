@@ -127,6 +127,22 @@ image_size = int_range(32, 8192)  # network input pixels: below one 32 px stride
 port_number = int_range(1, 65535)
 
 
+class DefaultsHelpFormatter(argparse.HelpFormatter):
+    """--help says each flag's default where it has one worth saying (not None, off or empty): argparse's
+    ArgumentDefaultsHelpFormatter also prints 'default: None' and 'default: False' for every switch."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text, default = action.help, action.default
+        if not text or "%(default)" in text or default in (None, False, argparse.SUPPRESS) or default == []:
+            return text
+        return f"{text} (default: {'on' if default is True else '%(default)s'})"
+
+
+def script_parser(doc: str | None) -> argparse.ArgumentParser:
+    """A script's parser: its docstring's first paragraph as the description, and its defaults in --help."""
+    return argparse.ArgumentParser(description=(doc or "").split("\n\n")[0], formatter_class=DefaultsHelpFormatter)
+
+
 # Options dataclasses (DetectOptions, MergeOptions, ...) hold each default once; their fields' metadata makes
 # the --flags, so that argparse and run() read the same default.
 def option(default: Any, help_text: str, **argparse_kwargs: Any) -> Any:
