@@ -61,17 +61,22 @@ def run(
     save_clip: Path | None = None,
     weights: Path = DEFAULT_WEIGHTS,
     imgsz: int = 640,
+    project: Path | None = None,
 ) -> dict[str, Any]:
     """Time detect.run on `source` without and with --track (after a warm-up run) and print both.
 
     source: a video (default: a `seconds` long pan across `photos`, kept at `save_clip` if given)
     weights, imgsz: the detector's
+    project: where the runs' annotated videos and people files go (default: a temporary folder, deleted)
     Returns frames, plain_fps, tracked_fps and the RSS samples (MiB) of each run."""
     with tempfile.TemporaryDirectory() as tmp:
+        out = Path(project or tmp)
         source = source or photo_clip(photos, save_clip or Path(tmp) / "photos.mp4", seconds)
-        fps(source, weights, Path(tmp) / "warmup", imgsz=imgsz, vid_stride=10)
-        plain, n, plain_rss = fps(source, weights, Path(tmp) / "plain", imgsz=imgsz)
-        tracked, _, tracked_rss = fps(source, weights, Path(tmp) / "track", imgsz=imgsz, track=True)
+        fps(source, weights, out / "warmup", imgsz=imgsz, vid_stride=10)
+        plain, n, plain_rss = fps(source, weights, out / "plain", imgsz=imgsz)
+        tracked, _, tracked_rss = fps(source, weights, out / "track", imgsz=imgsz, track=True)
+    if project is None:
+        print("(the runs' folders above were temporary and are deleted: --project DIR keeps them)")
     print(f"\n{source} ({n} frames, {imgsz} px, CPU)")
     print(f"detection           {plain:6.1f} frames/s{rss(plain_rss)}")
     print(f"detection + --track {tracked:6.1f} frames/s  ({tracked / plain:.0%} of plain){rss(tracked_rss)}")
@@ -86,6 +91,7 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--save-clip", type=Path, help="keep the clip made from --photos here")
     p.add_argument("--weights", type=Path)
     p.add_argument("--imgsz", type=image_size)
+    p.add_argument("--project", type=Path, help="keep the runs' outputs here (default: deleted)")
     p.set_defaults(**defaults(run))
     return p.parse_args(argv)
 

@@ -19,3 +19,13 @@ def test_a_one_second_clip_gives_frames_per_second_with_and_without_tracking(wei
     out = capsys.readouterr().out
     assert re.search(r"^detection +\d+\.\d frames/s", out, re.M), out
     assert re.search(r"^detection \+ --track +\d+\.\d frames/s  \(\d+% of plain\)", out, re.M), out
+    assert "were temporary and are deleted: --project DIR keeps them" in out  # not a folder that is gone
+
+
+def test_project_keeps_the_runs_outputs(weights: Path, tmp_path: Path, capsys) -> None:
+    opt = track_throughput.parse_opt(
+        ["--seconds", "1", "--imgsz", "64", "--weights", str(weights), "--project", str(tmp_path / "runs")]
+    )
+    track_throughput.run(**vars(opt))
+    assert (tmp_path / "runs" / "track" / "exp" / "summary.json").is_file()
+    assert "temporary" not in capsys.readouterr().out
