@@ -247,7 +247,7 @@ def main(opt: argparse.Namespace) -> None:
         print(warning, file=sys.stderr)
     server = server_kwargs(store, metrics=EVENTS is not None)  # the page, the API, /metrics, the login brake
     try:
-        demo.launch(
+        _, local, public = demo.launch(
             server_name=opt.host,
             server_port=opt.port,
             share=opt.share,
@@ -255,7 +255,15 @@ def main(opt: argparse.Namespace) -> None:
             auth=auth,
             footer_links=["api", "gradio"],
             app_kwargs=server,
+            quiet=True,  # Gradio's own lines would say "set `share=True` in `launch()`": here it is --share
+            prevent_thread_lock=True,
         )
+        print(f"* Running on local URL:  {local}")
+        if public or not opt.share:  # --share that failed: Gradio has said why
+            print(
+                f"* Running on public URL: {public}" if public else "* To create a public link: python app.py --share"
+            )
+        demo.block_thread()
     finally:  # stopped (Ctrl-C, SIGTERM): the cameras' last people settle, then every event is delivered
         if WALL is not None:
             WALL.stop()

@@ -41,15 +41,13 @@ def test_the_app_refuses_auth_without_logins(tmp_path: Path) -> None:
     assert run.code == 2 and "FACEMASK_AUTH" in run.stderr and "Traceback" not in run.stderr
 
 
-def test_the_app_serves_its_login_with_the_brake(monkeypatch) -> None:
+def test_the_app_serves_its_login_with_the_brake(launched, monkeypatch) -> None:
     import app
 
-    seen = {}
-    monkeypatch.setattr(app.demo, "launch", lambda **kwargs: seen.update(kwargs))
     monkeypatch.setenv("FACEMASK_AUTH", "guard:long-passphrase")
     app.main(app.parse_opt(["--auth", "--port", str(free_port())]))
-    assert seen["auth"] == [("guard", "long-passphrase")]
-    assert [m.cls for m in seen["app_kwargs"]["middleware"]] == [LoginThrottle]
+    assert launched["auth"] == [("guard", "long-passphrase")]
+    assert [m.cls for m in launched["app_kwargs"]["middleware"]] == [LoginThrottle]
 
 
 @pytest.fixture(scope="module")

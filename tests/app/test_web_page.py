@@ -254,18 +254,20 @@ def test_the_gradio_server_serves_the_page_isolated(site: Path) -> None:
     assert client.get("/web/nothing.js").status_code == 404
 
 
-def test_app_links_the_page_and_mounts_it(site: Path, monkeypatch, tmp_path: Path) -> None:
+def test_app_links_the_page_and_mounts_it(site: Path, launched, tmp_path: Path, capsys) -> None:
     import app
 
     header = [b for b in app.demo.blocks.values() if getattr(b, "elem_id", None) == "web-page-link"]
     assert len(header) == 1 and header[0].value == web_page.page_link()
     assert 'href="web/"' in web_page.page_link(site)  # built: a link
     assert "python export.py --format web" in web_page.page_link(tmp_path)  # not built: how to build it
-    seen = {}
-    monkeypatch.setattr(app.demo, "launch", lambda **kwargs: seen.update(kwargs))
-    app.main(app.parse_opt(["--port", str(free_port())]))
-    (route,) = seen["app_kwargs"]["routes"]
+    port = free_port()
+    app.main(app.parse_opt(["--port", str(port)]))
+    (route,) = launched["app_kwargs"]["routes"]
     assert route.path == "/web" and Path(route.app.directory) == web_page.PAGE_DIR
+    out = capsys.readouterr().out  # the app's own lines, not Gradio's "set `share=True` in `launch()`"
+    assert f"* Running on local URL:  http://127.0.0.1:{port}/" in out and "python app.py --share" in out
+    assert launched["quiet"] and "share=True" not in out
 
 
 def test_export_py_builds_the_page_with_format_web() -> None:
