@@ -53,14 +53,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from facemask.cli import script_parser
 from facemask.inference import stopping  # the standard library only: in place before the imports below
 
 if __name__ == "__main__":
     stopping.install()  # Ctrl-C and SIGTERM stop a run alike, and save what it saw (facemask.inference.stopping)
 
 try:  # these load torch and OpenCV for seconds: a stop meanwhile is one line, not a traceback
-    from facemask.cli import add_flags, fail
+    from facemask.cli import add_flags, fail, script_parser
     from facemask.errors import FacemaskError
     from facemask.events.options import EventOptions, add_event_flags, event_sink
     from facemask.files import shown
@@ -74,7 +73,7 @@ try:  # these load torch and OpenCV for seconds: a stop meanwhile is one line, n
     from facemask.inference.people_files import PEOPLE_COLUMNS, RowWriter
     from facemask.inference.people_report import PeopleReport
     from facemask.inference.pipeline import Pipeline, Sink
-    from facemask.inference.sources import SourceError, SourceKind, resolve_source
+    from facemask.inference.sources import SourceError, SourceKind, classify, resolve_source
     from facemask.inference.streams import iter_frames
     from facemask.inference.tracking import ComplianceCounter
     from facemask.inference.zones import Zone
@@ -149,9 +148,11 @@ def _run(opt: DetectOptions, event_kwargs: dict[str, Any]) -> RunSummary:
     """detect.run's work: what can be refused is checked first, then the model, the folder, the sinks."""
     events = EventOptions(**event_kwargs, folder=Path(opt.project).parent)
     events.check()
-    opt = replace(opt, track=opt.track or events.wanted)
+    asked_track, opt = opt.track, replace(opt, track=opt.track or events.wanted)
     counting_zone = Zone.parse(opt.zone) if opt.zone else None
     resolved = resolve_source(opt.source)
+    if asked_track and all(classify(item) is SourceKind.IMAGE for item in resolved.items):
+        print("Note: --track follows people through videos and streams; these photos are each detected on their own")
     frames = iter_frames(resolved, opt.vid_stride, opt.stream_timeout)
     first = _first_frame(frames, opt.source)
     detector = Detector(opt.weights, opt.settings())

@@ -160,7 +160,9 @@ def metrics_dict(metrics, images: int) -> dict[str, Any]:
 
 
 def print_table(result: dict[str, Any], console: Console | None = None) -> None:
-    table = Table(title=f"{result['weights']} on {result['data']} ({result['task']}, {result['imgsz']} px)")
+    title = f"{result['weights']} on {result['data']} ({result['task']}, {result['imgsz']} px)"
+    # Its mAP differs from the rows by photos: every photo at one size, and ultralytics' NMS per class.
+    table = Table(title=f"{title}: ultralytics' validator, every photo at one size, NMS per class")
     for col in ("class", "images", "instances", "P", "R", "mAP@0.5", "mAP@0.5:0.95"):
         table.add_column(col, justify="left" if col == "class" else "right")
     for name, m in [("all", result["all"]), *result["classes"].items()]:
