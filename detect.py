@@ -62,7 +62,7 @@ try:  # these load torch and OpenCV for seconds: a stop meanwhile is one line, n
     from facemask.cli import add_flags, fail, script_parser
     from facemask.errors import FacemaskError
     from facemask.events.options import EventOptions, add_event_flags, event_sink
-    from facemask.files import shown
+    from facemask.files import shown, source_label
     from facemask.inference.annotate import Annotator
     from facemask.inference.console import ConsoleSink, WindowSink
     from facemask.inference.counting import RunSummary
@@ -201,7 +201,7 @@ def _pipeline(
             opt.interval,
             zone,
             opt.tracker,
-            source=frame.source,
+            source=source_label(frame.source),  # a camera's password never reaches the people files
             people_csv=shared_people,
         )
 

@@ -14,6 +14,7 @@ import fnmatch
 import os
 import re
 from collections.abc import Callable
+from urllib.parse import urlsplit, urlunsplit
 
 ErrorHandler = Callable[[OSError], None]
 
@@ -25,10 +26,25 @@ def has_magic(pattern: str) -> bool:
     return _MAGIC.search(pattern) is not None
 
 
+def source_label(source: str) -> str:
+    """A source as stored and shown: a stream URL without its user name and password
+    (rtsp://guard:secret@cam/1 -> rtsp://cam/1); a path as it is."""
+    parts = urlsplit(source)
+    if parts.scheme and "@" in parts.netloc:
+        return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+    return source
+
+
+def is_utf8(path: str) -> bool:
+    """Whether a path holds only UTF-8 text: OpenCV crashes on one that does not (lone surrogates)."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace") == path
+
+
 def shown(path: str) -> str:
-    """A path as it can be printed: bytes that are not UTF-8 (kept by Python as lone surrogates,
-    which a UTF-8 terminal refuses with UnicodeEncodeError) shown as \\xNN."""
-    return os.fsencode(path).decode("utf-8", "backslashreplace")
+    """A path or source as it can be printed: a stream URL without its credentials (source_label), and
+    bytes that are not UTF-8 (kept by Python as lone surrogates, which a UTF-8 terminal refuses with
+    UnicodeEncodeError) shown as \\xNN."""
+    return os.fsencode(source_label(path)).decode("utf-8", "backslashreplace")
 
 
 def folder_files(folder: str, onerror: ErrorHandler | None = None) -> list[str]:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from facemask.errors import FacemaskError
-from facemask.files import shown
+from facemask.files import is_utf8, shown
 
 MARKER = ".facemask-output.json"
 
@@ -130,7 +130,7 @@ def run_dir(
 
     flag = "--project/--name"
     path = Path(project).resolve() / name
-    if shown(str(path)) != str(path):  # OpenCV crashes on such a path
+    if not is_utf8(str(path)):  # OpenCV crashes on such a path
         raise OutputDirError(f"{flag} {shown(str(path))} is not valid UTF-8; choose another {flag}")
     if not exist_ok:
         path = increment_path(path, exist_ok=False, sep="")

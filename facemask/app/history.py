@@ -17,9 +17,9 @@ import pandas as pd
 from sqlalchemy import ColumnElement, Integer, cast, func, select
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from facemask.events.event import source_label
 from facemask.events.schema import intervals
 from facemask.events.store import EventStore, utc
+from facemask.files import source_label
 from facemask.inference.counting import Tally
 
 HOURS = 48  # the chart: compliance per hour over this many hours

@@ -16,7 +16,6 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 KINDS = ("person", "interval", "camera", "alert")
 TIME_FIELDS = ("first_seen", "last_seen", "start_at", "end_at", "at")
@@ -71,14 +70,6 @@ def new_run_id() -> str:
 def make_key(*parts: Any) -> str:
     """A short stable key from what identifies an event."""
     return hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=16).hexdigest()
-
-
-def source_label(source: str) -> str:
-    """The source as stored and shown: a stream URL without its user name and password."""
-    parts = urlsplit(source)
-    if parts.scheme and "@" in parts.netloc:
-        return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
-    return source
 
 
 def slug(text: str) -> str:

@@ -23,6 +23,7 @@ import paho.mqtt.client as mqtt
 
 from facemask.errors import FacemaskError
 from facemask.events.event import DOWN, Event, new_run_id, slug
+from facemask.files import source_label
 
 PREFIX = "facemask"
 QUEUED_MAX = 100_000  # messages held while the broker is away; older ones are dropped past it
@@ -57,7 +58,7 @@ def check_mqtt_url(url: str) -> SplitResult:
     except ValueError:
         parts = parts._replace(netloc="")
     if parts.scheme != "mqtt" or not parts.hostname:
-        raise MqttError(f"--mqtt must look like mqtt://host:1883, not {url!r}")
+        raise MqttError(f"--mqtt must look like mqtt://host:1883, not {source_label(url)!r}")
     return parts
 
 

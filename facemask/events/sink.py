@@ -25,9 +25,10 @@ from typing import Any
 
 from facemask.classes import MASK
 from facemask.events import metrics
-from facemask.events.event import ENDED, UP, camera_event, interval_event, person_event, slug, source_label
+from facemask.events.event import ENDED, UP, camera_event, interval_event, person_event, slug
 from facemask.events.outlets import Outlets
 from facemask.events.snapshots import SnapshotKeeper
+from facemask.files import source_label
 from facemask.inference.media import Frame
 from facemask.inference.people import IntervalTally, Person
 from facemask.inference.pipeline import BaseSink, FrameResult

@@ -21,11 +21,12 @@ from alembic.config import Config
 from alembic.util.exc import CommandError
 from sqlalchemy import Engine, create_engine, delete, event, func, make_url, select, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, OperationalError
 
 from facemask.errors import FacemaskError
 from facemask.events.event import TIME_FIELDS, Event
 from facemask.events.schema import TABLES, TIME_COLUMN, people
+from facemask.files import source_label
 from facemask.paths import RUNS_DIR
 
 
@@ -62,8 +63,9 @@ def make_engine(url: str, connect_timeout_s: float = 3.0) -> Engine:
     """An engine for a SQLite or PostgreSQL URL (postgresql:// uses psycopg 3); StoreError for anything else."""
     try:
         parsed = make_url(url)
-    except ArgumentError:
-        raise StoreError(f"--db: not a database URL: {url!r} ({DB_HINT})") from None
+        parsed.port  # noqa: B018 (sqlalchemy reads a port that is not a number only here)
+    except (ArgumentError, ValueError):
+        raise StoreError(f"--db: not a database URL: {source_label(url)!r} ({DB_HINT})") from None
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     backend = parsed.get_backend_name()
@@ -105,14 +107,18 @@ class EventStore:
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         logging.getLogger("alembic").setLevel(logging.WARNING)  # no 'Context impl ...' lines on every run
-        with self.engine.begin() as connection:
-            if connection.dialect.name == "postgresql":
-                connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK})
-            config.attributes["connection"] = connection
-            try:
+        try:
+            with self.engine.begin() as connection:
+                if connection.dialect.name == "postgresql":
+                    connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK})
+                config.attributes["connection"] = connection
                 command.upgrade(config, "head")
-            except CommandError as e:
-                raise StoreError(f"{self.shown}: {e}; was it made by a newer facemask?") from None
+        except CommandError as e:
+            raise StoreError(f"{self.shown}: {e}; was it made by a newer facemask?") from None
+        except OperationalError:
+            raise  # away: the caller retries
+        except DatabaseError as e:  # there, but no database (a SQLite path to a file of something else)
+            raise StoreError(f"{self.shown}: {e.orig}; choose another --db") from None
         self.ready = True
         return self
 

@@ -17,6 +17,7 @@ import requests
 
 from facemask.errors import FacemaskError
 from facemask.events.event import Event
+from facemask.files import source_label
 
 RETRIED = {408, 425, 429}  # client errors worth trying again; every 5xx is too
 
@@ -27,7 +28,7 @@ class WebhookError(FacemaskError, ValueError):
 
 def check_webhook_url(url: str) -> str:
     if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
-        raise WebhookError(f"--webhook must be an http:// or https:// URL, not {url!r}")
+        raise WebhookError(f"--webhook must be an http:// or https:// URL, not {source_label(url)!r}")
     return url
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import cv2
 from tqdm import tqdm
 
-from facemask.files import shown
+from facemask.files import shown, source_label
 from facemask.inference.counting import RunSummary, Tally, format_counts
 from facemask.inference.media import Frame
 from facemask.inference.pipeline import BaseSink, FrameResult
@@ -66,7 +66,7 @@ class ConsoleSink(BaseSink):
             self._bar = None
 
     def _source(self, source: str) -> dict[str, Any]:
-        return self.per_source.setdefault(source, {"frames": 0, "problems": {}, "last_problem": None})
+        return self.per_source.setdefault(source_label(source), {"frames": 0, "problems": {}, "last_problem": None})
 
     def _progress(self, frame: Frame | None) -> None:
         """One bar per video or stream (a frame rate where the length is unknown); none for images."""

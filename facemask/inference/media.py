@@ -14,7 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from facemask.files import shown
+from facemask.files import is_utf8, shown
 from facemask.images import NotAnImage, UnreadableImage, load_image
 from facemask.inference.sources import SourceError
 
@@ -124,7 +124,7 @@ def iter_video(
 def _openable(target: str | int) -> Iterator[str | int]:
     """`target` as OpenCV can take it. A file name with bytes that are not UTF-8 makes OpenCV crash (a
     segfault, not an exception), so such a file is opened through a link with a plain name."""
-    if not isinstance(target, str) or shown(target) == target:
+    if not isinstance(target, str) or is_utf8(target):
         yield target
         return
     with tempfile.TemporaryDirectory(prefix="facemask-") as tmp:

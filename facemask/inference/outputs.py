@@ -14,6 +14,7 @@ import numpy as np
 import supervision as sv
 
 from facemask.data.sources import IMAGE_SUFFIXES
+from facemask.files import source_label
 from facemask.inference.annotate import blur_only
 from facemask.inference.media import Frame
 from facemask.inference.pipeline import BaseSink, FrameResult
@@ -125,7 +126,7 @@ class OutputWriter(BaseSink):
 
     def _json_record(self, frame: Frame, detections: sv.Detections, counts: dict[str, int]) -> None:
         h, w = frame.image.shape[:2]
-        record: dict[str, Any] = {"source": frame.source}
+        record: dict[str, Any] = {"source": source_label(frame.source)}
         if frame.is_video:
             record["frame"] = frame.index
         record.update(

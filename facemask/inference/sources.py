@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from facemask.errors import FacemaskError
-from facemask.files import folder_files, glob_files, has_magic, shown
+from facemask.files import folder_files, glob_files, has_magic, is_utf8, shown
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".gif"})
 STREAMS_SUFFIX = ".streams"  # a text file of sources to read at once, one per line (YOLOv5's convention)
@@ -83,7 +83,7 @@ def resolve_source(source: str | int | Path) -> Source:
     """The kind and items of a source; raises SourceError for one that does not exist or cannot be read.
     Folders and globs are listed by facemask.files: link loops end, and each file comes once."""
     s, kind = str(source), classify(source)
-    if kind is SourceKind.STREAM and shown(s) != s:  # OpenCV would crash on it
+    if kind is SourceKind.STREAM and not is_utf8(s):  # OpenCV would crash on it
         raise SourceError(f"the stream address {shown(s)} is not valid UTF-8")
     if kind.live:
         return Source(kind, [s])

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from facemask.events.event import Event, camera_event, make_key, person_event, source_label
-from facemask.events.mqtt import topic_id, topic_of
+import pytest
+
+from facemask.errors import FacemaskError
+from facemask.events.event import Event, camera_event, make_key, person_event
+from facemask.events.mqtt import check_mqtt_url, topic_id, topic_of
+from facemask.events.webhook import check_webhook_url
+from facemask.files import source_label
 
 ROW = {
     "track_id": 3,
@@ -35,3 +40,13 @@ def test_stream_passwords_stay_out_of_events_and_topics() -> None:
     assert topic_id(url) == "10_0_0_7_554_stream1" and topic_id("videos/door.mp4") == "door" and topic_id("0") == "cam0"
     topic, payload, retain = topic_of(camera_event("run", source_label(url), 0, "lost"))
     assert (topic, payload, retain) == ("facemask/10_0_0_7_554_stream1/status", "offline", True)
+
+
+@pytest.mark.parametrize(
+    ("check", "url"),
+    [(check_mqtt_url, "mqtt://u:mqttsecret@127.0.0.1:bad"), (check_webhook_url, "ftp://u:mqttsecret@hooks.example/x")],
+)
+def test_a_bad_outlet_url_is_refused_without_its_password(check, url: str) -> None:
+    with pytest.raises(FacemaskError, match="must") as e:
+        check(url)
+    assert "mqttsecret" not in str(e.value)

@@ -97,10 +97,20 @@ def test_the_default_store_is_a_sqlite_file_under_runs(monkeypatch) -> None:
     assert store.engine.dialect.driver == "psycopg" and "secret" not in store.shown
 
 
-@pytest.mark.parametrize("url", ["not a url", "mysql://db/facemask", "sqlite+nodriver:///x.db"])
+@pytest.mark.parametrize(
+    "url", ["not a url", "mysql://db/facemask", "sqlite+nodriver:///x.db", "postgresql://f:secret@db:notaport/f"]
+)
 def test_a_database_url_that_cannot_be_used_is_one_clear_error(url: str) -> None:
-    with pytest.raises(StoreError, match="--db"):
+    with pytest.raises(StoreError, match="--db") as e:
         EventStore(url)
+    assert "secret" not in str(e.value)
+
+
+def test_a_sqlite_file_that_is_no_database_is_one_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "notes.db").write_text("my notes, not a database")
+    with pytest.raises(StoreError, match="file is not a database; choose another --db"):
+        EventStore(f"sqlite:///{tmp_path / 'notes.db'}").open()
+    assert (tmp_path / "notes.db").read_text() == "my notes, not a database"
 
 
 def test_a_sqlite_store_creates_its_folder(tmp_path: Path) -> None:

@@ -102,3 +102,21 @@ def test_a_missing_file_is_reported_as_missing_and_then_as_ended(tmp_path: Path,
 def test_sources_that_share_a_stem_keep_names_of_their_own() -> None:
     items = ["a/clip.mp4", "b/clip.mp4", "clip_2.mp4", "0", "rtsp://cam/1", "c/clip.mp4"]
     assert streams.source_names(items) == ["clip", "clip_2", "clip_2_2", "cam0", "stream5", "clip_3"]
+
+
+def test_a_camera_s_password_is_never_printed_or_kept(tmp_path: Path, monkeypatch, capsys) -> None:
+    """A .streams line may carry a camera's login: it opens the camera, and is shown and stored without it."""
+    import socket
+
+    from facemask.inference.console import ConsoleSink
+
+    monkeypatch.setattr(streams, "RETRY_S", 0.05)
+    with socket.socket() as s:  # a loopback port nobody listens on: refused at once
+        s.bind(("127.0.0.1", 0))
+        url = f"rtsp://guard:secret@127.0.0.1:{s.getsockname()[1]}/stream1"
+    with MultiSource([url], stream_timeout=1) as source:
+        frame = next(iter(source))
+    assert frame.source == url and frame.error.startswith("cannot open stream rtsp://127.0.0.1:")
+    console = ConsoleSink(sources=1)
+    console.skip(frame)
+    assert "secret" not in capsys.readouterr().err + frame.error and "secret" not in str(console.per_source)
