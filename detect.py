@@ -62,6 +62,8 @@ try:  # these load torch and OpenCV for seconds: a stop meanwhile is one line, n
     from facemask.cli import add_flags, fail, script_parser
     from facemask.errors import FacemaskError
     from facemask.events.options import EventOptions, add_event_flags, event_sink
+    from facemask.events.rules import unmatched
+    from facemask.events.sink import zone_label
     from facemask.files import shown, source_label
     from facemask.inference.annotate import Annotator
     from facemask.inference.console import ConsoleSink, WindowSink
@@ -147,12 +149,13 @@ def run(**kwargs: Any) -> RunSummary:
 def _run(opt: DetectOptions, event_kwargs: dict[str, Any]) -> RunSummary:
     """detect.run's work: what can be refused is checked first, then the model, the folder, the sinks."""
     events = EventOptions(**event_kwargs, folder=Path(opt.project).parent)
-    events.check()
+    rules = events.check()
     asked_track, opt = opt.track, replace(opt, track=opt.track or events.wanted)
     counting_zone = Zone.parse(opt.zone) if opt.zone else None
     resolved = resolve_source(opt.source)
-    if asked_track and all(classify(item) is SourceKind.IMAGE for item in resolved.items):
-        print("Note: --track follows people through videos and streams; these photos are each detected on their own")
+    zone_name = events.zone_name if events.zone_name is not None else zone_label(counting_zone)
+    unusable = events.unused() + unmatched(rules, resolved.items, zone_name)
+    _say_what_cannot_happen(opt, asked_track, resolved.items, unusable)
     frames = iter_frames(resolved, opt.vid_stride, opt.stream_timeout)
     first = _first_frame(frames, opt.source)
     detector = Detector(opt.weights, opt.settings())
@@ -182,6 +185,17 @@ def _first_frame(frames: Iterator[Frame], source: str | Path) -> Frame:
     if first is None:
         raise SourceError(f"nothing to read in {shown(str(source))}")
     return first
+
+
+def _say_what_cannot_happen(opt: DetectOptions, asked_track: bool, items: list[str], events: list[str]) -> None:
+    """A line for each thing asked that this run will not do, rather than silence: tracking photos, a zone
+    without tracking, and `events`' (an events option nothing uses, an alert rule that cannot fire)."""
+    if asked_track and all(classify(item) is SourceKind.IMAGE for item in items):
+        print("Note: --track follows people through videos and streams; these photos are each detected on their own")
+    if opt.zone and not opt.track:
+        print("Note: --zone counts the people who cross it, so it needs --track; without it, it is not used")
+    for warning in events:
+        print(f"WARNING: {warning}", file=sys.stderr)
 
 
 def _pipeline(

@@ -87,6 +87,19 @@ class EventOptions:
         """Whether anything is asked for: else a front end need not add the sink."""
         return bool(self.db_url or self.mqtt_url or self.webhook or self.alerts)
 
+    def unused(self) -> list[str]:
+        """What was asked that nothing will use, to be said rather than dropped."""
+        notes = []
+        if not self.db_url and self.retain_days is not None:
+            notes.append("--retain-days purges the event store, and there is none: add --db")
+        if not self.db_url and self.snapshots != EventOptions.snapshots:
+            notes.append(
+                f"--snapshots {self.snapshots}: snapshots are kept with the event store, and there is none: add --db"
+            )
+        if self.webhook and not self.alerts:
+            notes.append("--webhook is sent alerts, and no rules make any: add --alerts RULES.yaml")
+        return notes
+
     def check(self) -> list[Rule]:
         """FacemaskError for a bad URL, rules file or --snapshots, with nothing started or connected (a
         front end calls it before it loads a model); the alert rules."""
@@ -161,7 +174,7 @@ def event_sink(options: EventOptions) -> EventSink:
     outlets = Outlets(
         _writer(store, options, run_id) if store else None,
         MqttPublisher(options.mqtt_url) if options.mqtt_url else None,
-        WebhookSender(options.webhook, options.webhook_timeout_s, options.webhook_backoff_s)
+        WebhookSender(options.webhook, options.webhook_timeout_s, options.webhook_backoff_s, stored=store is not None)
         if options.webhook
         else None,
         AlertEngine(rules, run_id) if rules else None,

@@ -12,18 +12,23 @@
         zone: door               # only people counted in this zone (default: any)
       - name: camera-down
         camera_down_s: 30        # a camera that has sent no frame for 30 s since it was lost
-        sources: [rtsp://cam1/stream]   # only these sources (default: all); any rule takes it
+        sources: [rtsp://cam1/stream]   # only these sources (default: all), as the .streams file or
+                                        # --source names them; any rule takes it
         cooldown_s: 600          # a rule's own cooldown
 ```
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from facemask.errors import FacemaskError
+from facemask.files import source_label
 from facemask.yaml_io import load_yaml
 
 KINDS = {"unmasked_share": 300.0, "unmasked_people": 60.0, "camera_down_s": 0.0}  # the kind's key: default window
@@ -47,7 +52,33 @@ class Rule:
     sources: tuple[str, ...] = ()  # only these sources (empty: all)
 
     def applies(self, source: str, zone: str = "") -> bool:
-        return (not self.sources or source in self.sources) and (self.zone is None or self.zone == zone)
+        return (not self.sources or same_source(source) in self.sources) and (self.zone is None or self.zone == zone)
+
+
+def same_source(source: str) -> str:
+    """A source as rules compare it: a URL without its login, a file by its absolute path (a rule may
+    name recordings/door.mp4 where the run has /site/recordings/door.mp4), a webcam by its number."""
+    label = source_label(source)
+    return label if urlsplit(label).scheme or label.isdigit() else os.path.abspath(label)
+
+
+def unmatched(rules: Sequence[Rule], sources: Sequence[str], zone: str) -> list[str]:
+    """Warnings for the rules that cannot fire in a run over `sources` whose counting zone is called
+    `zone` ('' for none): each source a rule names that the run does not read, each zone it does not count."""
+    run = {same_source(s) for s in sources}
+    warnings = [
+        f"alert rule {r.name!r}: {s!r} is none of this run's sources, so the rule never fires for it"
+        for r in rules
+        for s in r.sources
+        if s not in run
+    ]
+    said = f"{zone!r} (--zone-name)" if zone else "none (--zone)"
+    warnings += [
+        f"alert rule {r.name!r} counts zone {r.zone!r}, and this run's zone is {said}: it never fires"
+        for r in rules
+        if r.zone is not None and r.zone != zone
+    ]
+    return warnings
 
 
 def load_rules(path: str | Path) -> list[Rule]:
@@ -90,7 +121,7 @@ def parse_rule(item: Any, number: int, cooldown_s: float, where: str) -> Rule:
         _number(item.get("cooldown_s", cooldown_s), f"{at}: cooldown_s"),
         int(_number(item.get("min_people", 1), f"{at}: min_people")),
         None if item.get("zone") is None else str(item["zone"]),
-        tuple(map(str, sources)),
+        tuple(same_source(str(s)) for s in sources),
     )
 
 

@@ -40,7 +40,10 @@ class WebhookSender:
         backoff_s: float = 1.0,
         max_backoff_s: float = 60.0,
         grace_s: float = 10.0,
+        stored: bool = False,
     ):
+        """`stored`: the alerts also go to an event store (said when some cannot be delivered)."""
+        self.stored = stored
         self.url, self.timeout_s, self.backoff_s, self.max_backoff_s, self.grace_s = (
             check_webhook_url(url),
             timeout_s,
@@ -69,10 +72,8 @@ class WebhookSender:
         if self._thread.is_alive():  # a POST still hanging: what waits behind it is not delivered either
             self.undelivered = 1 + self._left()
         if self.undelivered:
-            print(
-                f"WARNING: {self.undelivered} alerts not delivered to the webhook (they are in the event store)",
-                file=sys.stderr,
-            )
+            where = "they are in the event store" if self.stored else "and not stored: --db keeps every alert"
+            print(f"WARNING: {self.undelivered} alerts not delivered to the webhook ({where})", file=sys.stderr)
         self._session.close()
 
     def _run(self) -> None:

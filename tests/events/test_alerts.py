@@ -17,7 +17,7 @@ from benchmarks.simulated_cameras import ColourDetector, camera_frames, people_f
 from facemask.events.alerts import AlertEngine
 from facemask.events.event import camera_event
 from facemask.events.options import EventOptions, event_sink
-from facemask.events.rules import RulesError, load_rules
+from facemask.events.rules import RulesError, load_rules, unmatched
 from facemask.events.store import EventStore
 from facemask.inference.pipeline import BaseSink, Pipeline
 from tests.events.conftest import Listener
@@ -164,3 +164,45 @@ def test_a_camera_down_too_long_alerts_once_per_cooldown(tmp_path: Path) -> None
 def test_a_rules_file_with_a_mistake_is_one_clear_error(text: str, says: str, tmp_path: Path) -> None:
     with pytest.raises(RulesError, match=says):
         load_rules(write_rules(text, tmp_path))
+
+
+def test_a_rule_names_a_source_as_the_user_wrote_it(tmp_path: Path, monkeypatch) -> None:
+    """Copied from the .streams file (login and all) or relative to where the user runs: still that source."""
+    monkeypatch.chdir(tmp_path)
+    rules_file = tmp_path / "rules.yaml"
+    rules_file.write_text(
+        "rules:\n  - name: down\n    camera_down_s: 30\n"
+        "    sources: [rtsp://guard:secret@10.0.0.7/s1, recordings/car_park.mp4]\n"
+    )
+    (rule,) = load_rules(rules_file)
+    assert rule.applies("rtsp://10.0.0.7/s1") and rule.applies(str(tmp_path / "recordings" / "car_park.mp4"))
+    assert rule.applies("rtsp://guard:secret@10.0.0.7/s1") and not rule.applies("rtsp://10.0.0.7/s2")
+    assert "secret" not in repr(rule)
+
+
+def test_rules_that_cannot_fire_in_a_run_are_named(tmp_path: Path) -> None:
+    rules_file = tmp_path / "rules.yaml"
+    rules_file.write_text(
+        "rules:\n  - name: door\n    unmasked_people: 3\n    zone: door\n"
+        "  - name: hall\n    camera_down_s: 30\n    sources: [rtsp://cam/hall, rtsp://cam/door]\n"
+    )
+    rules = load_rules(rules_file)
+    assert unmatched(rules, ["rtsp://cam/door"], "door") == [
+        "alert rule 'hall': 'rtsp://cam/hall' is none of this run's sources, so the rule never fires for it"
+    ]
+    assert unmatched(rules, ["rtsp://cam/hall", "rtsp://cam/door"], "") == [
+        "alert rule 'door' counts zone 'door', and this run's zone is none (--zone): it never fires"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("stored", "says"), [(False, "and not stored: --db keeps every alert"), (True, "in the event store")]
+)
+def test_undelivered_alerts_are_said_with_where_they_still_are(stored: bool, says: str, capsys) -> None:
+    from facemask.events.webhook import WebhookSender
+
+    sender = WebhookSender(f"http://127.0.0.1:{free_port()}/a", 0.2, 0.05, grace_s=0.3, stored=stored)  # nobody there
+    sender.send(camera_event("run", "rtsp://cam/1", 0, "lost"))
+    sender.close()
+    err = capsys.readouterr().err
+    assert "WARNING: 1 alerts not delivered to the webhook" in err and says in err

@@ -68,9 +68,11 @@ def test_folder_glob_list_and_single_image(weights, photos, tmp_path) -> None:
     assert sorted(p.name for p in (tmp_path / "runs" / "exp").glob("*.jpg")) == ["p0.jpg", "p1.jpg", "p2.jpg"]
 
 
-def test_track_on_photos_says_it_follows_people_only_in_videos(weights, photos, tmp_path, capsys) -> None:
+def test_track_on_photos_and_a_zone_without_track_are_said(weights, photos, tmp_path, capsys) -> None:
     summary = run(weights, photos, tmp_path, track=True)
     assert summary.images == 3 and "--track follows people through videos and streams" in capsys.readouterr().out
+    run(weights, photos, tmp_path, zone="0.5,0,0.5,1")
+    assert "--zone counts the people who cross it, so it needs --track" in capsys.readouterr().out
 
 
 def test_video_is_annotated_frame_by_frame(weights, tmp_path) -> None:
