@@ -17,7 +17,7 @@ def load_yaml(path: str | Path, error: type[Exception], what: str, hint: str = "
     try:
         content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as e:
-        raise error(f"{path}: not valid YAML ({e})") from e
+        raise error(f"{path}: not valid YAML ({_one_line(e)})") from e
     except UnicodeDecodeError as e:
         raise error(f"{path}: not a text file ({e.reason} at byte {e.start})") from e
     except OSError as e:
@@ -26,3 +26,10 @@ def load_yaml(path: str | Path, error: type[Exception], what: str, hint: str = "
         found = "a list" if isinstance(content, list) else f"just {str(content)[:40]!r}"
         raise error(f"{path}: a {what} holds 'key: value' entries, not {found}")
     return content
+
+
+def _one_line(e: yaml.YAMLError) -> str:
+    """PyYAML's error in one line: what is wrong and where (its own text quotes the file over several)."""
+    mark = getattr(e, "problem_mark", None)
+    problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+    return f"{problem} at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else problem

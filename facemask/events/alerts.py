@@ -17,6 +17,7 @@ from collections.abc import Callable
 from facemask.classes import MASK
 from facemask.events.event import DOWN, Event, alert_event
 from facemask.events.rules import Rule
+from facemask.inference.counting import people_text
 
 
 class AlertEngine:
@@ -69,11 +70,14 @@ class AlertEngine:
             share = unmasked / len(seen)
             if len(seen) < rule.min_people or share <= rule.threshold:
                 return None
-            message = f"{event.source}: {share:.0%} of {len(seen)} people unmasked {window} (over {rule.threshold:.0%})"
+            message = (
+                f"{event.source}: {share:.0%} of {people_text(len(seen))} unmasked {window} (over {rule.threshold:.0%})"
+            )
             return self._fire(rule, event.source, row["zone"], event.at, share, message)
         if unmasked < max(rule.threshold, rule.min_people):
             return None
-        message = f"{event.source}{' zone ' + row['zone'] if row['zone'] else ''}: {unmasked} unmasked people {window}"
+        where = f"{event.source}{' zone ' + row['zone'] if row['zone'] else ''}"
+        message = f"{where}: {people_text(unmasked, 'unmasked')} {window}"
         return self._fire(rule, event.source, row["zone"], event.at, unmasked, message)
 
     def _fire(self, rule: Rule, source: str, zone: str, at: float, value: float, message: str) -> Event | None:

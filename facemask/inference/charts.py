@@ -12,7 +12,7 @@ from facemask.inference.counting import Tally
 
 def compliance_chart(intervals: list[dict[str, Any]], seconds: float, tally: Tally, path: Path) -> None:
     """One source's people per interval (masked and unmasked bars) and its compliance rate, as a PNG."""
-    title = f"{tally.people} people, {tally.masked} masked ({tally.percent}), per {seconds:g} s"
+    title = f"{tally.people_text}, {tally.masked} masked ({tally.percent}), per {seconds:g} s"
     people_chart(intervals, {"compliance": intervals}, path, "time (s)", title)
 
 
@@ -22,7 +22,7 @@ def sources_chart(report: dict[str, Any], path: Path) -> None:
     total, sources = report["total"], report["sources"]
     rates = {f"{Path(name).name}: compliance": s["intervals"] for name, s in sources.items()}
     tally = Tally.of_row(total)
-    title = f"{len(sources)} sources counted: {tally.people} people, {tally.masked} masked ({tally.percent})"
+    title = f"{len(sources)} sources counted: {tally.people_text}, {tally.masked} masked ({tally.percent})"
     xlabel = "time since each source's first frame (s)"
     people_chart(total["intervals"], rates, path, xlabel, title, bar_label=" (all sources)")
 

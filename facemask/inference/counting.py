@@ -14,6 +14,11 @@ from facemask.classes import MASK
 RATE_DIGITS = 3  # a rate is kept, written and shown to three decimals (0.333), everywhere
 
 
+def people_text(n: int, what: str = "") -> str:
+    """'1 person', '5 people', '1 unmasked person': how every line that people read says a count."""
+    return f"{n} {what + ' ' if what else ''}{'person' if n == 1 else 'people'}"
+
+
 @dataclass
 class Tally:
     """Masked and unmasked people (or faces), and the compliance rate of them: the share masked. Every
@@ -44,8 +49,7 @@ class Tally:
 
     @property
     def people_text(self) -> str:
-        """'1 person', '5 people': how every line that people read says the count."""
-        return "1 person" if self.people == 1 else f"{self.people} people"
+        return people_text(self.people)
 
     @property
     def percent(self) -> str:

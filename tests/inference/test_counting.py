@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import supervision as sv
 
-from facemask.inference.counting import RunSummary, Tally, class_counts, format_counts
+from facemask.inference.counting import RunSummary, Tally, class_counts, format_counts, people_text
 
 NAMES = {0: "Mask", 1: "No Mask", 2: "Incorrect"}
 
@@ -60,3 +60,8 @@ def test_a_runs_summary_gives_its_compliance_rate_in_the_line_and_the_json() -> 
     assert summary.line() == line
     empty = RunSummary()
     assert empty.to_dict()["compliance_rate"] is None and "masked" not in empty.line()
+
+
+def test_a_count_of_people_reads_as_english() -> None:
+    assert [people_text(n) for n in (0, 1, 2)] == ["0 people", "1 person", "2 people"]
+    assert people_text(1, "unmasked") == "1 unmasked person" and people_text(3, "unmasked") == "3 unmasked people"
