@@ -105,9 +105,10 @@ class EventSink(BaseSink):
         self._intervals(state, state.tally.rest(state.counter.now_s))
         if self.snapshots is not None:
             self.snapshots.forget(state.counter, set())
-        state.counter = None
+        ended_at = state.origin + state.counter.now_s  # stream time, as its people: a file read faster than
+        state.counter = None  # it plays would otherwise end before its last person was seen
         if state.up:
-            self._status(state, ENDED)
+            self._status(state, ENDED, at=ended_at)
 
     def close(self) -> None:
         if self.snapshots is not None:
@@ -144,8 +145,8 @@ class EventSink(BaseSink):
         for row in rows:
             self.outlets.emit(interval_event(self.run_id, state.segment, state.label, state.zone, row, state.origin))
 
-    def _status(self, state: SourceState, status: str, detail: str = "") -> None:
+    def _status(self, state: SourceState, status: str, detail: str = "", at: float | None = None) -> None:
         state.up = status == UP
         metrics.CAMERA_UP.labels(state.label).set(1 if state.up else 0)
-        self.outlets.emit(camera_event(self.run_id, state.label, state.changes, status, detail))
+        self.outlets.emit(camera_event(self.run_id, state.label, state.changes, status, detail, at))
         state.changes += 1

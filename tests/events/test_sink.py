@@ -56,6 +56,8 @@ def test_a_multi_camera_run_arrives_once_in_postgresql_and_once_on_mqtt(
             )
     statuses = [(r["source"], r["status"]) for r in store.page("camera")[0]]
     assert sorted(statuses) == sorted([(c, s) for c in ("cam1", "cam2", "cam3") for s in ("opened", "ended")])
+    ended = {r["source"]: r["at"] for r in store.page("camera")[0] if r["status"] == "ended"}
+    assert all(r["last_seen"] <= ended[r["source"]] for r in rows)  # 20 s read in less: still in stream time
 
     unmasked = [r for r in rows if r["verdict"] != "Mask"]
     assert unmasked and all(r["snapshot"] and cv2.imread(r["snapshot"]) is not None for r in unmasked)
