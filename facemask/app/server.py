@@ -1,6 +1,6 @@
 """The app's one server: Gradio's FastAPI app, with beside Gradio's routes the in-browser page (/web/), the
 event store's REST API (/api/v1/..., facemask.events.api), Prometheus' /metrics and the API's OpenAPI
-docs (/docs, /openapi.json), and the brake on failed logins (facemask.app.access).
+docs (/docs, /openapi.json: facemask.events.docs), and the brake on failed logins (facemask.app.access).
 
 They are given to `demo.launch` (its app_kwargs: routes before Gradio's own, and middleware) rather than
 mounting Gradio inside an app of ours: so launch still does what it does for `--share` and on Hugging Face
@@ -13,34 +13,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.openapi.utils import get_openapi
-from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse
-from starlette.routing import BaseRoute, Route
-
-from facemask import __version__
 from facemask.app.access import login_brake
 from facemask.app.web_page import routes as web_page_routes
 from facemask.events.api import events_router
+from facemask.events.docs import docs_routes
 from facemask.events.metrics import metrics_router
 from facemask.events.store import EventStore
-
-TITLE = "facemask events"
-DESCRIPTION = "What the cameras of a facemask app settled: people, intervals, camera status changes, alerts."
-
-
-def docs_routes(api: list[BaseRoute]) -> list[BaseRoute]:
-    """/openapi.json (the schema of `api`) and /docs (Swagger UI over it)."""
-    schema = get_openapi(title=TITLE, version=__version__, routes=api, description=DESCRIPTION)
-
-    async def openapi(_request: Request) -> JSONResponse:
-        return JSONResponse(schema)
-
-    async def docs(request: Request) -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url=request.scope.get("root_path", "") + "/openapi.json", title=TITLE)
-
-    return [Route("/openapi.json", openapi, include_in_schema=False), Route("/docs", docs, include_in_schema=False)]
 
 
 def server_kwargs(store: EventStore | None = None, metrics: bool = False) -> dict[str, Any]:

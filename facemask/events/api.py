@@ -111,15 +111,16 @@ def standalone_app():
     `FACEMASK_DB=postgresql://... uvicorn --factory facemask.events.api:standalone_app`."""
     from fastapi import FastAPI
 
+    from facemask.events.docs import TITLE, docs_routes
     from facemask.events.metrics import metrics_router
     from facemask.events.options import open_store
 
     url = os.environ.get("FACEMASK_DB")
     if not url:
         raise RuntimeError("set FACEMASK_DB to the event store's URL")
-    app = FastAPI(title="facemask events")
-    app.include_router(events_router(open_store(url)))
-    app.include_router(metrics_router())
+    app = FastAPI(title=TITLE, docs_url=None, redoc_url=None, openapi_url=None)  # its docs need a CDN
+    api = list(events_router(open_store(url)).routes)
+    app.router.routes.extend([*api, *metrics_router().routes, *docs_routes(api)])  # as the app serves them
     return app
 
 

@@ -121,3 +121,15 @@ def test_an_unreachable_database_is_a_503(monkeypatch) -> None:
     api = client(EventStore(f"postgresql://postgres@127.0.0.1:{free_port()}/facemask", connect_timeout_s=1))
     answer = api.get("/api/v1/people")
     assert answer.status_code == 503 and "cannot be reached" in answer.json()["detail"]
+
+
+def test_the_standalone_api_serves_its_docs_without_the_internet(tmp_path: Path, monkeypatch) -> None:
+    from facemask.events.api import standalone_app
+
+    monkeypatch.setenv("FACEMASK_DB", str(seeded(tmp_path).engine.url))
+    client = TestClient(standalone_app())
+    assert client.get("/api/v1/people").json()["total"] > 0 and client.get("/metrics").status_code == 200
+    page = client.get("/docs").text
+    assert "cdn." not in page and "/docs/assets/swagger-ui-bundle.js" in page
+    assert client.get("/docs/assets/swagger-ui-bundle.js").status_code == 200
+    assert "/api/v1/people" in client.get("/openapi.json").json()["paths"]
