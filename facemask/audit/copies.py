@@ -6,7 +6,6 @@ copy of a photo it judges. Slices (<name>_s<k>) crop the photo and are audited a
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
@@ -14,15 +13,14 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from facemask.audit.candidates import Candidate
+from facemask.data.dataset_files import ROTATED_COPY, rotation_tag
 from facemask.geometry import ROTATIONS, transpose_boxes
-
-COPY = re.compile(r"^(?P<stem>.+)_rot(?P<angle>90|180|270)$")
 
 
 def rotated_copies(images: Sequence[Path]) -> set[Path]:
     """The images of `images` that are a rotated copy of another one of them (same folder and suffix)."""
     present = set(images)
-    return {p for p in images if (m := COPY.match(p.stem)) and p.with_name(m["stem"] + p.suffix) in present}
+    return {p for p in images if (m := ROTATED_COPY.match(p.stem)) and p.with_name(m["stem"] + p.suffix) in present}
 
 
 def turned(c: Candidate, angle: int, image: str) -> Candidate:
@@ -43,7 +41,7 @@ def onto_copies(candidates: Iterable[Candidate], train: Sequence[Path], root: Pa
         out.append(c)
         photo = PurePosixPath(c.image)
         for angle in ROTATIONS:
-            copy = photo.with_name(f"{photo.stem}_rot{angle}{photo.suffix}").as_posix()
+            copy = photo.with_name(photo.stem + rotation_tag(angle) + photo.suffix).as_posix()
             if copy in copies:
                 out.append(turned(c, angle, copy))
     return out

@@ -4,6 +4,7 @@ and the source each file came from (prepare_data.py names files '<source>_<stem>
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,15 @@ from facemask.paths import SOURCES_CONFIG
 from facemask.yaml_io import load_yaml
 
 OTHER_SOURCE = "all"  # the source of a file name the merge did not write
+
+
+#: A training photo's right-angle copies as the merge names them: <stem>_rot90, <stem>_rot180, <stem>_rot270.
+ROTATED_COPY = re.compile(r"^(?P<stem>.+)_rot(?:90|180|270)$")
+
+
+def rotation_tag(angle: int) -> str:
+    """What the merge adds to a photo's stem for its copy turned by `angle` (ROTATED_COPY reads it back)."""
+    return f"_rot{angle}"
 
 
 def load_labels(image: Path, width: int, height: int, classes: Collection[str] | None = None) -> sv.Detections:

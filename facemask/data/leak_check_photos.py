@@ -4,17 +4,15 @@ synthetic copies that measure the check's recall)."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from facemask.data.dataset_files import ROTATED_COPY
 from facemask.data.sources import IMAGE_SUFFIXES
 from facemask.errors import FacemaskError
 from facemask.images import load_image
-
-TURNED_COPY = re.compile(r"_rot(90|180|270)$")  # the merge's right-angle copies of train photos (<stem>_rot90)
 
 
 class LeakCheckError(FacemaskError, ValueError):
@@ -23,7 +21,7 @@ class LeakCheckError(FacemaskError, ValueError):
 
 def is_turned_copy(path: Path) -> bool:
     """A right-angle copy the merge made of a train photo: its original is in the split too."""
-    return bool(TURNED_COPY.search(Path(path).stem))
+    return bool(ROTATED_COPY.match(Path(path).stem))
 
 
 def list_photos(folder: Path) -> list[Path]:

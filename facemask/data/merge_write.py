@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from facemask.data.dataset_files import rotation_tag
 from facemask.data.formats.yolo import write_label
 from facemask.data.merge_judge import Judged
 from facemask.data.merge_options import MergeOptions
@@ -83,7 +84,7 @@ def write_sample(job: WriteJob, root: Path) -> Written:
         if job.rotate:
             for angle, method in ROTATIONS.items():
                 boxes = transpose_boxes(job.boxes, *job.size, method)
-                _write_copy(im.transpose(method), boxes, job.class_ids, image_path, f"_rot{angle}")
+                _write_copy(im.transpose(method), boxes, job.class_ids, image_path, rotation_tag(angle))
             written.rotated = len(ROTATIONS)
             written.class_ids += job.class_ids * len(ROTATIONS)
         if job.slices:

@@ -15,6 +15,7 @@ from typing import Any
 
 from PIL import Image
 
+from facemask.data.dataset_files import ROTATED_COPY
 from facemask.data.download import ROBOFLOW_API, ROBOFLOW_HOST, ROBOFLOW_KEY, reachable
 from facemask.data.formats.base import ImageLabels
 from facemask.data.formats.voc import annotation
@@ -38,7 +39,7 @@ def dataset_items(dataset: Path) -> list[tuple[str, Path, ImageLabels]]:
     for split in SPLITS:
         for image in image_files(dataset / "images" / split):
             label = dataset / "labels" / split / f"{image.stem}.txt"
-            if "_rot" in image.stem or not label.is_file():
+            if ROTATED_COPY.match(image.stem) or not label.is_file():
                 continue
             with Image.open(image) as im:
                 size = im.size
