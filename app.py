@@ -259,10 +259,10 @@ def main(opt: argparse.Namespace) -> None:
             prevent_thread_lock=True,
         )
         print(f"* Running on local URL:  {local}")
-        if public or not opt.share:  # --share that failed: Gradio has said why
-            print(
-                f"* Running on public URL: {public}" if public else "* To create a public link: python app.py --share"
-            )
+        if public:
+            print(f"* Running on public URL: {public}")
+        elif not opt.share:  # (a --share that failed: Gradio has said why)
+            print("* To create a public link: python app.py --share")
         demo.block_thread()
     finally:  # stopped (Ctrl-C, SIGTERM): the cameras' last people settle, then every event is delivered
         if WALL is not None:

@@ -64,7 +64,7 @@ try:  # these load torch and OpenCV for seconds: a stop meanwhile is one line, n
     from facemask.events.options import EventOptions, add_event_flags, event_sink
     from facemask.events.rules import unmatched
     from facemask.events.sink import zone_label
-    from facemask.files import shown, source_label
+    from facemask.files import shown
     from facemask.inference.annotate import Annotator
     from facemask.inference.console import ConsoleSink, WindowSink
     from facemask.inference.counting import RunSummary
@@ -215,7 +215,7 @@ def _pipeline(
             opt.interval,
             zone,
             opt.tracker,
-            source=source_label(frame.source),  # a camera's password never reaches the people files
+            source=frame.source,
             people_csv=shared_people,
         )
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from facemask.app.errors import ServeError, UserError
 from facemask.app.service import detector_for
-from facemask.files import shown, source_label
+from facemask.files import shown
 from facemask.inference.annotate import Annotator
 from facemask.inference.counting import Tally
 from facemask.inference.detector import Detector, PredictOptions
@@ -94,9 +94,7 @@ class CameraWall:
         self._source = MultiSource(self.items)
 
         def people(frame: Frame, names: dict[int, str]) -> ComplianceCounter:
-            return ComplianceCounter(
-                None, "", names, frame.fps, interval_s=INTERVAL_S, source=source_label(frame.source)
-            )
+            return ComplianceCounter(None, "", names, frame.fps, interval_s=INTERVAL_S, source=frame.source)
 
         pipeline = Pipeline(self.detector, self.options, Annotator(self.detector.names), people, concurrent=True)
         self._thread = threading.Thread(target=self._run, args=(pipeline,), name="camera-wall", daemon=True)

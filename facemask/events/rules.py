@@ -25,10 +25,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from facemask.errors import FacemaskError
 from facemask.files import source_label
+from facemask.inference.sources import classify
 from facemask.yaml_io import load_yaml
 
 KINDS = {"unmasked_share": 300.0, "unmasked_people": 60.0, "camera_down_s": 0.0}  # the kind's key: default window
@@ -59,7 +59,7 @@ def same_source(source: str) -> str:
     """A source as rules compare it: a URL without its login, a file by its absolute path (a rule may
     name recordings/door.mp4 where the run has /site/recordings/door.mp4), a webcam by its number."""
     label = source_label(source)
-    return label if urlsplit(label).scheme or label.isdigit() else os.path.abspath(label)
+    return label if classify(label).live else os.path.abspath(label)
 
 
 def unmatched(rules: Sequence[Rule], sources: Sequence[str], zone: str) -> list[str]:

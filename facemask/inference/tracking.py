@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import supervision as sv
 
+from facemask.files import source_label
 from facemask.inference.annotate import draw_tally, draw_zone
 from facemask.inference.charts import compliance_chart
 from facemask.inference.counting import Tally
@@ -75,7 +76,7 @@ class ComplianceCounter:
         self.book = PersonBook(self.tracker.lost_frames + 1)
         self.totals = Tally()  # the people settled so far
         self.ignored = 0  # tracks too short, or that never met the zone
-        self.source = source
+        self.source = source_label(source)  # as rows are written: a camera's login never reaches them
         outputs = ("compliance.csv", "compliance.png", "tracking.json") + (() if people_csv else ("people.csv",))
         self.paths = {k: save_dir / f"{stem}_{k}" for k in outputs} if save_dir else {}
         self._shared_people = people_csv is not None
