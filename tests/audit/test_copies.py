@@ -4,6 +4,7 @@ and what --apply changes on it lands, turned, on its copies, where the merge put
 from __future__ import annotations
 
 import csv
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -65,8 +66,6 @@ def test_the_audit_judges_photos_and_apply_boxes_their_copies_too(
     tmp_path: Path,
     capsys,
 ) -> None:
-    import shutil
-
     root = tmp_path / "ds"
     shutil.copytree(rotated, root)
     photo = next(p for p in sorted((root / "images" / "train").iterdir()) if "_rot" not in p.stem)
