@@ -50,12 +50,16 @@ class SourceState:
     label: str  # as stored: a stream's URL without its password
     meter: metrics.FrameMeter
     changes: int = 0  # status changes so far
-    up: bool = False
+    status: str = ""  # the last one
     counter: ComplianceCounter | None = None
     segment: int = -1  # people counters seen so far (a file read twice is counted twice)
     origin: float = 0.0  # wall time of the counter's stream second 0
     zone: str = ""
     tally: IntervalTally = field(default_factory=lambda: IntervalTally(60.0))
+
+    @property
+    def up(self) -> bool:
+        return self.status == UP
 
 
 class EventSink(BaseSink):
@@ -96,7 +100,8 @@ class EventSink(BaseSink):
             return
         state = self._state(frame.source)
         status = "given_up" if GIVEN_UP in frame.error else "lost" if state.up or not state.changes else "retried"
-        self._status(state, status, frame.error)
+        if status != state.status:  # a dead camera fails every retry_s: one 'retried' row says so until it opens
+            self._status(state, status, frame.error)
 
     def source_done(self, source: str, people: dict[str, Any]) -> None:
         state = self.sources.get(source)
@@ -146,7 +151,7 @@ class EventSink(BaseSink):
             self.outlets.emit(interval_event(self.run_id, state.segment, state.label, state.zone, row, state.origin))
 
     def _status(self, state: SourceState, status: str, detail: str = "", at: float | None = None) -> None:
-        state.up = status == UP
+        state.status = status
         metrics.CAMERA_UP.labels(state.label).set(1 if state.up else 0)
         self.outlets.emit(camera_event(self.run_id, state.label, state.changes, status, detail, at))
         state.changes += 1
