@@ -121,11 +121,17 @@ class IntervalTally:
             yield self._next_row()
 
     def rest(self, now_s: float) -> Iterator[dict[str, Any]]:
-        """At the end of the stream: the rows of every interval up to the one `now_s` falls in."""
-        while self.written <= self.index(now_s):
-            yield self._next_row()
+        """At the end of the stream: the rows of every interval up to the one `now_s` falls in, the last
+        ending at `now_s` (a 72-s clip's second minute is 60-72 s, not 60-120), and left out if that
+        leaves it empty and no wider than a frame (a clip that ends on a boundary)."""
+        last = self.index(now_s)
+        if last * self.seconds >= now_s and last not in self._open:
+            last -= 1
+        while self.written <= last:
+            yield self._next_row(min(now_s, (self.written + 1) * self.seconds))
 
-    def _next_row(self) -> dict[str, Any]:
+    def _next_row(self, end_s: float | None = None) -> dict[str, Any]:
         i, self.written = self.written, self.written + 1
         tally = self._open.pop(i, None) or Tally()
-        return {"start_s": round(i * self.seconds, 2), "end_s": round((i + 1) * self.seconds, 2), **tally.row()}
+        end_s = (i + 1) * self.seconds if end_s is None else end_s
+        return {"start_s": round(i * self.seconds, 2), "end_s": round(end_s, 2), **tally.row()}

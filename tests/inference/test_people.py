@@ -118,9 +118,18 @@ def test_intervals_are_handed_out_in_order_once_each_empty_ones_too() -> None:
         (20.0, 30.0, 0, 0, None),
     ]
     assert list(tally.settle(30.0)) == [] and tally.written == 3 and len(tally) == 1
-    [last] = list(tally.rest(35.0))  # the end of the stream: up to the interval it ended in
-    assert (last["start_s"], last["people"], last["unmasked"], last["compliance_rate"]) == (30.0, 1, 0, 1.0)
+    [last] = list(tally.rest(35.0))  # the end of the stream: up to the interval it ended in, ending there
+    assert (last["start_s"], last["end_s"], last["people"], last["compliance_rate"]) == (30.0, 35.0, 1, 1.0)
     assert list(tally.rest(35.0)) == [] and len(tally) == 0
+
+
+def test_a_stream_that_ends_on_a_boundary_has_no_empty_last_interval() -> None:
+    tally = IntervalTally(10.0)
+    tally.add(at(5.0, "Mask"))
+    assert [(r["start_s"], r["end_s"]) for r in tally.rest(20.0)] == [(0.0, 10.0), (10.0, 20.0)]
+    one_frame = IntervalTally(10.0)
+    one_frame.add(at(0.0, "No Mask"))  # someone seen in the only frame is still counted
+    assert [(r["start_s"], r["end_s"], r["people"]) for r in one_frame.rest(0.0)] == [(0.0, 0.0, 1)]
 
 
 def test_an_incorrectly_worn_mask_is_not_masked_in_its_interval() -> None:
@@ -134,4 +143,4 @@ def test_an_incorrectly_worn_mask_is_not_masked_in_its_interval() -> None:
 def test_short_intervals_round_their_times() -> None:
     tally = IntervalTally(0.1)
     rows = list(tally.rest(0.25))
-    assert [(r["start_s"], r["end_s"]) for r in rows] == [(0.0, 0.1), (0.1, 0.2), (0.2, 0.3)]
+    assert [(r["start_s"], r["end_s"]) for r in rows] == [(0.0, 0.1), (0.1, 0.2), (0.2, 0.25)]

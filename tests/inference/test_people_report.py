@@ -10,20 +10,22 @@ from facemask.inference.people_files import INTERVAL_COLUMNS, RowWriter
 from facemask.inference.people_report import PeopleReport
 
 
-def source(tmp_path: Path, name: str, intervals: list[Tally]) -> dict:
-    """A people counter's summary for `name`, its compliance CSV holding one 10 s interval per tally."""
+def source(tmp_path: Path, name: str, intervals: list[Tally], ended_s: float | None = None) -> dict:
+    """A people counter's summary for `name`, its compliance CSV holding one 10 s interval per tally, the
+    last ending at `ended_s` (default: a whole interval)."""
     path = tmp_path / f"{name}_compliance.csv"
     writer = RowWriter(path, INTERVAL_COLUMNS)
     for i, tally in enumerate(intervals):
-        writer.write({"start_s": 10.0 * i, "end_s": 10.0 * (i + 1), **tally.row()})
+        end_s = ended_s if ended_s is not None and i == len(intervals) - 1 else 10.0 * (i + 1)
+        writer.write({"start_s": 10.0 * i, "end_s": end_s, **tally.row()})
     writer.close()
     return {**sum(intervals, Tally()).row(), "files": {"compliance.csv": str(path)}}
 
 
 def test_sources_add_up_interval_by_interval(tmp_path: Path) -> None:
     report = PeopleReport(chart=tmp_path / "compliance.png")
-    report.source_done("door", source(tmp_path, "door", [Tally(2, 1), Tally(0, 0)]))
-    report.source_done("hall", source(tmp_path, "hall", [Tally(0, 1), Tally(1, 0), Tally(0, 2)]))
+    report.source_done("door", source(tmp_path, "door", [Tally(2, 1), Tally(0, 0)], ended_s=14.0))
+    report.source_done("hall", source(tmp_path, "hall", [Tally(0, 1), Tally(1, 0), Tally(0, 2)], ended_s=27.5))
     result = report.to_dict()
     assert result["total"]["people"] == 7 and result["total"]["compliance_rate"] == 0.429
     assert [(r["start_s"], r["people"], r["masked"], r["compliance_rate"]) for r in result["total"]["intervals"]] == [
@@ -31,6 +33,8 @@ def test_sources_add_up_interval_by_interval(tmp_path: Path) -> None:
         (10.0, 1, 1, 1.0),
         (20.0, 2, 0, 0.0),
     ]
+    spans = [(r["start_s"], r["end_s"]) for r in result["total"]["intervals"]]
+    assert spans == [(0.0, 10.0), (10.0, 20.0), (20.0, 27.5)]  # one row an interval, as long as the longest source
     assert result["sources"]["door"]["intervals"][1]["compliance_rate"] is None  # nobody: no rate
     report.close()
     assert (tmp_path / "compliance.png").stat().st_size > 5000
