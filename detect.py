@@ -53,6 +53,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from facemask.errors import warn
 from facemask.inference import stopping  # the standard library only: in place before the imports below
 
 if __name__ == "__main__":
@@ -195,7 +196,7 @@ def _say_what_cannot_happen(opt: DetectOptions, asked_track: bool, items: list[s
     if opt.zone and not opt.track:
         print("Note: --zone counts the people who cross it, so it needs --track; without it, it is not used")
     for warning in events:
-        print(f"WARNING: {warning}", file=sys.stderr)
+        warn(f"{warning}")
 
 
 def _pipeline(

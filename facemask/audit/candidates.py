@@ -29,7 +29,7 @@ from tqdm import tqdm
 from facemask.data.dataset_files import DatasetError, load_dataset, load_labels, source_of, split_images
 from facemask.data.labels import LabelError
 from facemask.data.split import SPLITS
-from facemask.errors import FacemaskError
+from facemask.errors import FacemaskError, warn
 from facemask.inference.detector import Detector, DetectorSettings
 from facemask.inference.media import Frame, read_image
 from facemask.inference.pipeline import BaseSink, FrameResult, Pipeline
@@ -249,9 +249,9 @@ def report_skipped(audits: list[ImageAudit], root: Path) -> tuple[dict[str, int]
     not bury the table); returns their count by reason, and every one with why, for summary.json."""
     skipped = {a.image: a.skipped for a in audits if a.skipped}
     for image, why in list(skipped.items())[:MAX_WARNINGS]:
-        print(f"WARNING: skipped {root / image}: {why}", file=sys.stderr)
+        warn(f"skipped {root / image}: {why}")
     if len(skipped) > MAX_WARNINGS:
-        print(f"WARNING: {len(skipped) - MAX_WARNINGS} more skipped; summary.json lists them", file=sys.stderr)
+        warn(f"{len(skipped) - MAX_WARNINGS} more skipped; summary.json lists them")
     return dict(Counter(a.reason for a in audits if a.skipped)), skipped
 
 

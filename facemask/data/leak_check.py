@@ -32,6 +32,7 @@ from facemask.data.leak_check_match import VoteIndex, init_keys, interleave, ran
 from facemask.data.leak_check_options import LeakOptions
 from facemask.data.leak_check_photos import LeakCheckError, list_photos
 from facemask.data.leak_check_result import Compared, Found, LeakResult, Synthetic
+from facemask.errors import warn
 from facemask.paths import DATASETS_DIR
 
 T = TypeVar("T")
@@ -136,7 +137,7 @@ def describe_photos(compared: Compared, options: LeakOptions) -> tuple[Compared,
     if not skipped:
         return compared, [photo for photo, _ in described], skipped
     for path, why in skipped:
-        print(f"WARNING: skipped {path}: {why}")
+        warn(f"skipped {path}: {why}")
     bad = {path for path, _ in skipped}
     train = [f for f in compared.train if f not in bad]
     queries = [(f, s) for f, s in zip(compared.queries, compared.query_split, strict=True) if f not in bad]

@@ -13,7 +13,6 @@ connection, reconnects, and holds messages (QoS 1) while the broker is away, so 
 from __future__ import annotations
 
 import json
-import sys
 import threading
 import time
 from pathlib import Path
@@ -21,7 +20,7 @@ from urllib.parse import SplitResult, unquote, urlsplit
 
 import paho.mqtt.client as mqtt
 
-from facemask.errors import FacemaskError
+from facemask.errors import FacemaskError, warn
 from facemask.events.event import DOWN, Event, new_run_id, slug
 from facemask.files import source_label
 
@@ -82,7 +81,7 @@ class MqttPublisher:
 
     def _connected(self, client: mqtt.Client, _userdata, _flags, reason, _properties) -> None:
         if reason.is_failure:
-            print(f"WARNING: {self.shown} refused the connection ({reason})", file=sys.stderr)
+            warn(f"{self.shown} refused the connection ({reason})")
         else:
             client.publish(f"{PREFIX}/status", "online", qos=1, retain=True)
 
@@ -112,7 +111,7 @@ class MqttPublisher:
         while self.pending and time.monotonic() < deadline:
             time.sleep(0.02)
         if self.pending:
-            print(f"WARNING: {self.pending} MQTT messages not delivered to {self.shown}", file=sys.stderr)
+            warn(f"{self.pending} MQTT messages not delivered to {self.shown}")
         if self.client.is_connected():
             self.client.publish(f"{PREFIX}/status", "offline", qos=1, retain=True).wait_for_publish(1.0)
         self.client.disconnect()

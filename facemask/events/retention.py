@@ -3,10 +3,10 @@ together, when a run starts and every hour while it runs (a chore of the event w
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
+from facemask.errors import warn
 from facemask.events.store import EventStore
 
 DAY_S = 86400.0
@@ -28,7 +28,7 @@ def purge(store: EventStore | None, snapshots: Path | None, days: float) -> int:
                 path.unlink()
                 removed += 1
         except OSError as e:
-            print(f"WARNING: could not remove the snapshot {path}: {e.strerror}", file=sys.stderr)
+            warn(f"could not remove the snapshot {path}: {e.strerror}")
     for folder in snapshots.glob(DAY_FOLDERS) if snapshots is not None else []:
         if folder.is_dir() and not any(folder.iterdir()):
             folder.rmdir()

@@ -9,7 +9,6 @@ person settles unmasked, it is written by a background thread, with every face i
 
 from __future__ import annotations
 
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -20,6 +19,7 @@ import numpy as np
 import supervision as sv
 
 from facemask.classes import MASK
+from facemask.errors import warn
 from facemask.inference.annotate import blur_only
 
 MAX_SIDE = 640  # a snapshot's longest side (pixels)
@@ -86,7 +86,7 @@ class SnapshotKeeper:
         except (OSError, cv2.error):
             written = False
         if not written:
-            print(f"WARNING: could not write the snapshot {path}", file=sys.stderr)
+            warn(f"could not write the snapshot {path}")
 
     def close(self) -> None:
         """Write the snapshots still being saved."""

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import fcntl
 import os
-import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from facemask.errors import warn
 from facemask.events.event import Event
 from facemask.files import shown
 
@@ -48,7 +48,7 @@ def _events(f: BinaryIO, path: Path) -> Iterator[Event]:
         try:
             yield Event.from_json(line)
         except ValueError:
-            print(f"WARNING: {shown(str(path))} line {number} is not a whole event; skipped", file=sys.stderr)
+            warn(f"{shown(str(path))} line {number} is not a whole event; skipped")
 
 
 class Spool:

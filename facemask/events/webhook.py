@@ -8,14 +8,13 @@ delivered in the order they fired; every alert is also in the event store, deliv
 from __future__ import annotations
 
 import queue
-import sys
 import threading
 import time
 from urllib.parse import urlsplit
 
 import requests
 
-from facemask.errors import FacemaskError
+from facemask.errors import FacemaskError, warn
 from facemask.events.event import Event
 from facemask.files import source_label
 
@@ -73,7 +72,7 @@ class WebhookSender:
             self.undelivered = 1 + self._left()
         if self.undelivered:
             where = "they are in the event store" if self.stored else "and not stored: --db keeps every alert"
-            print(f"WARNING: {self.undelivered} alerts not delivered to the webhook ({where})", file=sys.stderr)
+            warn(f"{self.undelivered} alerts not delivered to the webhook ({where})")
         self._session.close()
 
     def _run(self) -> None:
@@ -99,7 +98,7 @@ class WebhookSender:
                     self.delivered += 1
                     return True
                 if answer.status_code < 500 and answer.status_code not in RETRIED:
-                    print(f"WARNING: the webhook refused alert {event.key}: HTTP {answer.status_code}", file=sys.stderr)
+                    warn(f"the webhook refused alert {event.key}: HTTP {answer.status_code}")
                     return True
             except requests.RequestException:
                 pass

@@ -20,16 +20,13 @@ from dataclasses import dataclass
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
+from facemask.errors import warn
 from facemask.events.event import Event
 from facemask.events.spool import Spool
 from facemask.events.store import EventStore, StoreError
 
 UNREACHABLE = (OperationalError, InterfaceError)  # the database is away; anything else is a bad event
 TAKE_S = 0.2  # the longest the thread waits for an event before looking at the spool and chores again
-
-
-def warn(message: str) -> None:
-    print(f"WARNING: {message}", file=sys.stderr)
 
 
 def _reason(e: Exception) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 import cv2
 from tqdm import tqdm
 
+from facemask.errors import warn
 from facemask.files import shown, source_label
 from facemask.inference.counting import RunSummary, Tally, format_counts
 from facemask.inference.media import Frame
@@ -47,9 +48,9 @@ class ConsoleSink(BaseSink):
             record["last_problem"] = frame.error
         skipped = sum(self.summary.skipped.values())
         if skipped <= MAX_WARNINGS:
-            print(f"WARNING: skipped {shown(frame.source)}: {frame.error}", file=sys.stderr)
+            warn(f"skipped {shown(frame.source)}: {frame.error}")
         elif skipped == MAX_WARNINGS + 1:
-            print("WARNING: more files skipped; the summary counts them by reason", file=sys.stderr)
+            warn("more files skipped; the summary counts them by reason")
 
     def source_done(self, source: str, people: dict[str, Any]) -> None:
         """A tracked video's people count, in a line (above the bar of several sources, which goes on)."""
@@ -95,5 +96,5 @@ class WindowSink(BaseSink):
             cv2.imshow(shown(result.frame.source), result.annotated)  # OpenCV crashes on a title that is not UTF-8
             cv2.waitKey(1)
         except cv2.error:
-            print("WARNING: --view-img needs a display and OpenCV with GUI support; not showing", file=sys.stderr)
+            warn("--view-img needs a display and OpenCV with GUI support; not showing")
             self.on = False

@@ -8,13 +8,12 @@ once, and `facemask.inference.streams.iter_frames` picks which of them opens a s
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
 from typing import NamedTuple
 
-from facemask.errors import FacemaskError
+from facemask.errors import FacemaskError, warn
 from facemask.files import folder_files, glob_files, has_magic, is_utf8, shown
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".gif"})
@@ -140,7 +139,7 @@ def _listed(s: str, lister: Callable[[str, Callable[[OSError], None]], list[str]
     if errors and not files:
         raise SourceError(f"cannot read {shown(str(errors[0].filename))}: {errors[0].strerror}")
     for e in errors:
-        print(f"WARNING: skipped {shown(str(e.filename))}: {e.strerror}", file=sys.stderr)
+        warn(f"skipped {shown(str(e.filename))}: {e.strerror}")
     if not files:
         raise SourceError(f"{nothing} {shown(s)}")
     return files

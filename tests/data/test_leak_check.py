@@ -76,8 +76,8 @@ def test_the_augmented_copy_is_found_and_the_clean_photos_are_not(dataset: Path,
     assert [path.name for path, _ in result.skipped] == ["broken.jpg"]
     assert "train/clean_rot90.jpg" not in result.compared.train_id  # the merge's turned copies are skipped
     assert len(result.synthetic.scores) == len(result.synthetic.ranks) == 2
-    out = capsys.readouterr().out
-    assert "WARNING: skipped " in out and "broken.jpg" in out
+    out, err = capsys.readouterr()
+    assert "WARNING: skipped " in err and "broken.jpg" in err
     assert "| test | 2 | 1 | 50.0% |" in out and "| val | 1 | 0 | 0.0% |" in out
     assert "test/leaked.jpg  ~  train/photo0.jpg" in out
     assert "2 synthetic augmented copies of query photos, ranked among all 4 train photos" in out
