@@ -31,15 +31,18 @@ CONFIG = Path(__file__).resolve().parents[1] / "configs" / "yolov5-p2.yaml"
 OLD_HEAD, NEW_HEAD = 24, 28  # the Detect layer of yolov5.yaml and of configs/yolov5-p2.yaml
 
 
-def run(weights: str | Path, out: str | Path) -> Path:
+def run(weights: str | Path, out: str | Path, exist_ok: bool = False) -> Path:
     """Write `weights` with a P2 level to `out`, a checkpoint that train.py, val.py and detect.py load.
 
     Args:
         weights: an ultralytics checkpoint of yolov5.yaml at scale n or s (a run's last.pt, best.pt, or a kept epoch).
         out: where to write the four-level checkpoint.
+        exist_ok: replace `out` if it exists (refused otherwise).
     """
     from ultralytics import YOLO
 
+    if Path(out).exists() and not exist_ok:
+        raise SystemExit(f"add_p2_level.py: {out} exists; --exist-ok replaces it")
     state = torch.load(weights, map_location="cpu", weights_only=False)
     old = (state.get("ema") or state.get("model")) if isinstance(state, dict) else None
     if not isinstance(old, nn.Module) or len(old.model) != OLD_HEAD + 1:
@@ -82,6 +85,7 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("weights", type=Path, help="a three-level YOLOv5 checkpoint")
     p.add_argument("--out", type=Path, required=True, help="where to write the checkpoint with a P2 level")
+    p.add_argument("--exist-ok", action="store_true", help="replace --out if it exists")
     return p.parse_args(argv)
 
 

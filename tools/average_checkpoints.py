@@ -24,16 +24,19 @@ import torch
 from torch.optim.swa_utils import AveragedModel
 
 
-def run(checkpoints: list[str | Path], out: str | Path) -> Path:
+def run(checkpoints: list[str | Path], out: str | Path, exist_ok: bool = False) -> Path:
     """Write the mean of `checkpoints` (ultralytics checkpoints of one architecture) to `out`, a weights
     file that detect.py, val.py and export.py load; returns `out`.
 
     Args:
         checkpoints: two or more checkpoints (a run's last.pt or best.pt, or tools/keep_checkpoint.py's).
         out: where to write the averaged weights (the last checkpoint's run arguments come with them).
+        exist_ok: replace `out` if it exists (it may be a checkpoint: refused otherwise).
     """
     if len(checkpoints) < 2:
         raise SystemExit("average_checkpoints.py: give two or more checkpoints to average")
+    if Path(out).exists() and not exist_ok:
+        raise SystemExit(f"average_checkpoints.py: {out} exists; --exist-ok replaces it")
     states = [_load(Path(c)) for c in checkpoints]
     models = [_model(s, Path(c)) for s, c in zip(states, checkpoints, strict=True)]
     averaged = AveragedModel(models[0], use_buffers=True)
@@ -82,6 +85,7 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("checkpoints", nargs="+", type=Path, help="two or more checkpoints of one run")
     p.add_argument("--out", type=Path, required=True, help="the averaged weights file to write")
+    p.add_argument("--exist-ok", action="store_true", help="replace --out if it exists")
     return p.parse_args(argv)
 
 

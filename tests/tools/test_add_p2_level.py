@@ -38,8 +38,12 @@ def test_the_model_keeps_its_layers_and_head_and_gains_a_stride_4_level(tiny_run
     assert model(torch.zeros(1, 3, 64, 64), verbose=False)[0].boxes is not None
 
 
-def test_a_model_with_four_levels_already_is_refused(tiny_run: TinyRun, tmp_path: Path) -> None:
+def test_a_model_with_four_levels_already_or_an_existing_out_is_refused(tiny_run: TinyRun, tmp_path: Path) -> None:
     tool = load_tool("add_p2_level.py")
     once = tool.run(tiny_run.dir / "weights" / "last.pt", tmp_path / "p2.pt")
     with pytest.raises(SystemExit, match="not a three-level YOLOv5 checkpoint"):
         tool.run(once, tmp_path / "p2_again.pt")
+    before = once.read_bytes()
+    with pytest.raises(SystemExit, match=r"p2\.pt exists; --exist-ok replaces it"):
+        tool.run(tiny_run.dir / "weights" / "last.pt", once)
+    assert once.read_bytes() == before

@@ -81,3 +81,5 @@ def test_wrong_inputs_are_refused_in_one_line(tiny_run: TinyRun, tmp_path: Path)
     with pytest.raises(SystemExit, match="another architecture"):
         tool.run([a, tmp_path / "other.pt"], tmp_path / "out.pt")
     assert not (tmp_path / "out.pt").exists()
+    with pytest.raises(SystemExit, match=r"a\.pt exists; --exist-ok replaces it"):
+        tool.run([a, a], a)  # a checkpoint is never averaged over without asking
