@@ -42,13 +42,19 @@ def _common(root: Path, paths: Iterable[Path]) -> str:
 
 
 def _looks(paths: list[Path], read: Callable[[Path], Any]) -> list[Path]:
-    """`paths` if the first PROBE of them parse as labels of one format, else []."""
+    """`paths` if most of the first PROBE of them parse as labels of one format, else []: one bad label
+    among them (a box wider than the photo, a file cut short) is the merge's to report, not a reason to
+    think the set has no labels."""
+    parsed = sum(_parses(p, read) for p in paths[:PROBE])
+    return paths if parsed and 2 * parsed >= len(paths[:PROBE]) else []
+
+
+def _parses(path: Path, read: Callable[[Path], Any]) -> bool:
     try:
-        for p in paths[:PROBE]:
-            read(p)
+        read(path)
     except (LabelError, OSError):
-        return []
-    return paths
+        return False
+    return True
 
 
 def detect(root: Path) -> dict[str, str]:

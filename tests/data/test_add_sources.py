@@ -134,6 +134,14 @@ def test_detect_tells_the_layouts(two_sets) -> None:
     assert detect(ANDREWMVD) == {"format": "voc", "images": "images", "labels": "annotations"}
 
 
+def test_one_bad_label_does_not_hide_the_format(two_sets, tmp_path: Path) -> None:
+    _, yolo, _, _ = two_sets
+    copy = shutil.copytree(yolo, tmp_path / "one_bad")
+    bad = sorted(p for p in copy.glob("*.txt") if p.name != "classes.txt")[0]
+    bad.write_text("0 0.5 0.5 1.7 0.2\n")  # wider than the photo: the merge reports it, detect still sees YOLO
+    assert detect(copy) == {"format": "yolo", "images": ".", "labels": "."}
+
+
 def test_face_is_refused_in_one_line_and_nothing_is_written(two_sets, tmp_path: Path) -> None:
     coco, yolo, _, _ = two_sets
     result = run_script(ROOT / "prepare_data.py", ["--add", coco, "--add", yolo, *merge_args(tmp_path)], tmp_path)
