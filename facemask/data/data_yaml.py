@@ -69,6 +69,19 @@ class DatasetError(FacemaskError, FileNotFoundError):
     """A data yaml, or the dataset it names, that cannot be trained or validated on."""
 
 
+def _check_split(data: Path, content: dict[str, Any], root: Path, split: str) -> None:
+    if not content.get("names") or split not in content:
+        raise DatasetError(f"{data}: needs 'names' and '{split}' entries")
+    images = root / str(content[split])
+    if not images.is_dir():
+        raise DatasetError(f"no {split} images in {images}: run prepare_data.py (see README)")
+    if not any(p.suffix.lower() in IMAGE_SUFFIXES for p in images.rglob("*")):
+        raise DatasetError(
+            f"the {split} split of {data} is empty ({images}): merge more photos, or give it a larger share "
+            "with prepare_data.py --split (85/10/5 by default)"
+        )
+
+
 def dataset_root(data: Path, content: dict[str, Any]) -> Path:
     """The folder a data yaml's `path` names. A relative `path` is tried from the working directory,
     the project root and the yaml's folder, so the scripts work from anywhere."""
@@ -85,17 +98,15 @@ def dataset_root(data: Path, content: dict[str, Any]) -> Path:
     raise DatasetError(f"{data} names the dataset folder {path}, which does not exist: {how}")
 
 
-def check_data(data: str | Path, split: str = "train") -> tuple[Path, dict[str, Any]]:
-    """Validate a data yaml for ultralytics; returns a yaml path that resolves from any working
+def check_data(data: str | Path, split: str = "train", *more: str) -> tuple[Path, dict[str, Any]]:
+    """Validate a data yaml for ultralytics, with images in `split` and each of `more` (training needs
+    val too: ultralytics validates on it every epoch); returns a yaml path that resolves from any working
     directory (a copy with an absolute `path` beside the original when needed) and its content."""
     data = Path(data)
     content = load_yaml(data, DatasetError, "data yaml", " (run prepare_data.py, or pass --data)")
-    if not content.get("names") or split not in content:
-        raise DatasetError(f"{data}: needs 'names' and '{split}' entries")
     root = dataset_root(data, content)
-    images = root / str(content[split])
-    if not images.is_dir() or not any(p.suffix.lower() in IMAGE_SUFFIXES for p in images.rglob("*")):
-        raise DatasetError(f"no {split} images in {images}: run prepare_data.py (see README)")
+    for name in (split, *more):
+        _check_split(data, content, root, name)
     if content.get("path") is None or Path(content["path"]).resolve() == root:
         return data, content
     resolved = data.with_name(f".{data.stem}.resolved.yaml")

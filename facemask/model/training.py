@@ -146,7 +146,7 @@ def _changed(last: Path, ckpt: dict[str, Any], changes: dict[str, Any]) -> Path:
 def _fresh(opts: dict[str, Any], hyp: dict[str, Any]) -> tuple[Any, Path, dict[str, Any]]:
     """A new run: the dataset, device and starting model checked, and a run folder that overwrites no
     input; returns the model, the dataset yaml and ultralytics' train() arguments."""
-    data_path, content = check_data(opts["data"])
+    data_path, content = check_data(opts["data"], "train", "val")
     check_device(opts.get("device"))
     model = load_model(opts.get("weights"), opts.get("cfg"), hint=TRAIN_HINT, pytorch_only=True)
     run_args = ultralytics_args(opts, hyp)

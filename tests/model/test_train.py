@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from PIL import Image
 
 import train
 from facemask.data.data_yaml import DatasetError
@@ -121,10 +122,15 @@ def test_missing_data_yaml_is_a_one_line_error(tmp_path: Path) -> None:
     assert result.stderr.count("\n") == 1 and "data yaml not found" in result.stderr
 
 
-def test_empty_dataset_is_an_error(tmp_path: Path) -> None:
-    (tmp_path / "ds" / "images" / "train").mkdir(parents=True)
+def test_an_empty_train_or_val_split_is_an_error_before_training(tmp_path: Path) -> None:
+    for split in ("train", "val"):
+        (tmp_path / "ds" / "images" / split).mkdir(parents=True)
     (tmp_path / "ds.yaml").write_text("path: ds\ntrain: images/train\nval: images/val\nnames: {0: Mask, 1: No Mask}\n")
-    with pytest.raises(DatasetError, match="no train images"):
+    with pytest.raises(DatasetError, match=r"the train split of .* is empty"):
+        train.run(data=str(tmp_path / "ds.yaml"), **TINY)
+    Image.new("RGB", (64, 64)).save(tmp_path / "ds" / "images" / "train" / "a.jpg")
+    # a merge of a few photos can leave val empty; ultralytics would stop at its first epoch's validation
+    with pytest.raises(DatasetError, match=r"the val split of .* is empty .*prepare_data\.py --split"):
         train.run(data=str(tmp_path / "ds.yaml"), **TINY)
 
 
