@@ -105,7 +105,7 @@ def meaning_of(name: str, overrides: dict[str, str] | None = None, flag: str = "
     if key in _MEANINGS:
         return _MEANINGS[key]
     why = "can mean a masked or an unmasked face" if key in AMBIGUOUS else "is not a name of the vocabulary"
-    raise ClassMapError(f'class {name!r} {why}; say what it is with {flag} {name}="No Mask" (or Mask, Incorrect)')
+    raise ClassMapError(f'class {name!r} {why}; say what it is with {flag} "{name}=No Mask" (or Mask, Incorrect)')
 
 
 def parse_class_map(text: str) -> tuple[str, str]:

@@ -56,6 +56,12 @@ def with_class_map(spec: SourceSpec, root: Path, overrides: dict[str, str], wher
         )
     for key in keys:
         name = names.get(key, key)
+        if names_file and key not in names and key.isdigit() and key not in overrides:
+            listing = ", ".join(f"{k} {v}" for k, v in names.items())
+            raise ClassMapError(
+                f"{where}: class id {key} is in its labels but not in {names_file.name} ({listing}); correct "
+                "the labels or the names file"
+            )
         try:
             meaning = overrides.get(key) or meaning_of(name, overrides)
         except ClassMapError as e:

@@ -142,12 +142,23 @@ def test_one_bad_label_does_not_hide_the_format(two_sets, tmp_path: Path) -> Non
     assert detect(copy) == {"format": "yolo", "images": ".", "labels": "."}
 
 
+def test_a_class_id_its_names_file_lacks_is_named_as_such(two_sets, tmp_path: Path) -> None:
+    _, yolo, _, _ = two_sets
+    copy = shutil.copytree(yolo, tmp_path / "stray_id")
+    label = sorted(p for p in copy.glob("*.txt") if p.name != "classes.txt")[0]
+    label.write_text(label.read_text() + "7 0.5 0.5 0.1 0.1\n")
+    args = ["--add", copy, "--class-map", "face=No Mask", *merge_args(tmp_path)]
+    result = run_script(ROOT / "prepare_data.py", args, tmp_path)
+    assert result.code == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert "class id 7 is in its labels but not in classes.txt (0 mask, 1 face)" in result.stderr
+
+
 def test_face_is_refused_in_one_line_and_nothing_is_written(two_sets, tmp_path: Path) -> None:
     coco, yolo, _, _ = two_sets
     result = run_script(ROOT / "prepare_data.py", ["--add", coco, "--add", yolo, *merge_args(tmp_path)], tmp_path)
     assert result.code == 2, result.stderr
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
-    assert "'face'" in result.stderr and '--class-map face="No Mask"' in result.stderr
+    assert "'face'" in result.stderr and '--class-map "face=No Mask"' in result.stderr
     assert "with_mask -> Mask, without_mask -> No Mask" in result.stdout  # the COCO set's map, said first
     assert not (tmp_path / "merged").exists() and not (tmp_path / "data.yaml").exists()
 
