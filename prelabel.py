@@ -22,6 +22,7 @@ Python:
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 
@@ -97,7 +98,7 @@ def run(
         + (f", {len(sink.skipped)} skipped" if sink.skipped else "")
         + f" -> {out}"
     )
-    print(f"Next: {sink.next_steps()}; then python prepare_data.py --sources DIR --add {out}")
+    print(f"Next: {sink.next_steps()}; then python prepare_data.py --sources DIR --add {shlex.quote(str(out))}")
     return sink.files
 
 

@@ -10,7 +10,9 @@ from pathlib import Path
 from facemask.classes import ClassMapError, meaning_of
 from facemask.data.formats.yolo import read_names
 from facemask.data.labels import LabelError
+from facemask.data.prelabel_marks import REVIEW, unreviewed
 from facemask.data.sources import ConfigError, SourceSpec, iter_samples
+from facemask.errors import warn
 
 FORMAT_NAMES = {
     "voc": "Pascal VOC",
@@ -46,7 +48,8 @@ def with_class_map(spec: SourceSpec, root: Path, overrides: dict[str, str], wher
     """`spec` with a class map for the names its labels use, and the line that says it. A YOLO id is known
     by the name its data.yaml, classes.txt or obj.names gives it (or is its own name, without one). Raises
     ClassMapError, prefixed with `where`, for the first name nobody has given a meaning, and ConfigError for
-    a set none of whose photos is labelled (a Label Studio folder of pre-labels nobody reviewed, say)."""
+    a set none of whose photos is labelled (a Label Studio folder of pre-labels nobody reviewed, say) or
+    whose labels are all prelabel.py's, unchanged."""
     names, names_file = (read_names(root) if spec.format == "yolo" else None) or ({}, None)
     classes, shown = {}, []
     keys, labelled = keys_used(spec, root)
@@ -54,6 +57,7 @@ def with_class_map(spec: SourceSpec, root: Path, overrides: dict[str, str], wher
         raise ConfigError(
             f"{where} ({FORMAT_NAMES[spec.format]}): no photo is labelled{UNLABELLED_HINT.get(spec.format, '')}"
         )
+    _check_reviewed(spec, root, where)
     for key in keys:
         name = names.get(key, key)
         if names_file and key not in names and key.isdigit() and key not in overrides:
@@ -71,3 +75,17 @@ def with_class_map(spec: SourceSpec, root: Path, overrides: dict[str, str], wher
     told = f", names from {names_file.name}" if names_file else ""
     line = f"{where} ({FORMAT_NAMES[spec.format]}{told}): {', '.join(shown) or 'no boxes'}"
     return replace(spec, classes=classes, by_vocabulary=False), line
+
+
+def _check_reviewed(spec: SourceSpec, root: Path, where: str) -> None:
+    """Refuse a folder of prelabel.py's boxes that nobody has changed, and warn of one partly reviewed."""
+    same, written = unreviewed(root)
+    if written and same == written:
+        raise ConfigError(
+            f"{where} ({FORMAT_NAMES[spec.format]}): every label is as prelabel.py wrote it, so nobody has reviewed "
+            f"the model's boxes: {REVIEW.get(spec.format, 'correct them in a labelling tool')}, then merge"
+        )
+    if same:
+        warn(
+            f"{where}: {same} of its {written} label files are as prelabel.py wrote them (unreviewed); merged as labels"
+        )

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from facemask.data.formats import WRITERS, ImageLabels
+from facemask.data.prelabel_marks import mark
 from facemask.inference.media import Frame
 from facemask.inference.pipeline import BaseSink, FrameResult
 
@@ -51,6 +52,7 @@ class PrelabelSink(BaseSink):
     def close(self) -> None:
         """Write the labels of every photo seen, also when the run was interrupted."""
         self.files = WRITERS[self.fmt](self.items, [self.names[i] for i in sorted(self.names)], self.out)
+        mark(self.out, self.files, self.fmt)  # so that the merge can tell whether anyone has reviewed them
 
     def next_steps(self) -> str:
         return NEXT_STEPS[self.fmt].format(out=self.out, parent=self.out.resolve().parent)

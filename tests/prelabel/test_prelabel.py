@@ -158,6 +158,34 @@ def test_label_studio_pre_labels_nobody_reviewed_are_refused_before_the_merge(
     assert not (tmp_path / "merged").exists() and not (tmp_path / "data.yaml").exists()
 
 
+@pytest.mark.parametrize("fmt", ["cvat", "voc", "yolo"])
+def test_pre_labels_nobody_changed_are_refused_before_the_merge(
+    photos: Path, tmp_path: Path, trained_run: Path, fmt: str
+) -> None:
+    """The formats reviewed in place: every label file as prelabel.py wrote it means nobody reviewed."""
+    out = tmp_path / fmt
+    prelabel(photos, fmt, out, trained_run / "weights" / "best.pt")
+    args = ["--add", out, "--out", tmp_path / "merged", "--data", tmp_path / "data.yaml", "--keep-split", "none"]
+    result = run_script(ROOT / "prepare_data.py", args, tmp_path)
+    assert result.code == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert "every label is as prelabel.py wrote it" in result.stderr and "then merge" in result.stderr
+    assert not (tmp_path / "merged").exists() and not (tmp_path / "data.yaml").exists()
+
+
+def test_a_partly_reviewed_folder_is_merged_with_a_warning(photos: Path, tmp_path: Path, trained_run: Path) -> None:
+    out = tmp_path / "voc"
+    prelabel(photos, "voc", out, trained_run / "weights" / "best.pt")
+    first = sorted(out.rglob("*.xml"))[0]
+    tree = ET.parse(first)
+    for obj in tree.getroot().findall("object")[1:]:  # the reviewer deletes all but one box, and saves
+        tree.getroot().remove(obj)
+    tree.write(first)
+    args = ["--add", out, "--out", tmp_path / "merged", "--data", tmp_path / "data.yaml", "--keep-split", "none"]
+    result = run_script(ROOT / "prepare_data.py", args, tmp_path)
+    assert result.code == 0, result.stderr
+    assert "WARNING: --add" in result.stderr and "2 of its 3 label files are as prelabel.py wrote them" in result.stderr
+
+
 def _pixels(value: dict, size: tuple[int, int]) -> tuple[float, ...]:
     w, h = size
     x, y = value["x"] * w / 100, value["y"] * h / 100
