@@ -124,9 +124,12 @@ def discover(
 ) -> tuple[dict[str, SourceSpec], list[Sample]]:
     """Every source made concrete (format, class map) by name, and all their samples: configured sources in
     their folder under `sources_dir` (skipped with a warning when absent), added ones (absolute folders)."""
-    resolved, samples = {}, []
+    resolved, samples, downloadable = {}, [], []
     for spec in specs:
         root = Path(sources_dir or ".") / spec.folder
+        if not root.is_dir() and spec.download:
+            downloadable.append(spec.name)  # a set this machine has not fetched: one line for them all, below
+            continue
         if not root.is_dir():
             log(f"WARNING: source {spec.name!r} not found at {root}; skipped")
             continue
@@ -135,4 +138,6 @@ def discover(
             log(line)
         resolved[spec.name] = spec
         samples += iter_samples(spec, root)
+    if downloadable:
+        log(f"Not in {sources_dir or '.'}, so not merged: {', '.join(downloadable)} (--download fetches them)")
     return resolved, samples

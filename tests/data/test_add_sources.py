@@ -13,7 +13,7 @@ from PIL import Image
 
 from facemask.data.download import DownloadError, chosen_kind
 from facemask.data.labels import read_voc, read_yolo
-from facemask.data.layout import detect
+from facemask.data.layout import detect, discover
 from facemask.data.sources import SourceSpec, load_sources
 from facemask.images import safe_name
 from tests.conftest import SHARED_DATASETS
@@ -151,6 +151,23 @@ def test_a_class_id_its_names_file_lacks_is_named_as_such(two_sets, tmp_path: Pa
     result = run_script(ROOT / "prepare_data.py", args, tmp_path)
     assert result.code == 2 and result.stderr.count("\n") == 1, result.stderr
     assert "class id 7 is in its labels but not in classes.txt (0 mask, 1 face)" in result.stderr
+
+
+def test_sources_not_fetched_are_one_line_and_a_missing_folder_a_warning(two_sets, tmp_path: Path) -> None:
+    _, yolo, _, _ = two_sets
+    spec = {"format": "yolo", "images": ".", "labels": ".", "classes": {"0": "Mask", "1": "No Mask"}}
+    specs = [
+        SourceSpec(name="mine", folder=yolo.name, **spec),
+        SourceSpec(name="big", folder="big-set", download={"kaggle": "someone/big-set"}, **spec),
+        SourceSpec(name="gone", folder="gone-set", **spec),
+    ]
+    lines: list[str] = []
+    resolved, samples = discover(yolo.parent, specs, {}, lines.append)
+    assert list(resolved) == ["mine"] and len(samples) == 3
+    assert lines == [
+        f"WARNING: source 'gone' not found at {yolo.parent / 'gone-set'}; skipped",
+        f"Not in {yolo.parent}, so not merged: big (--download fetches them)",
+    ]
 
 
 def test_face_is_refused_in_one_line_and_nothing_is_written(two_sets, tmp_path: Path) -> None:
