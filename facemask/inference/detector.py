@@ -77,15 +77,31 @@ class Detector:
         self.settings = settings or DetectorSettings()
         check_device(self.settings.device)
         self.model = load_model(weights, hint=hint)
-        try:  # an export is loaded here, when its names are first asked for: a damaged one fails now
-            self.names: dict[int, str] = dict(self.model.names)
+        self.input_size = resolve(self.settings.imgsz, self.model, weights, self.settings.large_imgsz)
+        try:  # an export is loaded here: a damaged one fails now
+            self.names: dict[int, str] = self._load_names()
         except LOAD_ERRORS as e:
             raise load_error(weights, e, hint) from e
-        self.input_size = resolve(self.settings.imgsz, self.model, weights, self.settings.large_imgsz)
         self.size_note = self.input_size.describe(weights)  # what front ends print: the size and why
 
         self._slicer = None  # the sahi model around self.model, made when tiles are first asked for
         self._lock = threading.Lock()
+
+    def _load_names(self) -> dict[int, str]:
+        """The class names. An export has them once it is loaded, which ultralytics does in its predictor:
+        its `names` alone would load the export into a predictor of its own and throw it away, and the first
+        detection would load it again. So an export's predictor is made here, by one pass over a blank image,
+        with the device that every later pass asks for."""
+        if not hasattr(self.model.model, "names"):
+            blank = np.zeros((self.input_size.imgsz, self.input_size.imgsz, 3), np.uint8)
+            self.model.predict(
+                blank,
+                imgsz=self.input_size.imgsz,
+                device=self.settings.device,
+                verbose=False,
+                **precision_args(self.settings.half),
+            )
+        return dict(self.model.names)
 
     def __call__(self, image_bgr: np.ndarray, options: PredictOptions | None = None) -> Prediction:
         """Faces in one BGR image, found with `options` (by default those of the settings). Safe from several

@@ -36,6 +36,23 @@ def test_export_loads_in_detect_and_val(exported, fmt, tiny_data: Path, tmp_path
     assert not list(Path(result["save_dir"]).glob("*.png"))  # plots=False: the figures only
 
 
+@pytest.mark.parametrize("fmt", ["onnx", "openvino"])
+def test_an_export_is_loaded_once(exported, fmt, monkeypatch) -> None:
+    """Its names and its first detection share one loaded model: ultralytics' `names` alone loads it twice."""
+    import numpy as np
+    from ultralytics.nn.autobackend import AutoBackend
+
+    from facemask.inference.detector import Detector, DetectorSettings
+
+    loads, load = [], AutoBackend.__init__
+    monkeypatch.setattr(AutoBackend, "__init__", lambda self, *a, **k: loads.append(1) or load(self, *a, **k))
+    detector = Detector(exported[fmt], DetectorSettings(imgsz=64))
+    assert detector.names == {0: "Mask", 1: "No Mask"}
+    for _ in range(2):
+        detector(np.zeros((48, 80, 3), np.uint8))
+    assert len(loads) == 1
+
+
 def test_int8_openvino_export_is_quantised_and_finds_faces(trained_run: Path, tiny_data: Path, tmp_path: Path) -> None:
     weights = tmp_path / "tiny.pt"
     shutil.copy(trained_run / "weights" / "best.pt", weights)
