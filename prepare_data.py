@@ -44,7 +44,7 @@ from facemask.data.layout import resolve_added
 from facemask.data.merge import merge
 from facemask.data.merge_options import MergeOptions, all_cores
 from facemask.data.quality import BLUR_SCOPES
-from facemask.data.report import DUPLICATE, INCORRECT_MASK, MergeReport
+from facemask.data.report import DUPLICATE, EMPTY_LABEL, INCORRECT_MASK, MergeReport
 from facemask.data.sources import SourceSpec, load_sources
 from facemask.data.split import parse_fractions, read_split_list
 from facemask.data.upload import check_upload, upload
@@ -216,6 +216,11 @@ def _print_summary(report: MergeReport, out: Path) -> None:
         f"Kept {kept} of {read} images ({', '.join(f'{n} {r}' for r, n in drops.items()) or 'none dropped'}); "
         f"{splits}. Dataset: {out}, report: {out / 'report.json'}, {report.wall_time_s} s"
     )
+    if drops.get(EMPTY_LABEL):
+        print(
+            f"Note: a photo whose label file is empty is dropped ({drops[EMPTY_LABEL]} here); photos checked to have "
+            "no faces are kept as background images from a folder of their own, with --negatives FOLDER"
+        )
 
 
 def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:

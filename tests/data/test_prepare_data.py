@@ -63,9 +63,11 @@ def assert_box_covers_face(image: Path, row: list[float], colour: tuple[int, int
     assert found == pytest.approx((x1, y1, x2, y2), abs=2)
 
 
-def test_merge_remaps_classes_counts_and_drop_reasons(sources: Sources, tmp_path: Path) -> None:
+def test_merge_remaps_classes_counts_and_drop_reasons(sources: Sources, tmp_path: Path, capsys) -> None:
     out = tmp_path / "merged"
     report = run(sources, out)
+    # an empty label file is dropped, and the summary says how to keep photos without faces
+    assert "is dropped (1 here); photos checked to have no faces" in capsys.readouterr().out
     saved = json.loads((out / "report.json").read_text())
     assert Image.open(out / "report.png").size[0] > 600  # the report as a picture
     for source, drops in sources.expected_drops.items():
