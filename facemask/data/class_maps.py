@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from facemask.classes import ClassMapError, meaning_of
-from facemask.data.formats.yolo import read_names
+from facemask.data.formats.yolo import names_listing, read_names
 from facemask.data.labels import LabelError
 from facemask.data.prelabel_marks import REVIEW, unreviewed
 from facemask.data.sources import ConfigError, SourceSpec, iter_samples
@@ -61,10 +61,9 @@ def with_class_map(spec: SourceSpec, root: Path, overrides: dict[str, str], wher
     for key in keys:
         name = names.get(key, key)
         if names_file and key not in names and key.isdigit() and key not in overrides:
-            listing = ", ".join(f"{k} {v}" for k, v in names.items())
             raise ClassMapError(
-                f"{where}: class id {key} is in its labels but not in {names_file.name} ({listing}); correct "
-                "the labels or the names file"
+                f"{where}: class id {key} is in its labels but not in {names_file.name} ({names_listing(names)}); "
+                "correct the labels or the names file"
             )
         try:
             meaning = overrides.get(key) or meaning_of(name, overrides)

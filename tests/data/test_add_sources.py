@@ -170,6 +170,16 @@ def test_sources_not_fetched_are_one_line_and_a_missing_folder_a_warning(two_set
     ]
 
 
+def test_names_files_that_disagree_are_refused(two_sets, tmp_path: Path) -> None:
+    _, yolo, _, _ = two_sets
+    copy = shutil.copytree(yolo, tmp_path / "two_names")
+    (copy / "data.yaml").write_text("names: [face, mask]\n")  # classes.txt says: mask, face
+    args = ["--add", copy, "--class-map", "face=No Mask", *merge_args(tmp_path)]
+    result = run_script(ROOT / "prepare_data.py", args, tmp_path)
+    assert result.code == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert "name the class ids differently (0 face, 1 mask; 0 mask, 1 face): remove the wrong one" in result.stderr
+
+
 def test_face_is_refused_in_one_line_and_nothing_is_written(two_sets, tmp_path: Path) -> None:
     coco, yolo, _, _ = two_sets
     result = run_script(ROOT / "prepare_data.py", ["--add", coco, "--add", yolo, *merge_args(tmp_path)], tmp_path)

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from facemask.classes import ClassMapError
 from facemask.data.formats.base import ImageLabels
 from facemask.geometry import to_yolo
 
@@ -39,11 +40,19 @@ def read_names(folder: Path) -> tuple[dict[str, str], Path] | None:
     Looked for in the folder, then one level down (a Roboflow export keeps data.yaml at the top)."""
     candidates = [folder / n for n in NAME_FILES] + sorted(folder.glob("*.yaml")) + sorted(folder.glob("*/*.yaml"))
     candidates += [p for n in NAME_FILES for p in sorted(folder.glob(f"*/{n}"))]
-    for path in candidates:
-        names = _names_in(path)
-        if names:
-            return names, path
-    return None
+    found = [(names, path) for path in dict.fromkeys(candidates) if (names := _names_in(path))]
+    for names, path in found[1:]:  # two files that name the ids otherwise would swap every label's class
+        if names != found[0][0]:
+            raise ClassMapError(
+                f"{found[0][1]} and {path} name the class ids differently ({names_listing(found[0][0])}; "
+                f"{names_listing(names)}): remove the wrong one"
+            )
+    return found[0] if found else None
+
+
+def names_listing(names: dict[str, str]) -> str:
+    """Class ids with their names, as a line says them: "0 with_mask, 1 without_mask"."""
+    return ", ".join(f"{k} {v}" for k, v in names.items())
 
 
 def _names_in(path: Path) -> dict[str, str] | None:
