@@ -29,6 +29,7 @@ from facemask.files import glob_files
 
 PROBE = 20  # label files looked at to tell a format
 LIST_FILES = ("train", "val", "valid", "test")  # darknet's lists of image paths, not labels
+OWN_SPLITS = ("train", "val", "valid", "validation", "test")  # a set's own split folders (a Roboflow export's)
 
 
 def _files(root: Path, suffix: str) -> list[Path]:
@@ -116,6 +117,11 @@ def resolve_added(
         taken.add(spec.name)
         specs.append(spec)
         log(line)
+        own = [d.name for d in sorted(Path(spec.folder).iterdir()) if d.is_dir() and d.name.lower() in OWN_SPLITS]
+        if own:
+            log(
+                f"  its own {'/'.join(own)} folders are pooled and split anew, with the copies of a photo kept together"
+            )
     return specs
 
 

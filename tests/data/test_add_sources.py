@@ -187,6 +187,7 @@ def test_face_is_refused_in_one_line_and_nothing_is_written(two_sets, tmp_path: 
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert "'face'" in result.stderr and '--class-map "face=No Mask"' in result.stderr
     assert "with_mask -> Mask, without_mask -> No Mask" in result.stdout  # the COCO set's map, said first
+    assert "its own train/valid folders are pooled and split anew" in result.stdout  # the export's split
     assert not (tmp_path / "merged").exists() and not (tmp_path / "data.yaml").exists()
 
 
