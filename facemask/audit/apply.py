@@ -162,4 +162,6 @@ def write_corrected(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     applied = counts.get("train", dict.fromkeys(APPLIED, 0))
-    return {"out": str(out), "data": str(out / "data.yaml"), "mode": mode, **applied}
+    # the photos themselves among the images changed; the rest are their rotated copies, changed with them
+    photos = {c.image for c in candidates if c.image in chosen and (c.kind != "missing" or mode != "none")}
+    return {"out": str(out), "data": str(out / "data.yaml"), "mode": mode, **applied, "photos_changed": len(photos)}

@@ -84,12 +84,15 @@ def test_the_audit_judges_photos_and_apply_boxes_their_copies_too(
         out=tmp_path / "fixed",
     )
     copies = len(list((root / "images" / "train").iterdir())) * 3 // 4
-    assert f"{copies} rotated copies are audited through their photos" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"{copies} rotated copies are audited through their photos" in out
+    assert "in 4 training images: 1 photo and 3 of its rotated copies; val and test unchanged" in out
     assert result.summary["sources"]["total"]["images"] == copies // 3
     with (result.save_dir / "candidates.csv").open(newline="") as f:
         found = [r for r in csv.DictReader(f) if r["kind"] == "missing"]
     assert [r["image"] for r in found] == [f"images/train/{photo.name}"]
     assert result.summary["apply"]["boxes"] == 4 and result.summary["apply"]["images_changed"] == 4
+    assert result.summary["apply"]["photos_changed"] == 1
     for name, box in deleted.items():
         added = lines(tmp_path / "fixed" / "labels" / "train" / Path(name).with_suffix(".txt"))[-1]
         assert added[0] == 1 and np.allclose(added[1:], box[1:], atol=0.03), name
