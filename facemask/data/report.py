@@ -197,8 +197,9 @@ class MergeReport:
         if self.groups:
             gt = Table(title="Groups of copies (each group lands in one split)", title_justify="left")
             columns = next(iter(self.groups.values()))
-            for col in ("source", *columns):
-                gt.add_column(col.replace("_", " "), justify="left" if col == "source" else "right")
+            gt.add_column("source", no_wrap=True, min_width=max(len(s) for s in self.groups))  # whole, as above
+            for col in columns:
+                gt.add_column(col.replace("_", " "), justify="right")
             for source, stats in self.groups.items():
                 gt.add_row(source, *(str(v) for v in stats.values()))
             console.print(gt)
