@@ -15,8 +15,10 @@ Imported when training starts (it imports ultralytics); train() hands the class 
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +41,27 @@ def _strip_atomically(
 ) -> dict[str, Any]:
     """ultralytics' strip_optimizer(f, s, updates), writing its result to a temporary file renamed over
     `s` (or `f`, which it would otherwise overwrite in place)."""
-    with replacing(s or f) as tmp:
+    final = Path(s or f)
+    with replacing(final) as tmp, _said_as(tmp, final):
         return strip(f, str(tmp), updates)
+
+
+@contextlib.contextmanager
+def _said_as(tmp: Path, final: Path) -> Iterator[None]:
+    """ultralytics' log lines name `final` where they would name the temporary file (strip_optimizer says
+    "saved as .last.pt.123.tmp", a file that is gone once renamed)."""
+
+    def rename(record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = record.msg.replace(str(tmp), str(final))
+        return True
+
+    logger = logging.getLogger("ultralytics")
+    logger.addFilter(rename)
+    try:
+        yield
+    finally:
+        logger.removeFilter(rename)
 
 
 class CheckpointTrainer(DetectionTrainer):

@@ -167,3 +167,29 @@ def test_every_shipped_training_config_names_only_known_options(config: str) -> 
 
     opts, hyp = _options(ROOT / "configs" / config, None, {})
     check_dict_alignment(DEFAULT_CFG_DICT, ultralytics_args(opts, hyp))
+
+
+def test_the_stripped_checkpoint_is_named_by_its_own_name_in_the_log(tmp_path: Path) -> None:
+    """ultralytics says where strip_optimizer saved; written atomically, that is last.pt, not its temporary file."""
+    import logging
+
+    from ultralytics.utils import LOGGER
+
+    from facemask.model.trainer import _strip_atomically
+
+    def strip(f: str, s: str, updates: dict | None) -> dict:
+        Path(s).write_bytes(b"stripped")
+        LOGGER.info(f"Optimizer stripped from {f}, saved as {s}, 0.0MB")
+        return {}
+
+    said: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: said.append(record.getMessage())
+    LOGGER.addHandler(handler)
+    try:
+        (tmp_path / "last.pt").write_bytes(b"whole")
+        _strip_atomically(strip, tmp_path / "last.pt")
+    finally:
+        LOGGER.removeHandler(handler)
+    assert said == [f"Optimizer stripped from {tmp_path / 'last.pt'}, saved as {tmp_path / 'last.pt'}, 0.0MB"]
+    assert (tmp_path / "last.pt").read_bytes() == b"stripped" and [p.name for p in tmp_path.iterdir()] == ["last.pt"]
