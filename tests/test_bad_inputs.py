@@ -403,6 +403,12 @@ def test_detect_refuses_a_bad_model_in_one_line(model, photos, tmp_path, kind) -
     assert snapshot(tmp_path) == before  # no run folder either
 
 
+def test_detect_refuses_a_damaged_onnx_export_in_one_line(photos, tmp_path) -> None:
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(os.urandom(4000))
+    assert_refused(detect(bad, photos, tmp_path), "detect.py", str(bad), "cannot be read as an ONNX model")
+
+
 SCRIPT_MODELS = [
     ("val.py", "truncated"),
     ("val.py", "jpeg named .pt"),

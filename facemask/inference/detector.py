@@ -77,8 +77,8 @@ class Detector:
         self.settings = settings or DetectorSettings()
         check_device(self.settings.device)
         self.model = load_model(weights, hint=hint)
-        self.input_size = resolve(self.settings.imgsz, self.model, weights, self.settings.large_imgsz)
-        try:  # an export is loaded here: a damaged one fails now
+        try:  # an export is read (its size) and loaded (its names) here: a damaged one fails now
+            self.input_size = resolve(self.settings.imgsz, self.model, weights, self.settings.large_imgsz)
             self.names: dict[int, str] = self._load_names()
         except LOAD_ERRORS as e:
             raise load_error(weights, e, hint) from e
@@ -145,8 +145,11 @@ class Detector:
                 model=self.model,
                 confidence_threshold=o.conf,
                 image_size=side,
-                device=self.settings.device or "cpu",
+                device=self.settings.device,  # sahi's choice when None is ultralytics': a GPU if there is one
             )
+            # and it asks each pass for the device as plain passes do: another would make ultralytics build a
+            # new predictor, loading an export again, at each switch between tiles and plain passes
+            self._slicer.device = self.settings.device
         self._slicer.confidence_threshold = o.conf  # this call's own (under the lock)
         self.model.overrides["iou"] = o.iou  # each pass's NMS; plain calls pass their own iou
         start = time.perf_counter()

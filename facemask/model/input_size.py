@@ -68,8 +68,12 @@ def native_size(model: Any, weights: str | Path) -> tuple[int | None, bool]:
 
 def _onnx_size(path: Path) -> tuple[int | None, bool]:
     import onnx
+    from google.protobuf.message import DecodeError  # onnx's own dependency
 
-    graph = onnx.load(str(path), load_external_data=False)
+    try:
+        graph = onnx.load(str(path), load_external_data=False)
+    except DecodeError as e:
+        raise CheckpointError(f"{shown(str(path))} cannot be read as an ONNX model ({e}); export it again") from e
     meta = {p.key: p.value for p in graph.metadata_props}
     dims = graph.graph.input[0].type.tensor_type.shape.dim if graph.graph.input else []
     fixed = len(dims) == 4 and all(d.HasField("dim_value") for d in dims[2:])

@@ -4,6 +4,7 @@ calibrated on the tiny dataset, runs at its export size and finds faces."""
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -38,7 +39,8 @@ def test_export_loads_in_detect_and_val(exported, fmt, tiny_data: Path, tmp_path
 
 @pytest.mark.parametrize("fmt", ["onnx", "openvino"])
 def test_an_export_is_loaded_once(exported, fmt, monkeypatch) -> None:
-    """Its names and its first detection share one loaded model: ultralytics' `names` alone loads it twice."""
+    """Its names, plain passes and tiles share one loaded model: ultralytics' `names` alone loads it twice,
+    and a pass that asks for another device (sahi's) loads it again."""
     import numpy as np
     from ultralytics.nn.autobackend import AutoBackend
 
@@ -48,8 +50,9 @@ def test_an_export_is_loaded_once(exported, fmt, monkeypatch) -> None:
     monkeypatch.setattr(AutoBackend, "__init__", lambda self, *a, **k: loads.append(1) or load(self, *a, **k))
     detector = Detector(exported[fmt], DetectorSettings(imgsz=64))
     assert detector.names == {0: "Mask", 1: "No Mask"}
-    for _ in range(2):
-        detector(np.zeros((48, 80, 3), np.uint8))
+    tiles = replace(detector.settings.options(), tile=True)
+    for options in (None, tiles, None):  # the app switches tiles on and off
+        detector(np.zeros((96, 160, 3), np.uint8), options)
     assert len(loads) == 1
 
 
