@@ -19,16 +19,17 @@ from __future__ import annotations
 
 import argparse
 import copy
-import os
 import re
 from pathlib import Path
 from typing import Any
 
 import torch
+from checkpoint_files import load, model_of, refuse_existing, save_whole
 from torch import nn
 
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "yolov5-p2.yaml"
-OLD_HEAD, NEW_HEAD = 24, 28  # the Detect layer of yolov5.yaml and of configs/yolov5-p2.yaml
+TOOL = "add_p2_level.py"
+OLD_HEAD = 24  # the Detect layer of yolov5.yaml (configs/yolov5-p2.yaml appends 4 layers before its own)
 
 
 def run(weights: str | Path, out: str | Path, exist_ok: bool = False) -> Path:
@@ -39,25 +40,19 @@ def run(weights: str | Path, out: str | Path, exist_ok: bool = False) -> Path:
         out: where to write the four-level checkpoint.
         exist_ok: replace `out` if it exists (refused otherwise).
     """
-    from ultralytics import YOLO
+    from ultralytics.nn.tasks import DetectionModel
 
-    if Path(out).exists() and not exist_ok:
-        raise SystemExit(f"add_p2_level.py: {out} exists; --exist-ok replaces it")
-    state = torch.load(weights, map_location="cpu", weights_only=False)
-    old = (state.get("ema") or state.get("model")) if isinstance(state, dict) else None
-    if not isinstance(old, nn.Module) or len(old.model) != OLD_HEAD + 1:
-        raise SystemExit(f"add_p2_level.py: {weights} is not a three-level YOLOv5 checkpoint")
-    old = old.float()
+    refuse_existing(Path(out), exist_ok, TOOL)
+    state = load(Path(weights), TOOL)
+    old = model_of(state, Path(weights), TOOL)
+    if len(old.model) != OLD_HEAD + 1:
+        raise SystemExit(f"{TOOL}: {weights} is not a three-level YOLOv5 checkpoint")
     scale = old.yaml.get("scale", "n")
-    new = YOLO(str(CONFIG.with_name(f"yolov5{scale}-p2.yaml"))).model
+    new = DetectionModel(str(CONFIG.with_name(f"yolov5{scale}-p2.yaml")), nc=len(old.names), verbose=False)
     new.load_state_dict({**new.state_dict(), **_by_name(old.state_dict(), new.state_dict())})
     _move_head(old.model[-1], new.model[-1])
     new.names, new.args = old.names, dict(getattr(old, "args", {}) or {})
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(f".{out.name}.tmp")
-    torch.save({**state, "epoch": -1, "model": None, "optimizer": None, "ema": copy.deepcopy(new).half()}, partial)
-    os.replace(partial, out)  # whole or not at all
+    out = save_whole({**state, "epoch": -1, "model": None, "optimizer": None, "ema": copy.deepcopy(new).half()}, out)
     print(f"{out}: {weights} with a P2 level (strides {', '.join(f'{s:g}' for s in new.model[-1].stride)})")
     return out
 
@@ -90,8 +85,6 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(opt: argparse.Namespace) -> Any:
-    if not opt.weights.is_file():
-        raise SystemExit(f"add_p2_level.py: {opt.weights}: no such file")
     return run(**vars(opt))
 
 

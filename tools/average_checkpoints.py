@@ -16,12 +16,14 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 from typing import Any
 
 import torch
+from checkpoint_files import load, model_of, refuse_existing, save_whole
 from torch.optim.swa_utils import AveragedModel
+
+TOOL = "average_checkpoints.py"
 
 
 def run(checkpoints: list[str | Path], out: str | Path, exist_ok: bool = False) -> Path:
@@ -34,11 +36,10 @@ def run(checkpoints: list[str | Path], out: str | Path, exist_ok: bool = False) 
         exist_ok: replace `out` if it exists (it may be a checkpoint: refused otherwise).
     """
     if len(checkpoints) < 2:
-        raise SystemExit("average_checkpoints.py: give two or more checkpoints to average")
-    if Path(out).exists() and not exist_ok:
-        raise SystemExit(f"average_checkpoints.py: {out} exists; --exist-ok replaces it")
-    states = [_load(Path(c)) for c in checkpoints]
-    models = [_model(s, Path(c)) for s, c in zip(states, checkpoints, strict=True)]
+        raise SystemExit(f"{TOOL}: give two or more checkpoints to average")
+    refuse_existing(Path(out), exist_ok, TOOL)
+    states = [load(Path(c), TOOL) for c in checkpoints]
+    models = [model_of(s, Path(c), TOOL) for s, c in zip(states, checkpoints, strict=True)]
     averaged = AveragedModel(models[0], use_buffers=True)
     for path, checkpoint, model in zip(checkpoints, states, models, strict=True):
         _same_shapes(models[0], model, Path(path))
@@ -46,19 +47,9 @@ def run(checkpoints: list[str | Path], out: str | Path, exist_ok: bool = False) 
             averaged.update_parameters(model)
     members = [m for c, s in zip(checkpoints, states, strict=True) for m in _members(s, Path(c))]
     state = {**states[-1], "model": None, "optimizer": None, "ema": averaged.module.half(), "averaged_from": members}
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(f".{out.name}.tmp")
-    torch.save(state, partial)
-    os.replace(partial, out)  # whole or not at all; not facemask's `replacing`: a tool runs without the package
+    out = save_whole(state, Path(out))
     print(f"{out}: the mean of {len(members)} checkpoints ({', '.join(members)})")
     return out
-
-
-def _load(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise SystemExit(f"average_checkpoints.py: {path}: no such file")
-    return torch.load(path, map_location="cpu", weights_only=False)
 
 
 def _members(state: dict[str, Any], path: Path) -> list[str]:
@@ -66,19 +57,11 @@ def _members(state: dict[str, Any], path: Path) -> list[str]:
     return state.get("averaged_from") or [f"{path.name} (epoch {state.get('epoch', -1) + 1})"]
 
 
-def _model(state: dict[str, Any], path: Path) -> torch.nn.Module:
-    """The checkpoint's model in float32: the EMA between epochs, the model itself once a run has ended."""
-    model = (state.get("ema") or state.get("model")) if isinstance(state, dict) else None
-    if not isinstance(model, torch.nn.Module):
-        raise SystemExit(f"average_checkpoints.py: {path} is not an ultralytics checkpoint (no model in it)")
-    return model.float().eval()
-
-
 def _same_shapes(first: torch.nn.Module, other: torch.nn.Module, path: Path) -> None:
     """Refuse a checkpoint of another architecture in one line, not a shape error deep in torch."""
     shapes = [t.shape for t in first.state_dict().values()]
     if shapes != [t.shape for t in other.state_dict().values()]:
-        raise SystemExit(f"average_checkpoints.py: {path} is another architecture than the first checkpoint")
+        raise SystemExit(f"{TOOL}: {path} is another architecture than the first checkpoint")
 
 
 def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:

@@ -14,11 +14,11 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 from typing import Any
 
 import torch
+from checkpoint_files import save_whole
 
 ROOT = Path(__file__).resolve().parents[1]
 KEPT = ROOT / "weights" / "checkpoints"
@@ -39,10 +39,7 @@ def run(checkpoint: str | Path, out: str | Path | None = None, optimizer: bool =
         raise SystemExit(f"keep_checkpoint.py: {checkpoint} is not a training checkpoint (no train_args)")
     state["optimizer"] = _bfloat16(state["optimizer"]) if optimizer and state.get("optimizer") else None
     out = Path(out) if out else KEPT / f"{Path(state['train_args']['save_dir']).name}_last.pt"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(f".{out.name}.tmp")
-    torch.save(state, partial)
-    os.replace(partial, out)  # whole or not at all; not facemask's `replacing`: a tool runs without the package
+    save_whole(state, out)  # replaces the kept checkpoint of an earlier session: that is its job
     epoch = state["epoch"] + 1
     print(f"{out}: epoch {epoch} of {state['train_args']['epochs']}, {out.stat().st_size / 1e6:.1f} MB")
     return out

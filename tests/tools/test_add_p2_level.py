@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from tests.conftest import TinyRun
-from tests.tools import load_tool
+from tests.tools import ROOT, load_tool
 
 
 def _model(path: Path) -> torch.nn.Module:
@@ -36,6 +36,16 @@ def test_the_model_keeps_its_layers_and_head_and_gains_a_stride_4_level(tiny_run
     assert model.model.model[-1].stride.tolist() == [4.0, 8.0, 16.0, 32.0]
     assert model.names == _model(source).names
     assert model(torch.zeros(1, 3, 64, 64), verbose=False)[0].boxes is not None
+
+
+def test_a_three_class_model_keeps_its_three_classes(tmp_path: Path) -> None:
+    from ultralytics import YOLO
+
+    tool = load_tool("add_p2_level.py")
+    out = tool.run(ROOT / "weights" / "face_masks_3class.pt", tmp_path / "p2.pt")
+    model = YOLO(str(out))
+    assert model.names == {0: "Mask", 1: "No Mask", 2: "Incorrect"}
+    assert model(torch.zeros(1, 3, 64, 64), verbose=False)[0].boxes is not None  # its head is 3 classes wide
 
 
 def test_a_model_with_four_levels_already_or_an_existing_out_is_refused(tiny_run: TinyRun, tmp_path: Path) -> None:
