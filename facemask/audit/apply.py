@@ -25,7 +25,7 @@ from PIL import Image
 from ultralytics.data.utils import img2label_paths
 
 from facemask.audit.candidates import AuditError, Candidate
-from facemask.audit.copies import onto_copies
+from facemask.audit.copies import onto_copies, rotated_copies
 from facemask.data.dataset_files import load_labels, split_images
 from facemask.data.merge import DATASET, ULTRALYTICS_CACHES
 from facemask.data.split import SPLITS
@@ -33,7 +33,8 @@ from facemask.images import ends_cleanly, save_rgb
 from facemask.owned_dirs import check_output, mark, publish
 
 APPLY_MODES = ("add", "ignore", "none")
-APPLIED = ("images_changed", "boxes", "relabelled", "removed")  # what a copy counts: 'boxes' are missing faces
+# what a copy counts: images changed (photos and their rotated copies), 'boxes' are missing faces
+APPLIED = ("images_changed", "photos_changed", "boxes", "relabelled", "removed")
 GREY = (114, 114, 114)  # the padding grey of ultralytics' letterbox: what the model sees as 'nothing'
 HEADER = "# A copy of {src} corrected by audit_labels.py --apply missing={mode} (training images only).\n"
 
@@ -119,11 +120,14 @@ def copy_image(image: Path, dst: Path, label: Path, dst_label: Path, found: list
 def copy_split(
     root: Path, content: dict[str, Any], split: str, dest: Path, chosen: dict[str, list], mode: str
 ) -> Counter:
-    """Copy a split into dest/images/<split> and dest/labels/<split>; returns the images changed, the
-    missing faces boxed or greyed ('boxes') and the label boxes relabelled and removed."""
+    """Copy a split into dest/images/<split> and dest/labels/<split>; returns the images changed (and of
+    them the photos, the rest being their rotated copies), the missing faces boxed or greyed ('boxes') and
+    the label boxes relabelled and removed."""
     folder = root / str(content[split])
     counts = Counter(dict.fromkeys(APPLIED, 0))
-    for image in split_images(root, content, split):
+    images = split_images(root, content, split)
+    copies = rotated_copies(images)
+    for image in images:
         rel = image.relative_to(folder)
         found = chosen.get(image.relative_to(root).as_posix(), []) if split == "train" else []
         label = Path(img2label_paths([str(image)])[0])
@@ -132,6 +136,7 @@ def copy_split(
         kinds = Counter(c.kind for c in found if c.kind != "missing" or mode != "none")
         counts.update(
             images_changed=int(bool(kinds)),
+            photos_changed=int(bool(kinds) and image not in copies),
             boxes=kinds["missing"],
             relabelled=kinds["wrong_class"],
             removed=kinds["unfound"],
@@ -162,6 +167,4 @@ def write_corrected(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     applied = counts.get("train", dict.fromkeys(APPLIED, 0))
-    # the photos themselves among the images changed; the rest are their rotated copies, changed with them
-    photos = {c.image for c in candidates if c.image in chosen and (c.kind != "missing" or mode != "none")}
-    return {"out": str(out), "data": str(out / "data.yaml"), "mode": mode, **applied, "photos_changed": len(photos)}
+    return {"out": str(out), "data": str(out / "data.yaml"), "mode": mode, **applied}

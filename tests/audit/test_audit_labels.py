@@ -208,6 +208,9 @@ def test_audit_finds_the_planted_errors_and_writes_every_output(
     assert set(summary["sources"]) == {"voc", "nextto", "split", "total"}
     assert summary["sources"]["total"] == {"images": 40, "labels": 80, "missing": 1, "wrong_class": 1, "unfound": 1}
     assert summary["seen_in_training"] == trained and summary["apply"]["boxes"] == 1
+    applied = summary["apply"]  # the missing face's photo: no other candidate is applied without a review
+    assert applied["photos_changed"] == applied["images_changed"] == 1 and planted.missing.startswith("images/train")
+    assert any(not r["image"].startswith("images/train") for r in rows)  # a candidate in val or test: unchanged
 
     gallery = result.save_dir / "gallery"
     assert (gallery / "index.html").read_text().count("<figure>") == 3 and len(list((gallery / "crops").iterdir())) == 3
