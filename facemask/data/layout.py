@@ -43,14 +43,17 @@ def _common(root: Path, paths: Iterable[Path]) -> str:
 
 
 def _looks(paths: list[Path], read: Callable[[Path], Any]) -> list[Path]:
-    """`paths` if most of the first PROBE of them parse as labels of one format, else []: one bad label
-    among them (a box wider than the photo, a file cut short) is the merge's to report, not a reason to
-    think the set has no labels."""
-    parsed = sum(_parses(p, read) for p in paths[:PROBE])
-    return paths if parsed and 2 * parsed >= len(paths[:PROBE]) else []
+    """`paths` without those of the first PROBE that do not parse, if at least half of them parse as labels
+    of one format, else []: one bad label among them (a box wider than the photo, a file cut short) is the
+    merge's to report, not a reason to think the set has no labels, and a stray file (notes.txt) must not
+    move the labels folder to the one above."""
+    failed = {p for p in paths[:PROBE] if not _parses(p, read)}
+    probed = len(paths[:PROBE])
+    return [p for p in paths if p not in failed] if probed > len(failed) and 2 * len(failed) <= probed else []
 
 
 def _parses(path: Path, read: Callable[[Path], Any]) -> bool:
+    """Whether `path` reads as a label of the format `read` reads."""
     try:
         read(path)
     except (LabelError, OSError):

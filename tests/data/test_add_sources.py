@@ -140,6 +140,14 @@ def test_one_bad_label_does_not_hide_the_format(two_sets, tmp_path: Path) -> Non
     bad = sorted(p for p in copy.glob("*.txt") if p.name != "classes.txt")[0]
     bad.write_text("0 0.5 0.5 1.7 0.2\n")  # wider than the photo: the merge reports it, detect still sees YOLO
     assert detect(copy) == {"format": "yolo", "images": ".", "labels": "."}
+    apart = tmp_path / "apart"  # labels in a folder of their own, and a note beside them
+    for name, folder in (("*.jpg", "images"), ("*.txt", "yolo_labels")):
+        (apart / folder).mkdir(parents=True)
+        for f in yolo.glob(name):
+            if f.name != "classes.txt":
+                shutil.copy(f, apart / folder / f.name)
+    (apart / "notes.txt").write_text("photos from the back door, March\n")
+    assert detect(apart) == {"format": "yolo", "images": "images", "labels": "yolo_labels"}
 
 
 def test_a_class_id_its_names_file_lacks_is_named_as_such(two_sets, tmp_path: Path) -> None:
