@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from facemask.data.download import DownloadError, chosen_kind
+from facemask.data.formats.yolo import read_names
 from facemask.data.labels import read_voc, read_yolo
 from facemask.data.layout import detect, discover
 from facemask.data.sources import SourceSpec, load_sources
@@ -186,6 +187,8 @@ def test_names_files_that_disagree_are_refused(two_sets, tmp_path: Path) -> None
     result = run_script(ROOT / "prepare_data.py", args, tmp_path)
     assert result.code == 2 and result.stderr.count("\n") == 1, result.stderr
     assert "name the class ids differently (0 face, 1 mask; 0 mask, 1 face): remove the wrong one" in result.stderr
+    (copy / "data.yaml").write_text("names: [Mask, FACE, unused]\n")  # agrees, as names are matched, and names more
+    assert read_names(copy) == ({"0": "Mask", "1": "FACE", "2": "unused"}, copy / "data.yaml")
 
 
 def test_face_is_refused_in_one_line_and_nothing_is_written(two_sets, tmp_path: Path) -> None:

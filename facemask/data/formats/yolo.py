@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from facemask.classes import ClassMapError
+from facemask.classes import ClassMapError, name_key
 from facemask.data.formats.base import ImageLabels
 from facemask.geometry import to_yolo
 
@@ -41,13 +41,13 @@ def read_names(folder: Path) -> tuple[dict[str, str], Path] | None:
     candidates = [folder / n for n in NAME_FILES] + sorted(folder.glob("*.yaml")) + sorted(folder.glob("*/*.yaml"))
     candidates += [p for n in NAME_FILES for p in sorted(folder.glob(f"*/{n}"))]
     found = [(names, path) for path in dict.fromkeys(candidates) if (names := _names_in(path))]
-    for names, path in found[1:]:  # two files that name the ids otherwise would swap every label's class
-        if names != found[0][0]:
+    for names, path in found[1:]:  # two files that name an id otherwise: one of them swaps every label's class
+        if any(name_key(names[i]) != name_key(found[0][0][i]) for i in names.keys() & found[0][0].keys()):
             raise ClassMapError(
                 f"{found[0][1]} and {path} name the class ids differently ({names_listing(found[0][0])}; "
                 f"{names_listing(names)}): remove the wrong one"
             )
-    return found[0] if found else None
+    return max(found, key=lambda f: len(f[0])) if found else None  # files that agree: the one naming the most
 
 
 def names_listing(names: dict[str, str]) -> str:
