@@ -10,7 +10,7 @@ from pathlib import Path
 from facemask.classes import ClassMapError, meaning_of
 from facemask.data.formats.yolo import names_listing, read_names
 from facemask.data.labels import LabelError
-from facemask.data.prelabel_marks import REVIEW, unreviewed
+from facemask.data.prelabel_marks import MARK, REVIEW, unreviewed
 from facemask.data.sources import ConfigError, SourceSpec, iter_samples
 from facemask.errors import warn
 
@@ -57,7 +57,7 @@ def with_class_map(spec: SourceSpec, root: Path, overrides: dict[str, str], wher
         raise ConfigError(
             f"{where} ({FORMAT_NAMES[spec.format]}): no photo is labelled{UNLABELLED_HINT.get(spec.format, '')}"
         )
-    _check_reviewed(spec, root, where)
+    _check_reviewed(spec, root, where, labelled)
     for key in keys:
         name = names.get(key, key)
         if names_file and key not in names and key.isdigit() and key not in overrides:
@@ -76,15 +76,16 @@ def with_class_map(spec: SourceSpec, root: Path, overrides: dict[str, str], wher
     return replace(spec, classes=classes, by_vocabulary=False), line
 
 
-def _check_reviewed(spec: SourceSpec, root: Path, where: str) -> None:
-    """Refuse a folder of prelabel.py's boxes that nobody has changed, and warn of one partly reviewed."""
-    same, written = unreviewed(root)
-    if written and same == written:
+def _check_reviewed(spec: SourceSpec, root: Path, where: str, labelled: int) -> None:
+    """Refuse a folder of prelabel.py's boxes that nobody has changed (and no photo labelled besides them),
+    and warn of one partly reviewed."""
+    u = unreviewed(root)
+    if u.written and u.same == u.written and labelled <= u.photos:
         raise ConfigError(
             f"{where} ({FORMAT_NAMES[spec.format]}): every label is as prelabel.py wrote it, so nobody has reviewed "
-            f"the model's boxes: {REVIEW.get(spec.format, 'correct them in a labelling tool')}, then merge"
+            f"the model's boxes: {REVIEW.get(spec.format, 'correct them in a labelling tool')}, then merge (if "
+            f"every box is right as it is, delete {MARK} there to say so)"
         )
-    if same:
-        warn(
-            f"{where}: {same} of its {written} label files are as prelabel.py wrote them (unreviewed); merged as labels"
-        )
+    if u.same:
+        unchanged = f"{u.same} of its {u.written} label files are as prelabel.py wrote them"
+        warn(f"{where}: {unchanged} (unreviewed); merged as labels")

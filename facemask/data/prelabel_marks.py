@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 MARK = ".prelabels.json"
@@ -19,22 +20,34 @@ REVIEW = {
 }
 
 
-def mark(out: Path, files: Iterable[Path], fmt: str) -> None:
+@dataclass(frozen=True)
+class Unreviewed:
+    """How much of a folder is still prelabel.py's: label files unchanged of those it wrote, and the photos
+    it labelled (a CVAT folder holds them all in one file)."""
+
+    same: int = 0
+    written: int = 0
+    photos: int = 0
+
+
+def mark(out: Path, files: Iterable[Path], fmt: str, photos: int) -> None:
     """Record the digest of each label file prelabel.py wrote into `out`, for a format reviewed in place."""
     if fmt in REVIEW:
         digests = {f.relative_to(out).as_posix(): _digest(f) for f in files}
-        (out / MARK).write_text(json.dumps({"format": fmt, "files": digests}, indent=1), encoding="utf-8")
+        record = {"format": fmt, "photos": photos, "files": digests}
+        (out / MARK).write_text(json.dumps(record, indent=1), encoding="utf-8")
 
 
-def unreviewed(root: Path) -> tuple[int, int]:
-    """(label files still as prelabel.py wrote them, label files it wrote) in `root`; (0, 0) for a set it
-    did not write. A file deleted since counts as changed: the photo's labels were redone."""
+def unreviewed(root: Path) -> Unreviewed:
+    """What of `root` is as prelabel.py wrote it; nothing for a set it did not write, or whose mark was
+    deleted (a reviewer's way to say every box was right). A file deleted since counts as changed."""
     try:
-        digests = json.loads((root / MARK).read_text(encoding="utf-8"))["files"]
+        record = json.loads((root / MARK).read_text(encoding="utf-8"))
+        digests, photos = dict(record["files"]), int(record["photos"])
     except (OSError, ValueError, KeyError, TypeError):
-        return 0, 0
+        return Unreviewed()
     same = sum(1 for rel, digest in digests.items() if (root / rel).is_file() and _digest(root / rel) == digest)
-    return same, len(digests)
+    return Unreviewed(same, len(digests), photos)
 
 
 def _digest(path: Path) -> str:

@@ -52,7 +52,7 @@ class PrelabelSink(BaseSink):
     def close(self) -> None:
         """Write the labels of every photo seen, also when the run was interrupted."""
         self.files = WRITERS[self.fmt](self.items, [self.names[i] for i in sorted(self.names)], self.out)
-        mark(self.out, self.files, self.fmt)  # so that the merge can tell whether anyone has reviewed them
+        mark(self.out, self.files, self.fmt, len(self.items))  # so that the merge can tell if anyone reviewed them
 
     def next_steps(self) -> str:
         return NEXT_STEPS[self.fmt].format(out=self.out, parent=self.out.resolve().parent)
