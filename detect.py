@@ -53,7 +53,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from facemask.errors import warn
 from facemask.inference import stopping  # the standard library only: in place before the imports below
 
 if __name__ == "__main__":
@@ -61,7 +60,7 @@ if __name__ == "__main__":
 
 try:  # these load torch and OpenCV for seconds: a stop meanwhile is one line, not a traceback
     from facemask.cli import add_flags, fail, script_parser
-    from facemask.errors import FacemaskError
+    from facemask.errors import FacemaskError, warn
     from facemask.events.options import EventOptions, add_event_flags, event_sink
     from facemask.events.rules import unmatched
     from facemask.events.sink import zone_label
@@ -196,7 +195,7 @@ def _say_what_cannot_happen(opt: DetectOptions, asked_track: bool, items: list[s
     if opt.zone and not opt.track:
         print("Note: --zone counts the people who cross it, so it needs --track; without it, it is not used")
     for warning in events:
-        warn(f"{warning}")
+        warn(warning)
 
 
 def _pipeline(

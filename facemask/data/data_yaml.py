@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 
 from facemask.data.sources import IMAGE_SUFFIXES
-from facemask.data.split import SPLITS
+from facemask.data.split import DEFAULT_FRACTIONS, SPLITS
 from facemask.errors import FacemaskError
 from facemask.paths import PROJECT_ROOT
 from facemask.yaml_io import load_yaml
@@ -70,6 +70,8 @@ class DatasetError(FacemaskError, FileNotFoundError):
 
 
 def _check_split(data: Path, content: dict[str, Any], root: Path, split: str) -> None:
+    """Refuse a yaml without `split`, or whose `split` has no images, in one line that says what to do:
+    ultralytics stops later, with a traceback, on an empty val split."""
     if not content.get("names") or split not in content:
         raise DatasetError(f"{data}: needs 'names' and '{split}' entries")
     images = root / str(content[split])
@@ -78,7 +80,7 @@ def _check_split(data: Path, content: dict[str, Any], root: Path, split: str) ->
     if not any(p.suffix.lower() in IMAGE_SUFFIXES for p in images.rglob("*")):
         raise DatasetError(
             f"the {split} split of {data} is empty ({images}): merge more photos, or give it a larger share "
-            "with prepare_data.py --split (85/10/5 by default)"
+            f"with prepare_data.py --split ({'/'.join(f'{f * 100:g}' for f in DEFAULT_FRACTIONS)} by default)"
         )
 
 

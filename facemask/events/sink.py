@@ -59,6 +59,7 @@ class SourceState:
 
     @property
     def up(self) -> bool:
+        """Whether frames come: the last status is 'opened'."""
         return self.status == UP
 
 
