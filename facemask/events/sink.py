@@ -108,10 +108,10 @@ class EventSink(BaseSink):
         state = self.sources.get(source)
         if state is None or state.counter is None:
             return
-        self._intervals(state, state.tally.rest(state.counter.now_s))
+        self._intervals(state, state.tally.rest(state.counter.ended_s))
         if self.snapshots is not None:
             self.snapshots.forget(state.counter, set())
-        ended_at = state.origin + state.counter.now_s  # stream time, as its people: a file read faster than
+        ended_at = state.origin + state.counter.ended_s  # stream time, as its people: a file read faster than
         state.counter = None  # it plays would otherwise end before its last person was seen
         if state.up:
             self._status(state, ENDED, at=ended_at)

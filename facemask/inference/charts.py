@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from facemask.inference.counting import Tally
+from facemask.inference.streams import source_names
 
 
 def compliance_chart(intervals: list[dict[str, Any]], seconds: float, tally: Tally, path: Path) -> None:
@@ -20,7 +21,8 @@ def sources_chart(report: dict[str, Any], path: Path) -> None:
     """People per interval in total (bars) and each source's compliance rate over time (lines), as a PNG;
     `report` is facemask.inference.people_report.PeopleReport.to_dict()."""
     total, sources = report["total"], report["sources"]
-    rates = {f"{Path(name).name}: compliance": s["intervals"] for name, s in sources.items()}
+    names = source_names(list(sources))  # as the files are named: a/door.mp4 and b/door.mp4 are door, door_2
+    rates = {f"{n}: compliance": s["intervals"] for n, s in zip(names, sources.values(), strict=True)}
     tally = Tally.of_row(total)
     title = f"{len(sources)} sources counted: {tally.people_text}, {tally.masked} masked ({tally.percent})"
     xlabel = "time since each source's first frame (s)"

@@ -121,9 +121,9 @@ class IntervalTally:
             yield self._next_row()
 
     def rest(self, now_s: float) -> Iterator[dict[str, Any]]:
-        """At the end of the stream: the rows of every interval up to the one `now_s` (its last frame's time)
-        falls in, the last ending at `now_s` (a 72-s clip's second minute is 60-71.96 s at 25 fps, not
-        60-120), and left out if that leaves it empty and of no width (a last frame on a boundary)."""
+        """At the end of the stream: the rows of every interval up to the one `now_s` (where it ends) falls
+        in, the last ending at `now_s` (a 72-s clip's second minute is 60-72 s, not 60-120), and left out if
+        that leaves it empty and of no width (a stream that ends on a boundary)."""
         last = self.index(now_s)
         if last * self.seconds >= now_s and last not in self._open:
             last -= 1

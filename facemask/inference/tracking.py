@@ -83,6 +83,7 @@ class ComplianceCounter:
         self._people_csv = people_csv or (RowWriter(self.paths["people.csv"], PEOPLE_COLUMNS) if save_dir else None)
         self._intervals_csv = RowWriter(self.paths["compliance.csv"], INTERVAL_COLUMNS) if save_dir else None
         self.frames, self.now_s, self._closed = 0, 0.0, False
+        self.step_s = stride / self.fps  # from one frame read to the next: a live stream's is measured
 
     def update(self, frame: Frame, detections: sv.Detections) -> sv.Detections:
         """Track one frame's detections; returns them all, with tracker ids (-1: not in a track yet)."""
@@ -94,6 +95,8 @@ class ComplianceCounter:
     def count(self, tracked: sv.Detections, now_s: float, width: int, height: int) -> None:
         """Count one frame of detections whose `tracker_id` is set (-1: no track), seen at `now_s` in a
         `width` x `height` frame: the half of `update` after the tracker."""
+        if self.frames:
+            self.step_s = now_s - self.now_s
         self.frames, self.now_s = self.frames + 1, now_s
         hits = self.gate.hits(tracked, width, height)
         for i in np.flatnonzero(tracked.tracker_id >= 0):
@@ -145,6 +148,12 @@ class ComplianceCounter:
         rate = "" if t.rate is None else f" ({t.percent})"
         return f"people {t.people}  masked {t.masked}{rate}  unmasked {t.unmasked}"
 
+    @property
+    def ended_s(self) -> float:
+        """Where the stream read so far ends, in stream time: its last frame's time and that frame's own
+        length (a 12-s clip at 25 fps ends at 12.0, its last frame is at 11.96)."""
+        return round(self.now_s + self.step_s, 6) if self.frames else 0.0  # 5.9 + 0.1 is 6.0, not 6.000000000000001
+
     def close(self) -> dict[str, Any]:
         """Settle everyone still held, write the last intervals, the summary JSON and the chart."""
         if self._closed:
@@ -152,7 +161,7 @@ class ComplianceCounter:
         self._closed = True
         for person in self.book.drain():
             self._settle(person)
-        self._write_intervals(self.intervals.rest(self.now_s))
+        self._write_intervals(self.intervals.rest(self.ended_s))
         for writer in (None if self._shared_people else self._people_csv, self._intervals_csv):
             if writer is not None:
                 writer.close()
@@ -168,7 +177,7 @@ class ComplianceCounter:
         return {
             **self.tally().row(),
             "frames": self.frames,
-            "duration_s": round(self.now_s, 2),
+            "duration_s": round(self.ended_s, 2),
             "fps": self.fps,
             "min_track_frames": self.min_frames,
             "interval_s": self.intervals.seconds,

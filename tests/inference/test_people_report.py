@@ -45,3 +45,16 @@ def test_no_sources_no_people_no_rate(tmp_path: Path) -> None:
     assert report.to_dict() == {"total": {**Tally().row(), "intervals": []}, "sources": {}}
     report.close()
     assert not (tmp_path / "compliance.png").exists()
+
+
+def test_two_files_of_one_name_are_two_lines_in_the_chart(tmp_path: Path, monkeypatch) -> None:
+    from facemask.inference import charts
+
+    drawn = {}
+    monkeypatch.setattr(charts, "people_chart", lambda bars, rates, *a, **k: drawn.update(rates))
+    report = PeopleReport(chart=tmp_path / "compliance.png")
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        report.source_done(f"{folder}/door.mp4", source(tmp_path / folder, "door", [Tally(1, 0)]))
+    report.close()
+    assert list(drawn) == ["door: compliance", "door_2: compliance"]  # named as their files are
