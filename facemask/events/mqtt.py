@@ -72,6 +72,8 @@ class MqttPublisher:
         self.client.max_queued_messages_set(QUEUED_MAX)
         self.client.will_set(f"{PREFIX}/status", "offline", qos=1, retain=True)
         self.client.on_connect, self.client.on_publish = self._connected, self._acknowledged
+        self.client.on_connect_fail = self._unreachable
+        self._said = ""  # the last problem said: each is said once until the broker takes the connection
         self.client.reconnect_delay_set(1, 30)
         self._sent: set[int] = set()  # message ids published, and those the broker acknowledged
         self._acked: set[int] = set()
@@ -81,9 +83,20 @@ class MqttPublisher:
 
     def _connected(self, client: mqtt.Client, _userdata, _flags, reason, _properties) -> None:
         if reason.is_failure:
-            warn(f"{self.shown} refused the connection ({reason})")
+            self._say(f"{self.shown} refused the connection ({reason}); retrying, messages wait for it")
         else:
+            self._said = ""
             client.publish(f"{PREFIX}/status", "online", qos=1, retain=True)
+
+    def _unreachable(self, _client, _userdata) -> None:
+        """No broker answers (a wrong port, a broker down): said at once, not only at the end of the run."""
+        self._say(f"cannot reach the MQTT broker at {self.shown}; retrying, messages wait for it")
+
+    def _say(self, problem: str) -> None:
+        """Warn of `problem` once: paho retries every 30 s at most, for as long as the run lasts."""
+        if problem != self._said:
+            self._said = problem
+            warn(problem)
 
     def _acknowledged(self, _client, _userdata, mid: int, _reason, _properties) -> None:
         with self._lock:
