@@ -11,15 +11,19 @@ from tqdm import tqdm
 
 from facemask.errors import warn
 
+REFUSED = "the webhook refused the alert door on cam1 (HTTP 404); not retried"
+
 
 def test_a_warning_during_a_progress_bar_is_a_line_of_its_own(capsys) -> None:
     with tqdm(total=3, desc="photos", file=sys.stderr) as bar:
         bar.update(1)
-        helper = threading.Thread(target=warn, args=("the webhook refused alert a1: HTTP 404",))
+        helper = threading.Thread(target=warn, args=(REFUSED,))
         helper.start()
         helper.join()
         bar.update(2)
     err = capsys.readouterr().err
     lines = [line.strip() for line in re.split(r"[\r\n]", err) if line.strip()]
-    assert "WARNING: the webhook refused alert a1: HTTP 404" in lines  # the whole line, bar text apart
+    assert (
+        "WARNING: the webhook refused the alert door on cam1 (HTTP 404); not retried" in lines
+    )  # the whole line, bar text apart
     assert lines[-1].startswith("photos: 100%")  # and the bar goes on below it

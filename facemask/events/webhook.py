@@ -51,6 +51,7 @@ class WebhookSender:
             grace_s,
         )
         self.delivered = self.undelivered = 0
+        self._failing = False  # said once when POSTs start failing, again after one is taken
         self._queue: queue.Queue[Event | None] = queue.Queue()
         self._deadline: float | None = None  # set at close: retries stop then
         self._closed = threading.Event()
@@ -72,7 +73,8 @@ class WebhookSender:
             self.undelivered = 1 + self._left()
         if self.undelivered:
             where = "they are in the event store" if self.stored else "and not stored: --db keeps every alert"
-            warn(f"{self.undelivered} alerts not delivered to the webhook ({where})")
+            alerts = "1 alert" if self.undelivered == 1 else f"{self.undelivered} alerts"
+            warn(f"{alerts} not delivered to the webhook ({where})")
         self._session.close()
 
     def _run(self) -> None:
@@ -95,13 +97,18 @@ class WebhookSender:
             try:
                 answer = self._session.post(self.url, json=event.message(), timeout=self.timeout_s)
                 if answer.ok:
-                    self.delivered += 1
+                    self.delivered, self._failing = self.delivered + 1, False
                     return True
                 if answer.status_code < 500 and answer.status_code not in RETRIED:
-                    warn(f"the webhook refused alert {event.key}: HTTP {answer.status_code}")
+                    what = f"{event.row.get('rule', event.kind)} on {event.row.get('source', '')}"
+                    warn(f"the webhook refused the alert {what} (HTTP {answer.status_code}); not retried")
                     return True
-            except requests.RequestException:
-                pass
+                why = f"HTTP {answer.status_code}"
+            except requests.RequestException as e:
+                why = type(e).__name__
+            if not self._failing:  # at once, not only as undelivered alerts when the run ends
+                self._failing = True
+                warn(f"the webhook does not take alerts ({why}); retrying, they wait for it")
             if not self._wait(delay):
                 return False
             delay = min(delay * 2, self.max_backoff_s)

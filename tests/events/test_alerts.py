@@ -205,4 +205,6 @@ def test_undelivered_alerts_are_said_with_where_they_still_are(stored: bool, say
     sender.send(camera_event("run", "rtsp://cam/1", 0, "lost"))
     sender.close()
     err = capsys.readouterr().err
-    assert "WARNING: 1 alerts not delivered to the webhook" in err and says in err
+    assert "WARNING: 1 alert not delivered to the webhook" in err and says in err
+    # and said at once, when the first POST failed: once, though it was retried
+    assert err.count("WARNING: the webhook does not take alerts (ConnectionError); retrying") == 1
