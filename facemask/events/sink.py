@@ -32,10 +32,9 @@ from facemask.files import source_label
 from facemask.inference.media import Frame
 from facemask.inference.people import IntervalTally, Person
 from facemask.inference.pipeline import BaseSink, FrameResult
+from facemask.inference.streams import GIVEN_UP
 from facemask.inference.tracking import ComplianceCounter
 from facemask.inference.zones import Zone
-
-GIVEN_UP = "(given up after"  # how facemask.inference.streams ends the error of a source it stops retrying
 
 
 def zone_label(zone: Zone | None) -> str:

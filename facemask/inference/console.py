@@ -14,6 +14,7 @@ from facemask.files import shown, source_label
 from facemask.inference.counting import RunSummary, Tally, format_counts
 from facemask.inference.media import Frame
 from facemask.inference.pipeline import BaseSink, FrameResult
+from facemask.inference.streams import GIVEN_UP
 
 MAX_WARNINGS = 20  # skipped files named one by one; a folder of 10,000 bad files would bury the results
 
@@ -25,9 +26,11 @@ class ConsoleSink(BaseSink):
         self.vid_stride, self.sources = vid_stride, sources
         self.per_source: dict[str, dict[str, Any]] = {}  # with several sources: frames and problems of each
         self._bar: tqdm | None = None
+        self._down: set[str] = set()  # video sources whose failure was said, until a frame of theirs comes
 
     def write(self, result: FrameResult) -> None:
         frame, counts = result.frame, result.counts
+        self._down.discard(frame.source)  # up again: its next failure is said
         self.summary.add(counts, result.speed_ms, frame.is_video)
         if self.sources:
             self._source(frame.source)["frames"] += 1
@@ -41,14 +44,23 @@ class ConsoleSink(BaseSink):
             print(f"{shown(frame.source)}: {w}x{h} {format_counts(counts)}, {ms:.0f} ms")
 
     def skip(self, frame: Frame) -> None:
-        self.summary.skipped[frame.error.split(" (")[0]] += 1
+        reason = frame.error.split(" (")[0]
         if self.sources:
             record = self._source(frame.source)  # counted by reason, so a camera down for days stays one line
-            record["problems"][frame.error.split(" (")[0]] = record["problems"].get(frame.error.split(" (")[0], 0) + 1
+            record["problems"][reason] = record["problems"].get(reason, 0) + 1
             record["last_problem"] = frame.error
+        if frame.is_video and frame.source in self._down and GIVEN_UP not in frame.error:
+            return  # a source still down, retried every few seconds: said when it went down, and when given up
+        if frame.is_video:
+            self._down.add(frame.source)
+        self.summary.skipped[reason] += 1
         skipped = sum(self.summary.skipped.values())
         if skipped <= MAX_WARNINGS:
-            warn(f"skipped {shown(frame.source)}: {frame.error}")
+            warn(
+                f"{shown(frame.source)}: {frame.error}"
+                if frame.is_video
+                else f"skipped {shown(frame.source)}: {frame.error}"
+            )
         elif skipped == MAX_WARNINGS + 1:
             warn("more files skipped; the summary counts them by reason")
 

@@ -24,6 +24,8 @@ from pathlib import Path
 from facemask.inference.media import STREAM_TIMEOUT_S, Frame, iter_video, read_image
 from facemask.inference.sources import Source, SourceError, SourceKind, classify, resolve_source
 
+GIVEN_UP = "(given up after"  # how the error of a source no longer retried ends: the sinks read it
+
 RETRY_S = 5.0  # wait before opening a failed source again
 FILE_RETRIES = 2  # a video file that fails is tried this many more times (it may be still being copied)
 POLL_S = 0.5  # the longest the loop sleeps without news from a reader (it wakes at each new frame)
@@ -164,9 +166,7 @@ class MultiSource:
                 attempts += 1
                 if not live and attempts > self.file_retries:
                     self._frames.put(
-                        Frame(
-                            r.item, r.name, is_video=True, live=live, error=f"{error} (given up after {attempts} tries)"
-                        )
+                        Frame(r.item, r.name, is_video=True, live=live, error=f"{error} {GIVEN_UP} {attempts} tries)")
                     )
                     self._new.set()
                     return

@@ -120,3 +120,27 @@ def test_a_camera_s_password_is_never_printed_or_kept(tmp_path: Path, monkeypatc
     console = ConsoleSink(sources=1)
     console.skip(frame)
     assert "secret" not in capsys.readouterr().err + frame.error and "secret" not in str(console.per_source)
+
+
+def test_a_camera_down_is_said_once_until_it_comes_back(capsys) -> None:
+    """streams retries a dead camera every few seconds; the console says so when it goes down, not at each try."""
+    import numpy as np
+    import supervision as sv
+
+    from facemask.inference.console import ConsoleSink
+    from facemask.inference.media import Frame
+    from facemask.inference.pipeline import FrameResult
+
+    url = "rtsp://10.0.0.7/door"
+    down = Frame(url, "door", is_video=True, live=True, error="cannot open stream (retrying in 5 s)")
+    up = Frame(url, "door", image=np.zeros((8, 8, 3), np.uint8), is_video=True, live=True)
+    console = ConsoleSink(sources=1)
+    for frame in (down, down, down):
+        console.skip(frame)
+    console.write(FrameResult(up, sv.Detections.empty(), {"Mask": 0, "No Mask": 0}))
+    console.skip(down)  # down again: said again
+    console.close()
+    err = capsys.readouterr().err
+    assert err.count(f"WARNING: {url}: cannot open stream (retrying in 5 s)") == 2 and "skipped" not in err
+    assert console.summary.skipped == {"cannot open stream": 2}  # two outages, not four tries
+    assert console.per_source[url]["problems"] == {"cannot open stream": 4}  # each try, in the source's record
