@@ -224,6 +224,11 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
         default=os.environ.get("FACEMASK_CAMERAS"),
         help="a .streams file (one video, URL or webcam index a line) for the Cameras tab",
     )
+    p.add_argument(
+        "--weights",
+        default=os.environ.get("FACEMASK_WEIGHTS", DEFAULT_MODEL),
+        help="the Cameras tab's model, a name in weights/ (e.g. face_masks_int8_openvino_model: faster on a CPU)",
+    )
     p.add_argument("--auth", action="store_true", help="require a login, read from $FACEMASK_AUTH (user:password)")
     add_event_flags(p)  # --db, --mqtt, --webhook, --alerts, --snapshots, --retain-days, as detect.py's
     return p.parse_args(argv)
@@ -237,7 +242,7 @@ def main(opt: argparse.Namespace) -> None:
         options = EventOptions.from_namespace(opt)
         EVENTS = AppEvents(options) if options.wanted else None
         sinks = [EVENTS.sink(EVENTS.run_id)] if EVENTS is not None else []
-        WALL = camera_wall(opt.cameras, DEFAULT_MODEL, sinks) if opt.cameras else None
+        WALL = camera_wall(opt.cameras, opt.weights, sinks) if opt.cameras else None
     except FacemaskError as e:
         if EVENTS is not None:
             EVENTS.close()

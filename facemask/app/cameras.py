@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from facemask.app.errors import ServeError, UserError
-from facemask.app.service import detector_for
+from facemask.app.service import available_models, detector_for
 from facemask.files import shown
 from facemask.inference.annotate import Annotator
 from facemask.inference.counting import Tally
@@ -135,6 +135,8 @@ def camera_wall(streams: str, model: str | None, sinks: Sequence[Sink] = ()) -> 
     words for a .streams file that cannot be read or a model that cannot be loaded."""
     if model is None:
         raise ServeError("--cameras needs a model in weights/")
+    if model not in available_models():
+        raise ServeError(f"--weights {model} is not a model in weights/: one of {', '.join(available_models())}")
     try:
         return CameraWall(streams, detector_for(model), sinks=sinks).start()
     except (SourceError, UserError) as e:

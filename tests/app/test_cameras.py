@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import time
 
-from facemask.app.cameras import CameraWall
+import pytest
+
+from facemask.app.cameras import CameraWall, camera_wall
+from facemask.app.errors import ServeError
+from facemask.app.service import available_models
 from facemask.inference import streams
 from facemask.inference.detector import Detector
+from facemask.paths import EXAMPLES_DIR
 from tests.inference.test_streams import cameras, readers  # noqa: F401  (fixtures)
 from tests.inference.test_tracking import video  # noqa: F401  (the colour detector)
 
@@ -44,3 +49,11 @@ def test_cameras_whose_files_share_a_stem_get_a_tile_and_a_row_each(tmp_path, tr
         "clip_2: waiting for the first frame",
     ]
     assert set(totals["cameras"]) == {"clip", "clip_2"}
+
+
+def test_the_cameras_model_is_one_of_weights_and_a_wrong_name_says_which(tmp_path) -> None:
+    """app.py --weights: the int8 export keeps more cameras up on a CPU; a name not in weights/ lists those that are."""
+    (tmp_path / "cams.streams").write_text(str(EXAMPLES_DIR / "bus.jpg") + "\n")
+    with pytest.raises(ServeError, match=r"--weights nope\.pt is not a model in weights/: one of .*face_masks\.pt"):
+        camera_wall(str(tmp_path / "cams.streams"), "nope.pt")
+    assert "face_masks_int8_openvino_model" in available_models()
