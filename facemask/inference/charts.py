@@ -43,6 +43,7 @@ def people_chart(
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     fig, ax = plt.subplots(figsize=(9, 3.8))
     starts = [b["start_s"] for b in bars]
@@ -53,6 +54,7 @@ def people_chart(
     ax.bar(starts, unmasked, width=widths, align="edge", bottom=masked, color="tab:red", label=f"unmasked{bar_label}")
     ax.set_xlabel(xlabel)
     ax.set_ylabel("people")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # whole people: no tick at 0.2 of one
     rate = ax.twinx()
     for label, intervals in rates.items():
         middles = [(b["start_s"] + b["end_s"]) / 2 for b in intervals]
