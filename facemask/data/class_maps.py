@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from facemask.classes import ClassMapError, meaning_of
+from facemask.classes import ClassMapError, meaning_of, name_key
 from facemask.data.formats.yolo import names_listing, read_names
 from facemask.data.labels import LabelError
 from facemask.data.prelabel_marks import MARK, REVIEW, unreviewed
@@ -89,3 +89,13 @@ def _check_reviewed(spec: SourceSpec, root: Path, where: str, labelled: int) -> 
     if u.same:
         unchanged = f"{u.same} of its {u.written} label files are as prelabel.py wrote them"
         warn(f"{where}: {unchanged} (unreviewed); merged as labels")
+
+
+def unused_names(overrides: dict[str, str], specs: list[SourceSpec]) -> list[str]:
+    """The names of `overrides` that no class of `specs` (sets read by their own names) has: a typo in
+    --class-map would otherwise change nothing without a word."""
+    used = set()
+    for spec in specs:
+        names = (read_names(Path(spec.folder)) if spec.format == "yolo" else None) or ({}, None)
+        used |= {name_key(names[0].get(k, k)) for k in spec.classes} | set(spec.classes)
+    return [given for given in overrides if name_key(given) not in used and given not in used]

@@ -214,6 +214,16 @@ def test_with_a_class_map_every_box_of_both_sets_is_merged(two_sets, tmp_path: P
             assert_same_boxes(merged_boxes(out, source, rel), boxes)
     report = json.loads((out / "report.json").read_text())
     assert {s: v["images"]["kept"] for s, v in report["sources"].items()} == {"coco_set": 3, "yolo_set": 3}
+    assert "WARNING: --class-map" not in result.stderr  # 'face' is the YOLO set's class 1
+
+
+def test_a_class_map_name_no_set_has_is_said(two_sets, tmp_path: Path) -> None:
+    coco, yolo, _, _ = two_sets
+    args = ["--add", coco, "--add", yolo, "--class-map", "face=No Mask", "--class-map", "fase=Mask"]
+    result = run_script(ROOT / "prepare_data.py", [*args, *merge_args(tmp_path)], tmp_path)
+    assert result.code == 0, result.stderr
+    assert "WARNING: --class-map fase: no --add set has a class of this name, so it changes nothing" in result.stderr
+    assert "--class-map face" not in result.stderr
 
 
 def test_a_configured_set_by_its_own_names_is_refused_like_an_added_one(two_sets, tmp_path: Path) -> None:
