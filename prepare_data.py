@@ -38,7 +38,6 @@ from pathlib import Path
 
 from facemask.classes import INCORRECT_POLICIES, class_map_of, parse_class_map
 from facemask.cli import checked, flag, float_range, image_size, int_range, positive_int, run_or_fail, script_parser
-from facemask.data.class_maps import unused_names
 from facemask.data.data_yaml import same_dataset, write_data_yaml, written_by_us
 from facemask.data.download import download_sources
 from facemask.data.layout import resolve_added
@@ -49,7 +48,6 @@ from facemask.data.report import DUPLICATE, EMPTY_LABEL, INCORRECT_MASK, MergeRe
 from facemask.data.sources import SourceSpec, load_sources
 from facemask.data.split import parse_fractions, read_split_list
 from facemask.data.upload import check_upload, upload
-from facemask.errors import warn
 from facemask.owned_dirs import check_output, check_output_file
 from facemask.paths import DEFAULT_DATA, MERGED_DATASET, PROJECT_ROOT, SOURCES_CACHE, SOURCES_CONFIG, SPLIT_LISTS
 
@@ -144,11 +142,7 @@ def _added_sets(
         check_upload(upload_roboflow, f"the dataset merged into {out}")
     class_map = class_map_of(class_map)
     configured = [s.name for s in load_sources(config)] if sources is not None or download else []
-    added = resolve_added(add, configured, class_map)
-    if not configured:  # else a name may be a configured set's, read only once the merge starts
-        for name in unused_names(class_map, added):
-            warn(f"--class-map {name}: no --add set has a class of this name, so it changes nothing")
-    return class_map, added
+    return class_map, resolve_added(add, configured, class_map)
 
 
 def _split_list(keep_split: str | Path | None, incorrect: str) -> str | None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from facemask.data.class_maps import with_class_map
+from facemask.data.class_maps import unused_names, with_class_map
 from facemask.data.formats.cvat import is_cvat
 from facemask.data.formats.yolo import NAME_FILES
 from facemask.data.labels import LabelError, read_voc, read_yolo
@@ -25,6 +25,7 @@ from facemask.data.sources import (
     iter_samples,
     json_is,
 )
+from facemask.errors import warn
 from facemask.files import glob_files
 
 PROBE = 20  # label files looked at to tell a format
@@ -110,7 +111,7 @@ def resolve(spec: SourceSpec, root: Path, overrides: dict[str, str], where: str)
 
 
 def resolve_added(
-    paths: Iterable[str | Path], configured: Iterable[str], overrides: dict[str, str], log: Callable[[str], Any] = print
+    paths: Iterable[str | Path], configured: Sequence[str], overrides: dict[str, str], log: Callable[[str], Any] = print
 ) -> list[SourceSpec]:
     """The sources of every --add PATH with their class maps, each said in a line before anything is written."""
     taken, specs = set(configured), []
@@ -122,9 +123,10 @@ def resolve_added(
         log(line)
         own = [d.name for d in sorted(Path(spec.folder).iterdir()) if d.is_dir() and d.name.lower() in OWN_SPLITS]
         if own:
-            log(
-                f"  its own {'/'.join(own)} folders are pooled and split anew, with the copies of a photo kept together"
-            )
+            log(f"  its own {'/'.join(own)} folders are pooled and split anew, copies of a photo kept together")
+    if not configured:  # else a name may be a configured set's, read only once the merge starts
+        for name in unused_names(overrides, specs):
+            warn(f"--class-map {name}: no --add set has a class of this name, so it changes nothing")
     return specs
 
 
