@@ -202,10 +202,9 @@ def _print_report(
 
 def _print_applied(a: dict) -> None:
     fixed = f", {a['relabelled']} boxes relabelled, {a['removed']} removed" if a["relabelled"] or a["removed"] else ""
-    copies = a["images_changed"] - a["photos_changed"]
-    photos = a["photos_changed"]
-    which = f": {photos} photo and {copies} of its" if photos == 1 else f": {photos} photos and {copies} of their"
-    which = f"{which} rotated copies" if copies else ""
+    photos, copies = a["photos_changed"], a["images_changed"] - a["photos_changed"]
+    their = f"{photos} photo and {copies} of its" if photos == 1 else f"{photos} photos and {copies} of their"
+    which = f": {their} rotated copies" if copies else ""
     print(
         f"Corrected copy (missing={a['mode']}: {a['boxes']} faces{fixed} in {a['images_changed']} training "
         f"images{which}; val and test unchanged): {a['data']}"

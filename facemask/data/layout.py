@@ -49,8 +49,7 @@ def _looks(paths: list[Path], read: Callable[[Path], Any]) -> list[Path]:
     merge's to report, not a reason to think the set has no labels, and a stray file (notes.txt) must not
     move the labels folder to the one above."""
     failed = {p for p in paths[:PROBE] if not _parses(p, read)}
-    probed = len(paths[:PROBE])
-    return [p for p in paths if p not in failed] if probed > len(failed) and 2 * len(failed) <= probed else []
+    return [p for p in paths if p not in failed] if paths and 2 * len(failed) <= len(paths[:PROBE]) else []
 
 
 def _parses(path: Path, read: Callable[[Path], Any]) -> bool:

@@ -30,14 +30,12 @@ class PeopleReport(BaseSink):
     def to_dict(self) -> dict[str, Any]:
         """{"total": people, masked, unmasked, compliance_rate, intervals; "sources": the same per source}."""
         total = sum((Tally.of_row(s) for s in self.sources.values()), Tally())
-        by_start: dict[float, Tally] = {}
-        ends: dict[float, float] = {}  # a source's last interval ends where it ended: the interval ends with the last
-        for s in self.sources.values():
+        by_start: dict[float, tuple[float, Tally]] = {}  # start: (end, tally); a source's last interval ends
+        for s in self.sources.values():  # where it ended, so the interval ends with the longest source
             for row in s["intervals"]:
-                start = row["start_s"]
-                by_start[start] = by_start.get(start, Tally()) + Tally.of_row(row)
-                ends[start] = max(ends.get(start, start), row["end_s"])
-        intervals = [{"start_s": start, "end_s": ends[start], **t.row()} for start, t in sorted(by_start.items())]
+                end, tally = by_start.get(row["start_s"], (row["end_s"], Tally()))
+                by_start[row["start_s"]] = (max(end, row["end_s"]), tally + Tally.of_row(row))
+        intervals = [{"start_s": start, "end_s": end, **t.row()} for start, (end, t) in sorted(by_start.items())]
         return {"total": {**total.row(), "intervals": intervals}, "sources": self.sources}
 
     def close(self) -> None:
