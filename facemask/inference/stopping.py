@@ -13,7 +13,8 @@ while a C extension runs Python code (pydantic_core building fastapi's models, a
 being initialised) has its `Stopped` turned by that extension into an error of its own (a SchemaError, an
 ImportError) that no `except KeyboardInterrupt` catches: an error left uncaught while a stop is pending
 is that stop, one line and 130 or 143. Except one out of held(): what saves failed, a bug that keeps its
-traceback.
+traceback. A signal that lands where Python ignores errors (importlib's weakref callback of a module lock,
+a `__del__`) has its `Stopped` printed as "Exception ignored" and dropped: it is sent again from outside.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -54,6 +57,24 @@ def install() -> None:
     for signum in SIGNALS:
         signal.signal(signum, _on_signal)
     sys.excepthook = _on_uncaught
+    sys.unraisablehook = _on_unraisable
+
+
+def _on_unraisable(unraisable: sys.UnraisableHookArgs) -> None:
+    """sys.unraisablehook: the stop, raised where Python drops errors, is asked for again by a signal sent
+    a moment later from another thread, so it lands in the main thread's own code, not in this hook (an
+    error out of a hook is dropped too). Any other error is printed as Python would."""
+    stop = _state.stop
+    if stop is None or unraisable.exc_value is not stop:
+        sys.__unraisablehook__(unraisable)
+        return
+    _state.stop, _state.raised = None, False
+    threading.Thread(target=_send_again, args=(stop.signum,), daemon=True).start()
+
+
+def _send_again(signum: int) -> None:
+    time.sleep(0.05)  # the hook, and the C code that called it, have returned by then
+    os.kill(os.getpid(), signum)
 
 
 def _on_uncaught(kind: type[BaseException], error: BaseException, traceback: object) -> None:
