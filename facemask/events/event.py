@@ -111,6 +111,7 @@ def interval_event(run_id: str, segment: int, source: str, zone: str, row: dict[
             "zone": zone,
             "start_at": origin + row["start_s"],
             "end_at": origin + row["end_s"],
+            "frames": row["frames"],
             "people": row["people"],
             "masked": row["masked"],
             "unmasked": row["unmasked"],

@@ -47,6 +47,7 @@ intervals = Table(
     Column("zone", Text, nullable=False),
     _time("start_at"),
     _time("end_at"),
+    Column("frames", Integer),  # frames read in the interval (0: the camera was down); none before 0003
     Column("people", Integer, nullable=False),
     Column("masked", Integer, nullable=False),
     Column("unmasked", Integer, nullable=False),

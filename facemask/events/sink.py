@@ -92,6 +92,7 @@ class EventSink(BaseSink):
         if self.snapshots is not None:
             self.snapshots.look(counter, frame.image, result.detections, counter.names)
             self.snapshots.forget(counter, {p.track_id for p in counter.book})
+        state.tally.see(counter.now_s)
         earliest = counter.book.first_seen_s()
         self._intervals(state, state.tally.settle(counter.now_s if earliest is None else min(counter.now_s, earliest)))
 

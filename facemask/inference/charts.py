@@ -22,9 +22,9 @@ def sources_chart(report: dict[str, Any], path: Path) -> None:
     `report` is facemask.inference.people_report.PeopleReport.to_dict()."""
     total, sources = report["total"], report["sources"]
     names = source_names(list(sources))  # as the files are named: a/door.mp4 and b/door.mp4 are door, door_2
-    rates = {f"{n}: compliance": s["intervals"] for n, s in zip(names, sources.values(), strict=True)}
+    rates = {f"{n}: compliance": s["intervals"] for n, s in zip(names, sources.values(), strict=True) if s["intervals"]}
     tally = Tally.of_row(total)
-    title = f"{len(sources)} sources counted: {tally.people_text}, {tally.masked} masked ({tally.percent})"
+    title = f"{len(rates)} sources counted: {tally.people_text}, {tally.masked} masked ({tally.percent})"
     xlabel = "time since each source's first frame (s)"
     people_chart(total["intervals"], rates, path, xlabel, title, bar_label=" (all sources)")
 
@@ -37,8 +37,9 @@ def people_chart(
     title: str,
     bar_label: str = "",
 ) -> None:
-    """Masked and unmasked people per interval of `bars` (stacked), and the compliance rate of each of
-    `rates`' interval lists as a line (one for a video, one per camera over several), as a PNG."""
+    """Masked and unmasked people per interval of `bars` (stacked), grey where no frame came, and the
+    compliance rate of each of `rates`' interval lists as a line (one for a video, one per camera over
+    several), as a PNG."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -52,6 +53,8 @@ def people_chart(
     unmasked = [b["unmasked"] for b in bars]
     ax.bar(starts, masked, width=widths, align="edge", color="tab:green", label=f"masked{bar_label}")
     ax.bar(starts, unmasked, width=widths, align="edge", bottom=masked, color="tab:red", label=f"unmasked{bar_label}")
+    for i, b in enumerate(b for b in bars if b["frames"] == 0):  # no frames came: down, not empty
+        ax.axvspan(b["start_s"], b["end_s"], color="0.85", zorder=0, label=None if i else "no frames (source down)")
     ax.set_xlabel(xlabel)
     ax.set_ylabel("people")
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # whole people: no tick at 0.2 of one

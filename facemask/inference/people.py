@@ -92,8 +92,9 @@ class PersonBook:
 
 
 class IntervalTally:
-    """Settled people per `seconds` of stream time, by the interval each was first seen in. Intervals are
-    handed out in order, each once no one still unsettled can join it, and then forgotten; only the
+    """Settled people per `seconds` of stream time, by the interval each was first seen in, and the frames
+    read in each: an interval of no frames is one the source was down for, not one nobody passed. Intervals
+    are handed out in order, each once no one still unsettled can join it, and then forgotten; only the
     intervals still open are held."""
 
     def __init__(self, seconds: float):
@@ -102,6 +103,7 @@ class IntervalTally:
         self.seconds = seconds
         self.written = 0  # intervals handed out; the next one has this index
         self._open: dict[int, Tally] = {}
+        self._frames: dict[int, int] = {}  # frames read, by open interval
 
     def __len__(self) -> int:
         return len(self._open)
@@ -110,6 +112,11 @@ class IntervalTally:
         """The interval that time `t` falls in; every boundary test goes through here, so a person can
         never land in an interval already handed out."""
         return int(t // self.seconds)
+
+    def see(self, t: float) -> None:
+        """A frame read at stream time `t` (before the intervals are settled at `t`)."""
+        i = self.index(t)
+        self._frames[i] = self._frames.get(i, 0) + 1
 
     def add(self, person: Person) -> None:
         self._open.setdefault(self.index(person.first_s), Tally()).add(person.verdict)
@@ -132,6 +139,6 @@ class IntervalTally:
 
     def _next_row(self, end_s: float | None = None) -> dict[str, Any]:
         i, self.written = self.written, self.written + 1
-        tally = self._open.pop(i, None) or Tally()
+        tally, frames = self._open.pop(i, None) or Tally(), self._frames.pop(i, 0)
         end_s = (i + 1) * self.seconds if end_s is None else end_s
-        return {"start_s": round(i * self.seconds, 2), "end_s": round(end_s, 2), **tally.row()}
+        return {"start_s": round(i * self.seconds, 2), "end_s": round(end_s, 2), "frames": frames, **tally.row()}

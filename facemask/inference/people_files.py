@@ -16,7 +16,7 @@ PEOPLE_COLUMNS = [
     "confidence",
     "mean_detection_confidence",
 ]
-INTERVAL_COLUMNS = ["start_s", "end_s", "people", "masked", "unmasked", "compliance_rate"]
+INTERVAL_COLUMNS = ["start_s", "end_s", "frames", "people", "masked", "unmasked", "compliance_rate"]
 
 
 class RowWriter:
@@ -42,6 +42,7 @@ def _interval(row: dict[str, str]) -> dict[str, Any]:
     return {
         "start_s": float(row["start_s"]),
         "end_s": float(row["end_s"]),
+        "frames": int(row["frames"]),
         "people": int(row["people"]),
         "masked": int(row["masked"]),
         "unmasked": int(row["unmasked"]),

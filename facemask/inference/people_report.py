@@ -2,7 +2,8 @@
 
 Each source's people counter (facemask.inference.tracking) writes its own intervals as it goes; when a
 source is done, its summary comes here; at the end of the run this sink adds the sources up, interval
-by interval (each source's time starts at its own first frame), and draws one chart of them all.
+by interval (each source's time starts at its own first frame), and draws one chart of them all. A
+camera that never sent a frame is listed with the error that kept it away.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 from facemask.inference.charts import sources_chart
 from facemask.inference.counting import Tally
+from facemask.inference.media import Frame
 from facemask.inference.people_files import read_intervals
 from facemask.inference.pipeline import BaseSink
 
@@ -22,6 +24,13 @@ class PeopleReport(BaseSink):
         self.chart = chart
         self.sources: dict[str, dict[str, Any]] = {}
 
+    def skip(self, frame: Frame) -> None:
+        """A video source that fails before its first frame is listed too, with nothing counted and its
+        last error (its people, if it opens later, take the place of this)."""
+        listed = self.sources.get(frame.source)
+        if frame.is_video and frame.error and (listed is None or "error" in listed):
+            self.sources[frame.source] = {**Tally().row(), "frames": 0, "intervals": [], "error": frame.error}
+
     def source_done(self, source: str, people: dict[str, Any]) -> None:
         csv_path = people.get("files", {}).get("compliance.csv")
         intervals = read_intervals(Path(csv_path)) if csv_path else []
@@ -30,14 +39,17 @@ class PeopleReport(BaseSink):
     def to_dict(self) -> dict[str, Any]:
         """{"total": people, masked, unmasked, compliance_rate, intervals; "sources": the same per source}."""
         total = sum((Tally.of_row(s) for s in self.sources.values()), Tally())
-        by_start: dict[float, tuple[float, Tally]] = {}  # start: (end, tally); a source's last interval ends
-        for s in self.sources.values():  # where it ended, so the interval ends with the longest source
+        by_start: dict[float, tuple[float, int, Tally]] = {}  # start: (end, frames, tally); a source's last
+        for s in self.sources.values():  # interval ends where it ended, so the interval ends with the longest
             for row in s["intervals"]:
-                end, tally = by_start.get(row["start_s"], (row["end_s"], Tally()))
-                by_start[row["start_s"]] = (max(end, row["end_s"]), tally + Tally.of_row(row))
-        intervals = [{"start_s": start, "end_s": end, **t.row()} for start, (end, t) in sorted(by_start.items())]
+                end, frames, tally = by_start.get(row["start_s"], (row["end_s"], 0, Tally()))
+                by_start[row["start_s"]] = (max(end, row["end_s"]), frames + row["frames"], tally + Tally.of_row(row))
+        intervals = [
+            {"start_s": start, "end_s": end, "frames": frames, **t.row()}
+            for start, (end, frames, t) in sorted(by_start.items())
+        ]
         return {"total": {**total.row(), "intervals": intervals}, "sources": self.sources}
 
     def close(self) -> None:
-        if self.chart is not None and self.sources:
+        if self.chart is not None and any(s["intervals"] for s in self.sources.values()):
             sources_chart(self.to_dict(), self.chart)

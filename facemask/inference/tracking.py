@@ -98,6 +98,7 @@ class ComplianceCounter:
         if self.frames:
             self.step_s = now_s - self.now_s
         self.frames, self.now_s = self.frames + 1, now_s
+        self.intervals.see(now_s)
         hits = self.gate.hits(tracked, width, height)
         for i in np.flatnonzero(tracked.tracker_id >= 0):
             label = self.names[int(tracked.class_id[i])]

@@ -142,6 +142,7 @@ def store_with_intervals(url: str, now: datetime) -> EventStore:
             {
                 "start_s": -3600 * k,
                 "end_s": 60 - 3600 * k,
+                "frames": 1500,
                 "people": 3,
                 "masked": 2,
                 "unmasked": 1,
@@ -160,6 +161,7 @@ def store_with_intervals(url: str, now: datetime) -> EventStore:
             {
                 "start_s": -48 * 3600,
                 "end_s": 60 - 48 * 3600,
+                "frames": 1500,
                 "people": 4,
                 "masked": 1,
                 "unmasked": 3,

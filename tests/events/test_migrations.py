@@ -57,14 +57,22 @@ def test_a_first_schema_database_is_upgraded_with_its_rows(url: str) -> None:
                 "VALUES ('c1', 'old-run', 'cam1', 'opened', '', '2025-01-02 03:00:00')"
             )
         )
+        c.execute(
+            text(
+                "INSERT INTO intervals (key, run_id, source, zone, start_at, end_at, people, masked, unmasked) "
+                "VALUES ('i1', 'old-run', 'cam1', '', '2025-01-02 03:00:00', '2025-01-02 03:01:00', 2, 1, 1)"
+            )
+        )
     assert "alerts" not in inspect(engine).get_table_names()
     store = EventStore(url).open()
     people, total = store.page("person")
     assert total == 1 and people[0]["track_id"] == 7 and people[0]["verdict"] == "No Mask"
     assert people[0]["snapshot"] is None and people[0]["first_seen"].year == 2025
     assert store.page("camera")[1] == 1 and store.page("alert")[1] == 0
+    intervals, _ = store.page("interval")
+    assert (intervals[0]["people"], intervals[0]["frames"]) == (2, None)  # how many frames came was not kept
     with engine.connect() as c:
-        assert c.scalar(text("SELECT version_num FROM alembic_version")) == "0002"
+        assert c.scalar(text("SELECT version_num FROM alembic_version")) == "0003"
     store.close()
     engine.dispose()
 

@@ -50,7 +50,8 @@ def test_a_multi_camera_run_arrives_once_in_postgresql_and_once_on_mqtt(
         assert len(intervals) == 4
         for n, interval in enumerate(intervals):
             first_seen = [r for r in people if r["source"] == camera and n * 5 <= float(r["first_seen_s"]) < n * 5 + 5]
-            assert (interval["people"], interval["masked"]) == (
+            assert (interval["frames"], interval["people"], interval["masked"]) == (
+                50,  # 5 s at 10 fps
                 len(first_seen),
                 sum(r["verdict"] == "Mask" for r in first_seen),
             )

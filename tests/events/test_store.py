@@ -53,7 +53,15 @@ def test_inserting_twice_stores_once_on_both_databases(url: str) -> None:
             0,
             "cam1",
             "",
-            {"start_s": 0.0, "end_s": 60.0, "people": 5, "masked": 2, "unmasked": 3, "compliance_rate": 0.4},
+            {
+                "start_s": 0.0,
+                "end_s": 60.0,
+                "frames": 1500,
+                "people": 5,
+                "masked": 2,
+                "unmasked": 3,
+                "compliance_rate": 0.4,
+            },
             T0,
         ),
     ]

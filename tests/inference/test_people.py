@@ -132,6 +132,20 @@ def test_a_stream_that_ends_on_a_boundary_has_no_empty_last_interval() -> None:
     assert [(r["start_s"], r["end_s"], r["people"]) for r in one_frame.rest(0.0)] == [(0.0, 0.0, 1)]
 
 
+def test_an_interval_no_frame_came_in_reads_no_frames_not_just_no_people() -> None:
+    tally = IntervalTally(10.0)
+    for t in (0.0, 4.0, 9.9, 31.0):  # the camera was down from 10 s to 31 s
+        tally.see(t)
+    tally.add(at(4.0, "Mask"))
+    rows = [*tally.settle(31.0), *tally.rest(32.0)]
+    assert [(r["start_s"], r["frames"], r["people"]) for r in rows] == [
+        (0.0, 3, 1),
+        (10.0, 0, 0),
+        (20.0, 0, 0),
+        (30.0, 1, 0),
+    ]
+
+
 def test_an_incorrectly_worn_mask_is_not_masked_in_its_interval() -> None:
     tally = IntervalTally(10.0)
     for label in ("Mask", "Incorrect", "No Mask"):

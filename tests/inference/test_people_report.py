@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from facemask.inference.counting import Tally
+from facemask.inference.media import Frame
 from facemask.inference.people_files import INTERVAL_COLUMNS, RowWriter
 from facemask.inference.people_report import PeopleReport
 
@@ -17,7 +18,7 @@ def source(tmp_path: Path, name: str, intervals: list[Tally], ended_s: float | N
     writer = RowWriter(path, INTERVAL_COLUMNS)
     for i, tally in enumerate(intervals):
         end_s = ended_s if ended_s is not None and i == len(intervals) - 1 else 10.0 * (i + 1)
-        writer.write({"start_s": 10.0 * i, "end_s": end_s, **tally.row()})
+        writer.write({"start_s": 10.0 * i, "end_s": end_s, "frames": 100, **tally.row()})
     writer.close()
     return {**sum(intervals, Tally()).row(), "files": {"compliance.csv": str(path)}}
 
@@ -38,6 +39,21 @@ def test_sources_add_up_interval_by_interval(tmp_path: Path) -> None:
     assert result["sources"]["door"]["intervals"][1]["compliance_rate"] is None  # nobody: no rate
     report.close()
     assert (tmp_path / "compliance.png").stat().st_size > 5000
+
+
+def test_a_camera_that_never_opened_is_listed_with_why(tmp_path: Path) -> None:
+    report = PeopleReport(chart=tmp_path / "compliance.png")
+    down = Frame("rtsp://cam2/live", "live", is_video=True, live=True, error="cannot open (retrying in 5 s)")
+    report.skip(Frame("rtsp://cam2/live", "live", is_video=True, live=True, error="refused (retrying in 5 s)"))
+    report.skip(down)  # the last error is kept
+    report.source_done("door", source(tmp_path, "door", [Tally(2, 1)]))
+    report.skip(Frame("door", "door", is_video=True, error="lost"))  # one already counted keeps its people
+    sources = report.to_dict()["sources"]
+    assert sources["rtsp://cam2/live"] == {**Tally().row(), "frames": 0, "intervals": [], "error": down.error}
+    assert sources["door"]["people"] == 3 and "error" not in sources["door"]
+    assert report.to_dict()["total"]["intervals"][0]["frames"] == 100
+    report.close()
+    assert (tmp_path / "compliance.png").exists()
 
 
 def test_no_sources_no_people_no_rate(tmp_path: Path) -> None:

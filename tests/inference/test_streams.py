@@ -53,7 +53,9 @@ def test_each_camera_is_counted_on_its_own_and_a_broken_one_stops_none(
     people = summary["people"]
     assert (people["sources"][entrance]["people"], people["sources"][entrance]["masked"]) == (3, 2)
     assert (people["sources"][side]["people"], people["sources"][side]["masked"]) == (2, 1)
-    assert broken not in people["sources"]
+    never_up = people["sources"][broken]  # listed, with nothing counted and why
+    assert (never_up["people"], never_up["frames"], never_up["intervals"]) == (0, 0, [])
+    assert "given up" in never_up["error"]
     assert (people["total"]["people"], people["total"]["masked"], people["total"]["unmasked"]) == (5, 3, 2)
     assert people["total"]["compliance_rate"] == pytest.approx(0.6)
     assert sum(b["people"] for b in people["total"]["intervals"]) == 5

@@ -209,7 +209,7 @@ def test_short_tracks_are_ignored_and_ties_are_not_called_masked(tmp_path) -> No
     saved = json.loads((tmp_path / "cam_tracking.json").read_text())
     assert "people_list" not in saved and saved["files"]["people.csv"] == str(tmp_path / "cam_people.csv")
     assert saved["intervals"] == [
-        {"start_s": 0.0, "end_s": 1.8, "people": 2, "masked": 1, "unmasked": 1, "compliance_rate": 0.5}
+        {"start_s": 0.0, "end_s": 1.8, "frames": 18, "people": 2, "masked": 1, "unmasked": 1, "compliance_rate": 0.5}
     ]  # the minute the clip is in, up to where it ends: its last frame, at 1.7 s, and that frame's 0.1 s
 
 
