@@ -10,11 +10,9 @@ import contextlib
 import csv
 import io
 import os
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
 
 import cv2
 import httpx
@@ -29,6 +27,7 @@ from facemask.events.store import EventStore
 from tests.app.test_app import EXAMPLE, ROOT, SETTINGS
 from tests.conftest import free_port
 from tests.scripts import start_script
+from tests.waiting import wait_for
 
 TOKEN = "a-long-test-token"
 #: app.py with runs/ moved to the test's folder (argv[1]): facemask.events reads it when first imported.
@@ -51,14 +50,6 @@ def bus_video(tmp_path_factory) -> Path:
         writer.write(frame)
     writer.release()
     return path
-
-
-def wait_for(check: Callable[[], Any], what: str, timeout_s: float = 60) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while not (found := check()):
-        assert time.monotonic() < deadline, f"no {what} within {timeout_s} s"
-        time.sleep(0.2)
-    return found
 
 
 @contextlib.contextmanager

@@ -7,40 +7,45 @@ from __future__ import annotations
 import csv
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 from benchmarks.simulated_cameras import ColourDetector, camera_frames, people_factory
 from facemask.events.event import camera_event
 from facemask.events.options import EventOptions, event_sink
+from facemask.events.sink import EventSink
 from facemask.events.spool import Spool
 from facemask.events.store import EventStore
 from facemask.events.writer import EventWriter
 from facemask.inference.people_files import PEOPLE_COLUMNS, RowWriter
-from facemask.inference.pipeline import Pipeline
+from facemask.inference.pipeline import BaseSink, FrameResult, Pipeline
 from tests.services import Postgres, free_port
+from tests.waiting import wait_for
 
 
-def paced(frames: Iterator, seconds_per_frame: float) -> Iterator:
-    for frame in frames:
-        time.sleep(seconds_per_frame)
-        yield frame
+class Outages(BaseSink):
+    """Starts the stopped server at the `up_at`-th frame; at the `down_at`-th, once the writer has stored
+    what it spooled meanwhile, stops it, and starts it again once the writer has spooled an event it could
+    not store, pacing the frames until then. Steps of the run, not of the clock, so a slow or a fast machine
+    meets both outages (timed ones let a busy CI run write nothing while the server was down in the middle)."""
 
+    def __init__(self, postgres: Postgres, sink: EventSink, up_at: int, down_at: int):
+        self.postgres, self.spool, self.up_at, self.down_at = postgres, sink.outlets.writer.spool, up_at, down_at
+        self.frames, self.down = 0, False
 
-def outages(postgres: Postgres, up_at: float, down_at: float, up_again_at: float) -> threading.Thread:
-    """Start the (stopped) server at `up_at` seconds, stop it at `down_at`, start it at `up_again_at`."""
-
-    def run() -> None:
-        start = time.monotonic()
-        for at, action in ((up_at, postgres.start), (down_at, postgres.stop), (up_again_at, postgres.start)):
-            time.sleep(max(0.0, start + at - time.monotonic()))
-            action()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread
+    def write(self, result: FrameResult) -> None:
+        self.frames += 1
+        if self.frames == self.up_at:
+            self.postgres.start()
+        elif self.frames == self.down_at:
+            wait_for(lambda: self.spool.depth == 0, "replay of the first outage's events", 30, 0.01)
+            self.postgres.stop()
+            self.down = True
+        elif self.down and self.spool.depth:
+            self.postgres.start()
+            self.down = False
+        elif self.down:
+            time.sleep(0.01)  # the writer's turn to meet the outage
 
 
 def test_a_run_through_database_outages_stores_every_person_once(
@@ -50,9 +55,7 @@ def test_a_run_through_database_outages_stores_every_person_once(
     sink = event_sink(EventOptions(db=pg_url, spool_dir=tmp_path / "spool", snapshots="off", retry_s=0.2))
     people_csv = RowWriter(tmp_path / "people.csv", PEOPLE_COLUMNS)
     pipeline = Pipeline(ColourDetector(), people=people_factory(None, 10.0, people_csv), concurrent=True)
-    toggling = outages(postgres, 0.6, 1.3, 1.8)
-    pipeline.run(paced(camera_frames(3, 25, fps=10), 0.0015), [sink])  # about 2.5 s
-    toggling.join()
+    pipeline.run(camera_frames(3, 25, fps=10), [Outages(postgres, sink, 150, 450), sink])  # of 750 frames
     people_csv.close()
     with (tmp_path / "people.csv").open() as f:
         expected = sorted((r["source"], int(r["track_id"]), r["verdict"]) for r in csv.DictReader(f))

@@ -12,7 +12,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import pytest
 
 from tests.inference.test_tracking import N, make_video, read_csv
 from tests.scripts import Started, start_script
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 SIDE = 15  # frames of the side door's video; the entrance has N
@@ -47,13 +47,6 @@ def start(cameras: Path, folder: str, weights: Path, frame_s: float = 0.0, signa
 def output(cameras: Path, folder: str) -> tuple[str, str]:
     cwd = cameras.parent / folder
     return (cwd / "script.stdout").read_text(), (cwd / "script.stderr").read_text()
-
-
-def wait_until(condition, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
 
 
 def people_of(run: Path, camera: str) -> list[dict[str, str]]:
@@ -90,7 +83,11 @@ def test_sigterm_mid_run_keeps_the_finished_camera_and_what_the_other_saw(camera
     video ends, not at the end of the run."""
     process = start(cameras, "run", trained_run / "weights" / "best.pt", frame_s=0.02)
     run = cameras.parent / "run" / "runs" / "exp"
-    wait_until(lambda: len(people_of(run, source(cameras, "side"))) == 2 or process.poll() is not None)
+    wait_for(
+        lambda: len(people_of(run, source(cameras, "side"))) == 2 or process.poll() is not None,
+        "side door's people",
+        every_s=0.01,
+    )
     assert process.poll() is None, "the run ended before the side camera's people were written"
     process.send_signal(signal.SIGTERM)
     assert process.wait(60) == 143
@@ -142,7 +139,11 @@ def test_a_stop_while_python_imports_torch_is_one_line(tmp_path: Path) -> None:
             stderr=subprocess.PIPE,
             text=True,
         )
-        wait_until(lambda process=process: caught(process.pid, signal.SIGTERM) or process.poll() is not None)
+        wait_for(
+            lambda process=process: caught(process.pid, signal.SIGTERM) or process.poll() is not None,
+            "signal handlers",
+            every_s=0.01,
+        )
         process.send_signal(signum)
         stdout, stderr = process.communicate(timeout=60)
         assert (process.returncode, stdout, stderr) == (128 + signum, "", f"detect.py: stopped by {signum.name}\n")
