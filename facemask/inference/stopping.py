@@ -42,8 +42,9 @@ class Stopped(KeyboardInterrupt):
 
 @dataclass
 class _State:
-    stop: Stopped | None = None  # the first stop asked for
-    raised: bool = False  # it has been raised (a later signal is ignored)
+    stop: Stopped | None = None  # the first stop asked for (a later signal is ignored)
+    raised: bool = False  # it has been raised
+    resending: bool = False  # it was dropped where Python ignores errors, and is being sent again
     holding: int = 0  # depth of held() blocks running
     unsaved: BaseException | None = None  # the last error out of a held() block: what saves failed
 
@@ -65,14 +66,16 @@ def _on_unraisable(unraisable: sys.UnraisableHookArgs) -> None:
     a moment later from another thread, so it lands in the main thread's own code, not in this hook (an
     error out of a hook is dropped too). Any other error is printed as Python would."""
     stop = _state.stop
-    if stop is None or unraisable.exc_value is not stop:
+    if stop is None or unraisable.exc_value is not stop or sys.is_finalizing():
         sys.__unraisablehook__(unraisable)
         return
-    _state.stop, _state.raised = None, False
+    _state.raised, _state.resending = False, True  # the stop stays asked for: stopped_by() still names it
     threading.Thread(target=_send_again, args=(stop.signum,), daemon=True).start()
 
 
 def _send_again(signum: int) -> None:
+    """The signal again, from this thread, once the hook has returned: Python runs its handler in the main
+    thread at its next bytecode, outside the callback that dropped the first."""
     time.sleep(0.05)  # the hook, and the C code that called it, have returned by then
     os.kill(os.getpid(), signum)
 
@@ -89,9 +92,12 @@ def _on_uncaught(kind: type[BaseException], error: BaseException, traceback: obj
 
 
 def _on_signal(signum: int, _frame: object) -> None:
-    if _state.stop is not None:
+    if _state.resending:  # the dropped stop, sent again: the same one is raised (after held(), if in one)
+        _state.resending = False
+    elif _state.stop is not None:
         return  # already stopping: what is being saved gets saved
-    _state.stop = Stopped(signum)
+    else:
+        _state.stop = Stopped(signum)
     if not _state.holding:
         _raise()
 
@@ -104,7 +110,11 @@ def _raise() -> NoReturn:
 @contextmanager
 def held() -> Iterator[None]:
     """The block runs to its end whatever signal comes; a stop asked for meanwhile is raised after it (after
-    the outermost of nested blocks). Without `install`, and in other threads' runs, it changes nothing."""
+    the outermost of nested blocks). Without `install`, and in other threads' runs (the app's camera wall), it
+    changes nothing: the stop is the main thread's, so a worker must neither hold it back nor raise it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
     _state.holding += 1
     try:
         yield

@@ -214,3 +214,29 @@ def test_a_stop_where_python_drops_errors_still_stops(tmp_path: Path, signum: si
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run([sys.executable, script], env=env, capture_output=True, text=True, timeout=60)
     assert (done.returncode, done.stdout, done.stderr) == (128 + signum, "", f"x.py: stopped by {signum.name}\n")
+
+
+# The app's camera wall runs each pipeline (whose end is a held() block) in a thread of its own.
+HELD_IN_A_WORKER = """
+import os, signal, threading, time
+from facemask.inference import stopping
+stopping.install()
+def camera():
+    with stopping.held():
+        time.sleep(1)
+worker = threading.Thread(target=camera)
+worker.start()
+time.sleep(0.2)
+os.kill(os.getpid(), signal.SIGTERM)  # while the worker holds
+for _ in range(100):
+    time.sleep(0.1)
+print("went on")
+"""
+
+
+def test_a_stop_while_a_worker_thread_saves_stops_the_main_thread(tmp_path: Path) -> None:
+    script = tmp_path / "x.py"
+    script.write_text(HELD_IN_A_WORKER)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, script], env=env, capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout, done.stderr) == (143, "", "x.py: stopped by SIGTERM\n")
