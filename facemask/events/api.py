@@ -54,7 +54,7 @@ class Interval(Row):
     zone: str
     start_at: datetime
     end_at: datetime
-    frames: int | None = None  # frames read in it: 0 while the camera was down (unknown for older rows)
+    frames: int | None = None  # frames analysed in it: 0 while the camera was down (unknown for older rows)
     people: int
     masked: int
     unmasked: int

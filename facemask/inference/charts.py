@@ -2,29 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from facemask.inference.counting import Tally
-from facemask.inference.streams import source_names
+from facemask.inference.streams import unique_names
 
 
 def compliance_chart(intervals: list[dict[str, Any]], seconds: float, tally: Tally, path: Path) -> None:
     """One source's people per interval (masked and unmasked bars) and its compliance rate, as a PNG."""
     title = f"{tally.people_text}, {tally.masked} masked ({tally.percent}), per {seconds:g} s"
-    people_chart(intervals, {"compliance": intervals}, path, "time (s)", title)
+    down = [(b["start_s"], b["end_s"]) for b in intervals if b["frames"] == 0]  # no frames came: down, not empty
+    people_chart(intervals, {"compliance": intervals}, path, "time (s)", title, down=down)
 
 
 def sources_chart(report: dict[str, Any], path: Path) -> None:
     """People per interval in total (bars) and each source's compliance rate over time (lines), as a PNG;
     `report` is facemask.inference.people_report.PeopleReport.to_dict()."""
     total, sources = report["total"], report["sources"]
-    names = source_names(list(sources))  # as the files are named: a/door.mp4 and b/door.mp4 are door, door_2
-    rates = {f"{n}: compliance": s["intervals"] for n, s in zip(names, sources.values(), strict=True) if s["intervals"]}
+    # named as their files are (a/door.mp4 and b/door.mp4 are door, door_2); one never opened has no line
+    counted = [s for s in sources.values() if s["intervals"]]
+    names = unique_names([s["name"] for s in counted])
+    rates = {f"{n}: compliance": s["intervals"] for n, s in zip(names, counted, strict=True)}
     tally = Tally.of_row(total)
-    title = f"{len(rates)} sources counted: {tally.people_text}, {tally.masked} masked ({tally.percent})"
+    counted = f"{len(rates)} source{'' if len(rates) == 1 else 's'} counted"
+    title = f"{counted}: {tally.people_text}, {tally.masked} masked ({tally.percent})"
     xlabel = "time since each source's first frame (s)"
     people_chart(total["intervals"], rates, path, xlabel, title, bar_label=" (all sources)")
 
@@ -36,9 +41,10 @@ def people_chart(
     xlabel: str,
     title: str,
     bar_label: str = "",
+    down: Sequence[tuple[float, float]] = (),
 ) -> None:
-    """Masked and unmasked people per interval of `bars` (stacked), grey where no frame came, and the
-    compliance rate of each of `rates`' interval lists as a line (one for a video, one per camera over
+    """Masked and unmasked people per interval of `bars` (stacked), the `down` spans (start, end) grey, and
+    the compliance rate of each of `rates`' interval lists as a line (one for a video, one per camera over
     several), as a PNG."""
     import matplotlib
 
@@ -53,8 +59,8 @@ def people_chart(
     unmasked = [b["unmasked"] for b in bars]
     ax.bar(starts, masked, width=widths, align="edge", color="tab:green", label=f"masked{bar_label}")
     ax.bar(starts, unmasked, width=widths, align="edge", bottom=masked, color="tab:red", label=f"unmasked{bar_label}")
-    for i, b in enumerate(b for b in bars if b["frames"] == 0):  # no frames came: down, not empty
-        ax.axvspan(b["start_s"], b["end_s"], color="0.85", zorder=0, label=None if i else "no frames (source down)")
+    for i, (start, end) in enumerate(down):
+        ax.axvspan(start, end, color="0.85", zorder=0, label=None if i else "no frames (source down)")
     ax.set_xlabel(xlabel)
     ax.set_ylabel("people")
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # whole people: no tick at 0.2 of one

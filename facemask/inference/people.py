@@ -114,9 +114,11 @@ class IntervalTally:
         return int(t // self.seconds)
 
     def see(self, t: float) -> None:
-        """A frame read at stream time `t` (before the intervals are settled at `t`)."""
+        """A frame read at stream time `t` (before the intervals are settled at `t`); one of an interval
+        already written (a file source read again from its start) is not counted twice."""
         i = self.index(t)
-        self._frames[i] = self._frames.get(i, 0) + 1
+        if i >= self.written:
+            self._frames[i] = self._frames.get(i, 0) + 1
 
     def add(self, person: Person) -> None:
         self._open.setdefault(self.index(person.first_s), Tally()).add(person.verdict)
@@ -132,7 +134,7 @@ class IntervalTally:
         in, the last ending at `now_s` (a 72-s clip's second minute is 60-72 s, not 60-120), and left out if
         that leaves it empty and of no width (a stream that ends on a boundary)."""
         last = self.index(now_s)
-        if last * self.seconds >= now_s and last not in self._open:
+        if last * self.seconds >= now_s and last not in self._open and last not in self._frames:
             last -= 1
         while self.written <= last:
             yield self._next_row(min(now_s, (self.written + 1) * self.seconds))

@@ -11,30 +11,37 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from facemask.files import source_label
 from facemask.inference.charts import sources_chart
 from facemask.inference.counting import Tally
 from facemask.inference.media import Frame
 from facemask.inference.people_files import read_intervals
-from facemask.inference.pipeline import BaseSink
+from facemask.inference.pipeline import BaseSink, FrameResult
 
 
 class PeopleReport(BaseSink):
     def __init__(self, chart: Path | None = None):
         """`chart`: where to draw every source's compliance over time (None: no chart)."""
         self.chart = chart
-        self.sources: dict[str, dict[str, Any]] = {}
+        self.sources: dict[str, dict[str, Any]] = {}  # by source as shown: a camera's login never reaches them
+        self._names: dict[str, str] = {}  # each source's name, as its files are named
+
+    def write(self, result: FrameResult) -> None:
+        self._names.setdefault(result.frame.source, result.frame.name)
 
     def skip(self, frame: Frame) -> None:
         """A video source that fails before its first frame is listed too, with nothing counted and its
         last error (its people, if it opens later, take the place of this)."""
-        listed = self.sources.get(frame.source)
+        listed = self.sources.get(source_label(frame.source))
         if frame.is_video and frame.error and (listed is None or "error" in listed):
-            self.sources[frame.source] = {**Tally().row(), "frames": 0, "intervals": [], "error": frame.error}
+            never_up = {"name": frame.name, **Tally().row(), "frames": 0, "intervals": [], "error": frame.error}
+            self.sources[source_label(frame.source)] = never_up
 
     def source_done(self, source: str, people: dict[str, Any]) -> None:
         csv_path = people.get("files", {}).get("compliance.csv")
         intervals = read_intervals(Path(csv_path)) if csv_path else []
-        self.sources[source] = {**people, "intervals": intervals}
+        name = self._names.get(source, Path(source).stem)
+        self.sources[source_label(source)] = {"name": name, **people, "intervals": intervals}
 
     def to_dict(self) -> dict[str, Any]:
         """{"total": people, masked, unmasked, compliance_rate, intervals; "sources": the same per source}."""

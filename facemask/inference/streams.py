@@ -66,9 +66,14 @@ def source_name(item: str, index: int) -> str:
 def source_names(items: Sequence[str]) -> list[str]:
     """Each source's source_name, made unique as name, name_2, name_3, ...: two cameras whose files share a
     stem (a/clip.mp4, b/clip.mp4) keep a tile, a caption and a row of their own."""
+    return unique_names([source_name(item, i) for i, item in enumerate(items)])
+
+
+def unique_names(bases: Sequence[str]) -> list[str]:
+    """The names in order, a repeated one as name_2, name_3, ..."""
     names: list[str] = []
-    for i, item in enumerate(items):
-        base = name = source_name(item, i)
+    for base in bases:
+        name = base
         n = 1
         while name in names:
             n += 1

@@ -47,6 +47,11 @@ class Outages(BaseSink):
         elif self.down:
             time.sleep(0.01)  # the writer's turn to meet the outage
 
+    def close(self) -> None:
+        if self.down:  # the run ended before the writer tried: the server back, and a failure that says so
+            self.postgres.start()
+            raise AssertionError("the writer stored nothing while the server was down in the middle")
+
 
 def test_a_run_through_database_outages_stores_every_person_once(
     postgres: Postgres, pg_url: str, tmp_path: Path, capfd
@@ -55,7 +60,7 @@ def test_a_run_through_database_outages_stores_every_person_once(
     sink = event_sink(EventOptions(db=pg_url, spool_dir=tmp_path / "spool", snapshots="off", retry_s=0.2))
     people_csv = RowWriter(tmp_path / "people.csv", PEOPLE_COLUMNS)
     pipeline = Pipeline(ColourDetector(), people=people_factory(None, 10.0, people_csv), concurrent=True)
-    pipeline.run(camera_frames(3, 25, fps=10), [Outages(postgres, sink, 150, 450), sink])  # of 750 frames
+    pipeline.run(camera_frames(3, 25, fps=10), [sink, Outages(postgres, sink, 150, 450)])  # of 750 frames
     people_csv.close()
     with (tmp_path / "people.csv").open() as f:
         expected = sorted((r["source"], int(r["track_id"]), r["verdict"]) for r in csv.DictReader(f))

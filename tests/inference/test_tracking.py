@@ -238,9 +238,9 @@ def test_an_interval_is_written_once_everyone_first_seen_in_it_is_settled(tmp_pa
             for i in range(30)
         ],
     )
-    feed(people, [[]] * people.book.lost_frames, start=30)  # frames 30-39: A is not settled yet
+    feed(people, [[]] * people.book.lost_frames, start=30)  # frames 30-40: A is not settled yet
     assert read_csv(tmp_path / "cam_compliance.csv") == []  # interval 0 waits for A, and every later one with it
-    feed(people, [[]], start=40)  # A settles at 4.0 s: intervals 0-3 are complete
+    feed(people, [[]], start=30 + people.book.lost_frames)  # A settles at 4.1 s: intervals 0-3 are complete
     rows = read_csv(tmp_path / "cam_compliance.csv")
     assert [(r["start_s"], r["people"], r["masked"], r["compliance_rate"]) for r in rows] == [
         ("0.0", "1", "1", "1.0"),
@@ -250,7 +250,8 @@ def test_an_interval_is_written_once_everyone_first_seen_in_it_is_settled(tmp_pa
     ]
     assert len(people.intervals) == 0
     people.close()
-    assert len(read_csv(tmp_path / "cam_compliance.csv")) == 4  # it ended at 4.0 s: no empty 4-4 s interval
+    last = read_csv(tmp_path / "cam_compliance.csv")[4:]
+    assert [(r["start_s"], r["end_s"], r["frames"]) for r in last] == [("4.0", "4.2", "2")]  # the frames at 4.0, 4.1 s
     assert (tmp_path / "cam_compliance.png").stat().st_size > 5000
 
 
