@@ -6,8 +6,8 @@ source's settled people, interval tallies and status changes become events as th
 - a person, when its people counter settles them: the sink adds itself to the counter's `on_person`
   when it first sees the counter (keeping the front end's own), and the best unmasked view of them
   (facemask.events.snapshots) is saved with the event;
-- an interval, when no one still unsettled can join it: the sink keeps a tally beside the counter's,
-  fed the same people and settled at the same times, so its rows are the counter's compliance rows;
+- an interval, as its people counter writes it (the counter's `on_interval`): the rows of its
+  compliance CSV, with the frames analysed in each (0 while a camera was down);
 - a camera status change: opened at a video source's first frame (and the first after an error), lost,
   retried or given_up from the frames with errors that facemask.inference.streams sends, ended when
   the source is done.
@@ -18,9 +18,7 @@ Times are wall-clock: a source's stream second 0 is the time its first frame rea
 from __future__ import annotations
 
 import time
-from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from facemask.classes import MASK
@@ -30,7 +28,6 @@ from facemask.events.outlets import Outlets
 from facemask.events.snapshots import SnapshotKeeper
 from facemask.files import source_label
 from facemask.inference.media import Frame
-from facemask.inference.people import IntervalTally, Person
 from facemask.inference.pipeline import BaseSink, FrameResult
 from facemask.inference.streams import GIVEN_UP
 from facemask.inference.tracking import ComplianceCounter
@@ -54,7 +51,6 @@ class SourceState:
     segment: int = -1  # people counters seen so far (a file read twice is counted twice)
     origin: float = 0.0  # wall time of the counter's stream second 0
     zone: str = ""
-    tally: IntervalTally = field(default_factory=lambda: IntervalTally(60.0))
 
     @property
     def up(self) -> bool:
@@ -92,9 +88,6 @@ class EventSink(BaseSink):
         if self.snapshots is not None:
             self.snapshots.look(counter, frame.image, result.detections, counter.names)
             self.snapshots.forget(counter, {p.track_id for p in counter.book})
-        state.tally.see(counter.now_s)
-        earliest = counter.book.first_seen_s()
-        self._intervals(state, state.tally.settle(counter.now_s if earliest is None else min(counter.now_s, earliest)))
 
     def skip(self, frame: Frame) -> None:
         if not frame.is_video or frame.error is None:
@@ -108,7 +101,6 @@ class EventSink(BaseSink):
         state = self.sources.get(source)
         if state is None or state.counter is None:
             return
-        self._intervals(state, state.tally.rest(state.counter.ended_s))
         if self.snapshots is not None:
             self.snapshots.forget(state.counter, set())
         ended_at = state.origin + state.counter.ended_s  # stream time, as its people: a file read faster than
@@ -122,11 +114,11 @@ class EventSink(BaseSink):
         self.outlets.close()
 
     def _follow(self, state: SourceState, counter: ComplianceCounter) -> None:
-        """A new people counter for this source: hear of each person it settles."""
+        """A new people counter for this source: hear of each person it settles and each interval it writes."""
         state.counter, state.segment = counter, state.segment + 1
         state.origin = time.time() - counter.now_s
         state.zone = self.zone_name if self.zone_name is not None else zone_label(counter.zone)
-        state.tally = IntervalTally(counter.intervals.seconds)
+        counter.on_interval = lambda row: self._interval(state, row)
         front_end = counter.on_person
 
         def on_person(row: dict[str, Any]) -> None:
@@ -141,15 +133,12 @@ class EventSink(BaseSink):
         if self.snapshots is not None and row["verdict"] != MASK:
             name = f"{slug(state.label)}-{self.run_id}-{state.segment}-{row['track_id']}"
             snapshot = self.snapshots.take(counter, int(row["track_id"]), name)
-        # the same person in the sink's tally: only when first seen and the verdict count there
-        state.tally.add(Person(int(row["track_id"]), row["first_seen_s"], votes=Counter({row["verdict"]: 1})))
         metrics.count_person(state.label, row["verdict"], counter.totals.rate)
         event = person_event(self.run_id, state.segment, state.label, state.zone, row, state.origin, snapshot)
         self.outlets.emit(event)
 
-    def _intervals(self, state: SourceState, rows: Iterable[dict[str, Any]]) -> None:
-        for row in rows:
-            self.outlets.emit(interval_event(self.run_id, state.segment, state.label, state.zone, row, state.origin))
+    def _interval(self, state: SourceState, row: dict[str, Any]) -> None:
+        self.outlets.emit(interval_event(self.run_id, state.segment, state.label, state.zone, row, state.origin))
 
     def _status(self, state: SourceState, status: str, detail: str = "", at: float | None = None) -> None:
         state.status = status

@@ -125,6 +125,8 @@ class Pipeline:
                         summaries[frame.source] = self._close(frame.source, sinks)
                     continue
                 if frame.error:
+                    if frame.source in self.people:
+                        self.people[frame.source].source_down()
                     for sink in sinks:
                         sink.skip(frame)
                     continue

@@ -49,6 +49,11 @@ class FaceTracker:
         cfg.track_buffer = self.lost_frames = max(1, round(cfg.track_buffer * frame_rate / 30.0))
         self.tracker = TRACKER_MAP[cfg.tracker_type](args=cfg)
 
+    def forget(self) -> None:
+        """Drop every track (a camera was lost: no one in view before it is followed after it). Not
+        ultralytics' reset(), which also starts the ids again, so a new track could take a settled one's id."""
+        self.tracker.tracked_stracks, self.tracker.lost_stracks, self.tracker.removed_stracks = [], [], []
+
     def update(self, detections: sv.Detections, image: np.ndarray | None = None) -> sv.Detections:
         """All the detections, with `tracker_id` set: the track's id, or -1 for a face not (yet) in a
         confirmed track (a new face's first frame, a low-confidence one)."""

@@ -45,7 +45,8 @@ class ComplianceCounter:
     `<stem>_compliance.png` and `<stem>_tracking.json` (totals and intervals; the people are in the
     CSV); without one (the app) it only counts. Rows name the `source`; with `people_csv` (several cameras)
     they go to that shared file instead of one of the counter's own. `on_person` is also given each counted
-    person's row as they settle (the app lists the people of its short videos).
+    person's row as they settle (the app lists the people of its short videos), and `on_interval` (set
+    after it is made, as the event sink does) each interval's row as it is written.
 
     `fps` is the source's frame rate and `stride` the --vid-stride: the tracker sees fps/stride frames
     a second, and a frame's time is its index over fps (the wall clock for live sources)."""
@@ -84,10 +85,13 @@ class ComplianceCounter:
         self._intervals_csv = RowWriter(self.paths["compliance.csv"], INTERVAL_COLUMNS) if save_dir else None
         self.frames, self.now_s, self._closed = 0, 0.0, False
         self.step_s = stride / self.fps  # from one frame read to the next: a live stream's is measured
+        self.live, self.heard_s = False, 0.0  # a live source, and when it was last heard of (frame or error)
+        self.on_interval: Callable[[dict[str, Any]], None] | None = None
 
     def update(self, frame: Frame, detections: sv.Detections) -> sv.Detections:
         """Track one frame's detections; returns them all, with tracker ids (-1: not in a track yet)."""
-        now_s = time.monotonic() - self.started if frame.live else frame.index / self.fps
+        self.live = frame.live
+        now_s = self._clock() if frame.live else frame.index / self.fps
         tracked = self.tracker.update(detections, frame.image)
         self.count(tracked, now_s, frame.image.shape[1], frame.image.shape[0])
         return tracked
@@ -109,6 +113,20 @@ class ComplianceCounter:
         earliest = self.book.first_seen_s()
         self._write_intervals(self.intervals.settle(now_s if earliest is None else min(now_s, earliest)))
 
+    def _clock(self) -> float:
+        return time.monotonic() - self.started
+
+    def source_down(self) -> None:
+        """The source failed (a camera lost, a file cut short): those in view are settled, as no track
+        survives the gap, and a live source's intervals are written up to now, with the frames they had,
+        so a camera down for an hour has its hour of empty intervals at once, not when it is back."""
+        self.tracker.forget()
+        for person in self.book.drain():
+            self._settle(person)
+        if self.live:
+            self.heard_s = self._clock()
+            self._write_intervals(self.intervals.settle(self.heard_s))
+
     def _counts(self, person: Person) -> bool:
         return person.frames >= self.min_frames and person.counted
 
@@ -128,6 +146,8 @@ class ComplianceCounter:
         for row in rows:
             if self._intervals_csv is not None:
                 self._intervals_csv.write(row)
+            if self.on_interval is not None:
+                self.on_interval(row)
 
     def draw(self, image: np.ndarray) -> np.ndarray:
         """The zone or line and the running tally, on an annotated frame."""
@@ -152,14 +172,19 @@ class ComplianceCounter:
     @property
     def ended_s(self) -> float:
         """Where the stream read so far ends, in stream time: its last frame's time and that frame's own
-        length (a 12-s clip at 25 fps ends at 12.0, its last frame is at 11.96)."""
-        return round(self.now_s + self.step_s, 6) if self.frames else 0.0  # 5.9 + 0.1 is 6.0, not 6.000000000000001
+        length (a 12-s clip at 25 fps ends at 12.0, its last frame is at 11.96); a live source that went
+        down ends when it was last heard of."""
+        if not self.frames:
+            return 0.0
+        return round(max(self.now_s + self.step_s, self.heard_s), 6)  # 5.9 + 0.1 is 6.0, not 6.000000000000001
 
     def close(self) -> dict[str, Any]:
         """Settle everyone still held, write the last intervals, the summary JSON and the chart."""
         if self._closed:
             return self.summary()
         self._closed = True
+        if self.live:  # stopped while down: the outage is in the intervals up to the stop
+            self.heard_s = self._clock()
         for person in self.book.drain():
             self._settle(person)
         self._write_intervals(self.intervals.rest(self.ended_s))

@@ -5,6 +5,8 @@ blurred snapshot for each unmasked person; a source that fails is lost, retried,
 from __future__ import annotations
 
 import csv
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -12,6 +14,7 @@ import cv2
 from benchmarks.simulated_cameras import ColourDetector, camera_frames, people_factory
 from facemask.events.options import EventOptions, event_sink
 from facemask.events.store import EventStore
+from facemask.inference.media import Frame
 from facemask.inference.people_files import PEOPLE_COLUMNS, RowWriter
 from facemask.inference.pipeline import Pipeline
 from facemask.inference.streams import MultiSource
@@ -91,3 +94,30 @@ def test_a_failing_source_is_lost_retried_then_given_up_one_row_each(tmp_path: P
         (missing, "given_up"),
     ]
     assert "given up" in rows[-1]["detail"]
+
+
+def test_a_camera_down_has_its_empty_intervals_stored_while_it_is_down(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'events.db'}"
+    sink = event_sink(EventOptions(db=db, spool_dir=tmp_path / "spool", snapshots="off"))
+    emitted, emit = [], sink.outlets.emit
+    sink.outlets.emit = lambda event: (emitted.append(event), emit(event))  # what goes out, and when
+    while_down = []
+
+    def live() -> Iterator[Frame]:
+        for frame in camera_frames(1, 2, fps=10):  # 20 frames, read at once
+            frame.live = True
+            yield frame
+        time.sleep(2.5)  # then nothing for 2.5 s, and the reader says so
+        yield Frame("cam1", "cam1", is_video=True, live=True, error="the stream ended (retrying in 5 s)")
+        while_down.extend(e.row["frames"] for e in emitted if e.kind == "interval")
+
+    Pipeline(ColourDetector(), people=people_factory(None, 1.0)).run(live(), [sink])
+    store = EventStore(db)
+    intervals, _ = store.page("interval", limit=100)
+    people, _ = store.page("person", limit=100)
+    statuses = [r["status"] for r in store.page("camera")[0]]
+    store.close()
+    frames = [r["frames"] for r in sorted(intervals, key=lambda r: r["start_at"])]
+    assert sum(frames) == 20 and frames[-2:] == [0, 0] and len(frames) >= 3  # 1-2 s and 2-2.5 s: down
+    assert while_down == frames[:-1]  # all but the last, open one, before the camera was back or the run ended
+    assert people and statuses == ["opened", "lost"]  # still lost when the run stopped

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import time
 from pathlib import Path
 
 import cv2
@@ -253,6 +254,30 @@ def test_an_interval_is_written_once_everyone_first_seen_in_it_is_settled(tmp_pa
     last = read_csv(tmp_path / "cam_compliance.csv")[4:]
     assert [(r["start_s"], r["end_s"], r["frames"]) for r in last] == [("4.0", "4.2", "2")]  # the frames at 4.0, 4.1 s
     assert (tmp_path / "cam_compliance.png").stat().st_size > 5000
+
+
+def test_a_live_camera_that_goes_down_has_its_empty_intervals_at_once(tmp_path) -> None:
+    """The pipeline tells the counter of each failed read (every retry): those in view are settled, and the
+    intervals up to now are written with 0 frames, to the CSV and to `on_interval` (the events), while the
+    camera is still down; a stop while down ends the last interval at the stop."""
+    people = counter(tmp_path, interval_s=1.0)
+    heard = []
+    people.on_interval = heard.append
+    people.live, people.started = True, time.monotonic() - 3.5  # a camera opened 3.5 s ago
+    feed(people, [[(1, MASKED)]] * 10)  # 0.0-0.9 s, then the camera is lost
+    people.source_down()
+    rows = read_csv(tmp_path / "cam_compliance.csv")
+    assert [(r["start_s"], r["frames"], r["people"]) for r in rows] == [
+        ("0.0", "10", "1"),
+        ("1.0", "0", "0"),
+        ("2.0", "0", "0"),
+    ]
+    assert len(read_csv(tmp_path / "cam_people.csv")) == 1 and len(people.book) == 0
+    summary = people.close()
+    [last] = read_csv(tmp_path / "cam_compliance.csv")[3:]
+    assert (last["start_s"], last["frames"]) == ("3.0", "0") and 3.5 <= float(last["end_s"]) < 4.0
+    assert summary["duration_s"] == pytest.approx(float(last["end_s"]), abs=0.01) and summary["people"] == 1
+    assert [r["frames"] for r in heard] == [10, 0, 0, 0]  # what the event sink is given
 
 
 def test_a_line_counts_only_tracks_that_cross_it(tmp_path) -> None:
