@@ -44,7 +44,7 @@ def iter_frames(
     elif kind is SourceKind.WEBCAM:
         yield from iter_video(int(items[0]), f"webcam{items[0]}", vid_stride, live=True)
     elif kind is SourceKind.STREAM:
-        yield from iter_video(items[0], "stream", vid_stride, live=True, timeout=stream_timeout)
+        yield from _one_stream(items[0], vid_stride, stream_timeout)
     else:
         for item in items:
             if classify(item) is SourceKind.VIDEO:
@@ -61,6 +61,17 @@ def source_name(item: str, index: int) -> str:
     if kind is SourceKind.STREAM:
         return f"stream{index + 1}"
     return Path(item).stem
+
+
+def _one_stream(url: str, vid_stride: int, timeout: float) -> Iterator[Frame]:
+    """A stream's frames; one that answered and then stopped is said to have ended (one line, and counted
+    in the summary, as a camera of a .streams file is), not passed off as the end of a file."""
+    answered = False
+    for frame in iter_video(url, "stream", vid_stride, live=True, timeout=timeout):
+        answered = answered or frame.error is None
+        yield frame
+    if answered:
+        yield Frame(url, "stream", is_video=True, live=True, error="the stream ended")
 
 
 def source_names(items: Sequence[str]) -> list[str]:
@@ -151,11 +162,11 @@ class MultiSource:
                 with self._lock:
                     live = list(self._latest.values())
                     self._latest.clear()
+                yield from live  # first: a camera's newest frame was read before an error queued since
                 for frame in queued:
                     if frame.error is None and not frame.live and not frame.ended:
                         self._file_slots[frame.source].release()  # its reader may read the next one now
                     yield frame
-                yield from live
                 if not queued and not live and all(r.done for r in self.readers) and self._frames.empty():
                     return
         finally:

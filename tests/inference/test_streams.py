@@ -146,3 +146,18 @@ def test_a_camera_down_is_said_once_until_it_comes_back(capsys) -> None:
     assert err.count(f"WARNING: {url}: cannot open stream (retrying in 5 s)") == 2 and "skipped" not in err
     assert console.summary.skipped == {"cannot open stream": 2}  # two outages, not four tries
     assert console.per_source[url]["problems"] == {"cannot open stream": 4}  # each try, in the source's record
+
+
+def test_a_single_stream_that_stops_is_said_to_have_ended(tmp_path: Path) -> None:
+    """detect.py --source http://cam/video.mjpg: a camera that stops sending ends the run with a line that
+    says so, as a .streams camera is said to be lost, not as quietly as a file that played to its end."""
+    from benchmarks.mjpeg_cameras import Cameras, jpegs
+
+    cameras = Cameras([jpegs(make_video(tmp_path / "clip.mp4", frames=10))], fps=20)
+    seen = []
+    for frame in streams.iter_frames(cameras.url(0), stream_timeout=2):
+        seen.append(frame)
+        if len(seen) == 5:
+            cameras.close()  # the camera goes away mid-stream
+    assert all(f.error is None for f in seen[:5]) and seen[-1].error == "the stream ended"
+    assert seen[-1].live and seen[-1].source == cameras.url(0)
