@@ -30,10 +30,14 @@ class ConsoleSink(BaseSink):
 
     def write(self, result: FrameResult) -> None:
         frame, counts = result.frame, result.counts
-        self._down.discard(frame.source)  # up again: its next failure is said
+        if frame.source in self._down:  # up again: said, and its next failure is said too
+            self._down.discard(frame.source)
+            tqdm.write(f"{shown(frame.source)}: frames again", file=sys.stderr)
         self.summary.add(counts, result.speed_ms, frame.is_video)
         if self.sources:
-            self._source(frame.source)["frames"] += 1
+            record = self._source(frame.source)
+            record["frames"] += 1
+            record["down"] = False
         self._progress(frame if frame.is_video else None)
         if self._bar is not None:
             self._bar.set_postfix_str(format_counts(counts), refresh=False)
@@ -48,7 +52,7 @@ class ConsoleSink(BaseSink):
         if self.sources:
             record = self._source(frame.source)  # counted by reason, so a camera down for days stays one line
             record["problems"][reason] = record["problems"].get(reason, 0) + 1
-            record["last_problem"] = frame.error
+            record["last_problem"], record["down"] = frame.error, frame.is_video
         if frame.is_video and frame.source in self._down and GIVEN_UP not in frame.error:
             return  # a source still down, retried every few seconds: said when it went down, and when given up
         if frame.is_video:
@@ -79,7 +83,9 @@ class ConsoleSink(BaseSink):
             self._bar = None
 
     def _source(self, source: str) -> dict[str, Any]:
-        return self.per_source.setdefault(source_label(source), {"frames": 0, "problems": {}, "last_problem": None})
+        # down: the source's last word was an error (the last problem may be an outage it came back from)
+        empty = {"frames": 0, "problems": {}, "last_problem": None, "down": False}
+        return self.per_source.setdefault(source_label(source), empty)
 
     def _progress(self, frame: Frame | None) -> None:
         """One bar per video or stream (a frame rate where the length is unknown); none for images."""

@@ -140,10 +140,12 @@ def test_a_camera_down_is_said_once_until_it_comes_back(capsys) -> None:
     for frame in (down, down, down):
         console.skip(frame)
     console.write(FrameResult(up, sv.Detections.empty(), {"Mask": 0, "No Mask": 0}))
+    assert console.per_source[url]["down"] is False  # back, though its last problem was the outage
     console.skip(down)  # down again: said again
     console.close()
     err = capsys.readouterr().err
     assert err.count(f"WARNING: {url}: cannot open stream (retrying in 5 s)") == 2 and "skipped" not in err
+    assert err.count(f"{url}: frames again") == 1 and console.per_source[url]["down"] is True
     assert console.summary.skipped == {"cannot open stream": 2}  # two outages, not four tries
     assert console.per_source[url]["problems"] == {"cannot open stream": 4}  # each try, in the source's record
 
