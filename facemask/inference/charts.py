@@ -28,8 +28,8 @@ def sources_chart(report: dict[str, Any], path: Path) -> None:
     names = unique_names([s["name"] for s in counted])
     rates = {f"{n}: compliance": s["intervals"] for n, s in zip(names, counted, strict=True)}
     tally = Tally.of_row(total)
-    counted = f"{len(rates)} source{'' if len(rates) == 1 else 's'} counted"
-    title = f"{counted}: {tally.people_text}, {tally.masked} masked ({tally.percent})"
+    sources_text = f"{len(rates)} source{'' if len(rates) == 1 else 's'}"
+    title = f"{sources_text} counted: {tally.people_text}, {tally.masked} masked ({tally.percent})"
     xlabel = "time since each source's first frame (s)"
     people_chart(total["intervals"], rates, path, xlabel, title, bar_label=" (all sources)")
 

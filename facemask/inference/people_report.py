@@ -32,10 +32,16 @@ class PeopleReport(BaseSink):
     def skip(self, frame: Frame) -> None:
         """A video source that fails before its first frame is listed too, with nothing counted and its
         last error (its people, if it opens later, take the place of this)."""
-        listed = self.sources.get(source_label(frame.source))
+        label = source_label(frame.source)
+        listed = self.sources.get(label)
         if frame.is_video and frame.error and (listed is None or "error" in listed):
-            never_up = {"name": frame.name, **Tally().row(), "frames": 0, "intervals": [], "error": frame.error}
-            self.sources[source_label(frame.source)] = never_up
+            self.sources[label] = {
+                "name": frame.name,
+                **Tally().row(),
+                "frames": 0,
+                "intervals": [],
+                "error": frame.error,
+            }
 
     def source_done(self, source: str, people: dict[str, Any]) -> None:
         csv_path = people.get("files", {}).get("compliance.csv")

@@ -121,11 +121,14 @@ class ComplianceCounter:
         survives the gap, and a live source's intervals are written up to now, with the frames they had,
         so a camera down for an hour has its hour of empty intervals at once, not when it is back."""
         self.tracker.forget()
-        for person in self.book.drain():
-            self._settle(person)
+        self._settle_everyone()
         if self.live:
             self.heard_s = self._clock()
             self._write_intervals(self.intervals.settle(self.heard_s))
+
+    def _settle_everyone(self) -> None:
+        for person in self.book.drain():
+            self._settle(person)
 
     def _counts(self, person: Person) -> bool:
         return person.frames >= self.min_frames and person.counted
@@ -185,8 +188,7 @@ class ComplianceCounter:
         self._closed = True
         if self.live:  # stopped while down: the outage is in the intervals up to the stop
             self.heard_s = self._clock()
-        for person in self.book.drain():
-            self._settle(person)
+        self._settle_everyone()
         self._write_intervals(self.intervals.rest(self.ended_s))
         for writer in (None if self._shared_people else self._people_csv, self._intervals_csv):
             if writer is not None:

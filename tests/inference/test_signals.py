@@ -149,6 +149,14 @@ def test_a_stop_while_python_imports_torch_is_one_line(tmp_path: Path) -> None:
         assert (process.returncode, stdout, stderr) == (128 + signum, "", f"detect.py: stopped by {signum.name}\n")
 
 
+def run_as_script(tmp_path: Path, code: str) -> subprocess.CompletedProcess:
+    """`code` run as tmp_path/x.py, to its end; the project is put on its path, as it is not beside it."""
+    script = tmp_path / "x.py"
+    script.write_text(code)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, script], env=env, capture_output=True, text=True, timeout=60)
+
+
 # A signal that lands while a C extension runs Python code comes out of it as that extension's own error:
 # pydantic_core's SchemaError ("Error building ... Stopped: SIGINT") while fastapi builds its models, a
 # pybind11 module's ImportError ("initialization failed") while scipy loads. Here Python plays the extension.
@@ -177,10 +185,7 @@ def test_an_error_that_takes_the_place_of_a_stop_is_that_stop(
     tmp_path: Path, signum: signal.Signals, then: str, code: int, stderr: str
 ) -> None:
     """One line and 130/143, as the stop would have; but what saves failing is a bug and keeps its traceback."""
-    script = tmp_path / "x.py"
-    script.write_text(AS_AN_EXTENSION.format(signal=signum.name, then=then))
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # the script is in tmp_path: the project is not beside it
-    done = subprocess.run([sys.executable, script], env=env, capture_output=True, text=True, timeout=60)
+    done = run_as_script(tmp_path, AS_AN_EXTENSION.format(signal=signum.name, then=then))
     assert done.returncode == code
     if code == 1:
         assert "Traceback" in done.stderr and done.stderr.splitlines()[-1].startswith(stderr)
@@ -209,10 +214,7 @@ print("went on")
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_a_stop_where_python_drops_errors_still_stops(tmp_path: Path, signum: signal.Signals) -> None:
-    script = tmp_path / "x.py"
-    script.write_text(WHERE_ERRORS_ARE_DROPPED.format(signal=signum.name))
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, script], env=env, capture_output=True, text=True, timeout=60)
+    done = run_as_script(tmp_path, WHERE_ERRORS_ARE_DROPPED.format(signal=signum.name))
     assert (done.returncode, done.stdout, done.stderr) == (128 + signum, "", f"x.py: stopped by {signum.name}\n")
 
 
@@ -235,8 +237,5 @@ print("went on")
 
 
 def test_a_stop_while_a_worker_thread_saves_stops_the_main_thread(tmp_path: Path) -> None:
-    script = tmp_path / "x.py"
-    script.write_text(HELD_IN_A_WORKER)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, script], env=env, capture_output=True, text=True, timeout=60)
+    done = run_as_script(tmp_path, HELD_IN_A_WORKER)
     assert (done.returncode, done.stdout, done.stderr) == (143, "", "x.py: stopped by SIGTERM\n")
