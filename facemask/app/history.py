@@ -25,7 +25,7 @@ from facemask.inference.counting import Tally
 HOURS = 48  # the chart: compliance per hour over this many hours
 DAYS = 14  # the table: people and compliance per day over this many days
 HOUR_COLUMNS = ["hour", "camera", "compliance rate", "people"]
-DAY_COLUMNS = ["day", "camera", "people", "masked", "unmasked", "compliance rate"]
+DAY_COLUMNS = ["day", "camera", "people", "masked", "unmasked", "compliance rate", "hours down"]
 
 
 def _epoch_hour(dialect: str) -> ColumnElement:
@@ -51,6 +51,7 @@ def hourly(store: EventStore, since: datetime, sources: list[str] | None = None)
             hour,
             func.sum(intervals.c.masked).label("masked"),
             func.sum(intervals.c.unmasked).label("unmasked"),
+            func.sum(intervals.c.frames).label("frames"),  # NULL for rows older than the column
         )
         .where(*where)
         .group_by(intervals.c.source, hour)
@@ -63,6 +64,7 @@ def hourly(store: EventStore, since: datetime, sources: list[str] | None = None)
             "source": r.source,
             "hour": datetime.fromtimestamp(int(r.hour) * 3600, timezone.utc),
             "tally": Tally(int(r.masked or 0), int(r.unmasked or 0)),
+            "down": r.frames is not None and int(r.frames) == 0,  # no frame all hour: not a quiet hour
         }
         for r in found
     ]
@@ -98,11 +100,16 @@ def history(
         if r["hour"] >= recent and r["tally"].people
     ]
     days: dict[tuple[str, str], Tally] = {}
+    down: dict[tuple[str, str], int] = {}
     for r in rows:
         key = (r["local"].date().isoformat(), r["camera"])
         days[key] = days.get(key, Tally()) + r["tally"]
+        down[key] = down.get(key, 0) + r["down"]
     newest_first = sorted(sorted(days.items(), key=lambda kv: kv[0][1]), key=lambda kv: kv[0][0], reverse=True)
-    table = [{"day": day, "camera": camera, **_day_row(tally)} for (day, camera), tally in newest_first]
+    table = [
+        {"day": day, "camera": camera, **_day_row(tally), "hours down": down[day, camera]}
+        for (day, camera), tally in newest_first
+    ]
     people = sum(days.values(), Tally()).people_text
     line = (
         f"History: {people} over the last {DAYS} days"

@@ -121,7 +121,9 @@ def test_the_app_stores_every_person_serves_them_and_remembers_them(bus_video, t
 
 
 def store_with_intervals(url: str, now: datetime) -> EventStore:
-    """Two cameras' intervals, sources as stored: the door's every 5 hours over 3 days, the yard's once, 2 days ago."""
+    """Two cameras' intervals, sources as stored: the door's every 5 hours over 3 days, the yard's once, 2 days ago,
+    and an hour after that, the yard down (no frames), then quiet (frames, nobody) and an older row without
+    frames (written before the column was)."""
     store = EventStore(url).open()
     origin = now.timestamp()
     events = [
@@ -161,6 +163,10 @@ def store_with_intervals(url: str, now: datetime) -> EventStore:
             origin,
         )
     )
+    for k, frames in enumerate((0, 1500, None)):
+        row = {"start_s": -(47 - k) * 3600, "end_s": 60 - (47 - k) * 3600, "frames": frames, "people": 0}
+        row |= {"masked": 0, "unmasked": 0, "compliance_rate": None}
+        events.append(interval_event(f"r{3 + k}", 0, "yard", "", row, origin))
     store.insert(events)
     return store
 
@@ -175,7 +181,9 @@ def test_history_is_the_same_from_sqlite_and_postgresql(postgres, tmp_path) -> N
     assert list(chart["camera"]) == ["door"] * 10 and set(chart["compliance rate"]) == {0.667}  # the last 48 h
     assert chart["hour"].min() >= (now - timedelta(hours=48)).astimezone().replace(tzinfo=None)
     assert days["people"].sum() == 15 * 3 + 4 and line == "History: 49 people over the last 14 days"
-    assert set(days[days["camera"] == "yard"]["compliance rate"]) == {"25%"}
+    yard = days[days["camera"] == "yard"]
+    assert set(yard["compliance rate"]) == {"25%"} and yard["hours down"].sum() == 1  # down, not quiet
+    assert days[days["camera"] == "door"]["hours down"].sum() == 0
     assert history(sqlite, {"elsewhere": "x"}, now)[1].empty  # only the wall's cameras
     sqlite.close()
     pg.close()
