@@ -35,6 +35,9 @@ Usage - events (facemask/events: each settled person, interval tally and camera 
 
 Stopping: Ctrl-C and SIGTERM (docker stop, systemd, kill) both end a run after saving everything it has seen
 (summary.json, the people and compliance files, the charts); the exit status is then 130 or 143.
+Exit status: 0 done (files that could not be read are skipped, counted and named); 1 saved, but failed as
+a whole: nothing could be read, or a stream or webcam stopped sending (so systemd's Restart=on-failure
+starts it again); 2 refused (a bad flag, path, model or source), before anything is made.
 
 Python:
     from detect import run
@@ -59,7 +62,7 @@ if __name__ == "__main__":
     stopping.install()  # Ctrl-C and SIGTERM stop a run alike, and save what it saw (facemask.inference.stopping)
 
 try:  # these load torch and OpenCV for seconds: a stop meanwhile is one line, not a traceback
-    from facemask.cli import add_flags, fail, script_parser
+    from facemask.cli import RUN_FAILED, add_flags, fail, script_parser
     from facemask.errors import FacemaskError, warn
     from facemask.events.options import EventOptions, add_event_flags, event_sink
     from facemask.events.rules import unmatched
@@ -271,11 +274,14 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(opt: argparse.Namespace) -> None:
     try:
-        run(**vars(opt))
+        summary = run(**vars(opt))
     except FacemaskError as e:
         fail("detect.py", e)
     except KeyboardInterrupt as e:  # Ctrl-C or SIGTERM; what was seen is saved by then
         stopping.exit_stopped("detect.py", e)
+    if summary.failure:  # saved by now; a service manager's Restart=on-failure starts the run again
+        print(f"detect.py: failed: {summary.failure}", file=sys.stderr)
+        sys.exit(RUN_FAILED)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ from facemask.errors import FacemaskError
 T = TypeVar("T")
 
 USER_ERROR = 2  # argparse's exit status for a bad command line
+RUN_FAILED = 1  # a run that went through but failed as a whole (its cameras lost): systemd restarts on it
 
 
 def fail(prog: str, message: object) -> NoReturn:

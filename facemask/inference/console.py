@@ -26,12 +26,12 @@ class ConsoleSink(BaseSink):
         self.vid_stride, self.sources = vid_stride, sources
         self.per_source: dict[str, dict[str, Any]] = {}  # with several sources: frames and problems of each
         self._bar: tqdm | None = None
-        self._down: set[str] = set()  # video sources whose failure was said, until a frame of theirs comes
+        self._down: dict[str, Frame] = {}  # video sources whose failure was said, until a frame of theirs comes
 
     def write(self, result: FrameResult) -> None:
         frame, counts = result.frame, result.counts
         if frame.source in self._down:  # up again: said, and its next failure is said too
-            self._down.discard(frame.source)
+            del self._down[frame.source]
             tqdm.write(f"{shown(frame.source)}: frames again", file=sys.stderr)
         self.summary.add(counts, result.speed_ms, frame.is_video)
         if self.sources:
@@ -48,15 +48,23 @@ class ConsoleSink(BaseSink):
             print(f"{shown(frame.source)}: {w}x{h} {format_counts(counts)}, {ms:.0f} ms")
 
     def skip(self, frame: Frame) -> None:
+        """A file that cannot be read, or a video source that failed: said and counted once per outage (a
+        camera retried for days stays one line), in the summary and in the source's record alike."""
         reason = frame.error.split(" (")[0]
+        again = frame.is_video and frame.source in self._down  # a retry, or the give-up, of a source said down
         if self.sources:
-            record = self._source(frame.source)  # counted by reason, so a camera down for days stays one line
-            record["problems"][reason] = record["problems"].get(reason, 0) + 1
+            record = self._source(frame.source)
+            if again:
+                record["retries"] += 1
+            else:
+                record["problems"][reason] = record["problems"].get(reason, 0) + 1
             record["last_problem"], record["down"] = frame.error, frame.is_video
-        if frame.is_video and frame.source in self._down and GIVEN_UP not in frame.error:
-            return  # a source still down, retried every few seconds: said when it went down, and when given up
         if frame.is_video:
-            self._down.add(frame.source)
+            self._down[frame.source] = frame
+        if again:
+            if GIVEN_UP in frame.error:
+                warn(f"{shown(frame.source)}: {frame.error}")
+            return
         self.summary.skipped[reason] += 1
         skipped = sum(self.summary.skipped.values())
         if skipped <= MAX_WARNINGS:
@@ -78,13 +86,24 @@ class ConsoleSink(BaseSink):
         tqdm.write(line, file=sys.stdout)
 
     def close(self) -> None:
+        self.summary.failure = self._failure()
         if self._bar is not None:
             self._bar.close()
             self._bar = None
 
+    def _failure(self) -> str | None:
+        """Why the run failed as a whole, if it did: nothing could be read, or a live source (a camera, whose
+        frames should never end) was down at the end. A service manager restarts a run on its exit status."""
+        if not (self.summary.images or self.summary.frames) and self.summary.skipped:
+            return f"nothing could be read ({sum(self.summary.skipped.values())} skipped)"
+        lost = [f for f in self._down.values() if f.live]
+        if lost:
+            return "; ".join(f"{shown(f.source)}: {f.error}" for f in lost)
+        return None
+
     def _source(self, source: str) -> dict[str, Any]:
         # down: the source's last word was an error (the last problem may be an outage it came back from)
-        empty = {"frames": 0, "problems": {}, "last_problem": None, "down": False}
+        empty = {"frames": 0, "problems": {}, "retries": 0, "last_problem": None, "down": False}
         return self.per_source.setdefault(source_label(source), empty)
 
     def _progress(self, frame: Frame | None) -> None:

@@ -91,6 +91,7 @@ class RunSummary:
     faces: Counter = field(default_factory=Counter)
     skipped: Counter = field(default_factory=Counter)  # reason -> files
     ms: float = 0.0  # summed pre-process + inference + post-process time
+    failure: str | None = None  # why the run failed as a whole (detect.py exits 1): ConsoleSink says
 
     def add(self, counts: dict[str, int], speed_ms: dict[str, float], is_video: bool) -> None:
         if is_video:
@@ -126,4 +127,4 @@ class RunSummary:
             "compliance_rate": Tally.of_counts(dict(self.faces)).rate,
             "skipped": dict(self.skipped),
             "ms_per_image": self.ms / max(1, self.images + self.frames),
-        }
+        } | ({"failure": self.failure} if self.failure else {})

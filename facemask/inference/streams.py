@@ -42,9 +42,9 @@ def iter_frames(
     if kind is SourceKind.STREAMS_FILE:
         yield from MultiSource(items, vid_stride, stream_timeout=stream_timeout)
     elif kind is SourceKind.WEBCAM:
-        yield from iter_video(int(items[0]), f"webcam{items[0]}", vid_stride, live=True)
+        yield from _one_live(int(items[0]), f"webcam{items[0]}", vid_stride, stream_timeout)
     elif kind is SourceKind.STREAM:
-        yield from _one_stream(items[0], vid_stride, stream_timeout)
+        yield from _one_live(items[0], "stream", vid_stride, stream_timeout)
     else:
         for item in items:
             if classify(item) is SourceKind.VIDEO:
@@ -63,15 +63,16 @@ def source_name(item: str, index: int) -> str:
     return Path(item).stem
 
 
-def _one_stream(url: str, vid_stride: int, timeout: float) -> Iterator[Frame]:
-    """A stream's frames; one that answered and then stopped is said to have ended (one line, and counted
-    in the summary, as a camera of a .streams file is), not passed off as the end of a file."""
+def _one_live(target: str | int, name: str, vid_stride: int, timeout: float) -> Iterator[Frame]:
+    """A stream's or webcam's frames; one that answered and then stopped is said to have ended (one line,
+    counted in the summary, and the run's failure, as a lost camera of a .streams file is), not passed off
+    as the end of a file."""
     answered = False
-    for frame in iter_video(url, "stream", vid_stride, live=True, timeout=timeout):
+    for frame in iter_video(target, name, vid_stride, live=True, timeout=timeout):
         answered = answered or frame.error is None
         yield frame
     if answered:
-        yield Frame(url, "stream", is_video=True, live=True, error="the stream ended")
+        yield Frame(str(target), name, is_video=True, live=True, error="the stream ended")
 
 
 def source_names(items: Sequence[str]) -> list[str]:

@@ -143,6 +143,22 @@ def test_bad_files_in_a_folder_are_skipped_and_counted(weights, photos, tmp_path
     assert summary.images == 3
     assert sum(summary.skipped.values()) == 4
     assert summary.skipped["not an image or video"] == 2
+    assert summary.failure is None  # the rest was read: the run succeeds, and says what it skipped
+
+
+def test_a_folder_with_nothing_readable_fails_once_it_is_saved(weights, tmp_path) -> None:
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    (folder / "fake.jpg").write_text("not a JPEG")
+    (folder / "empty.mp4").write_bytes(b"")
+    args = ["--weights", weights, "--source", folder, "--project", tmp_path / "runs"]
+    result = run_script(ROOT / "detect.py", args, tmp_path, timeout=120)
+    assert (
+        result.code == 1
+        and result.stderr.strip().splitlines()[-1] == "detect.py: failed: nothing could be read (2 skipped)"
+    )
+    summary = json.loads((tmp_path / "runs" / "exp" / "summary.json").read_text())
+    assert summary["skipped"] == {"not an image or video": 1, "unreadable video": 1}
 
 
 def test_huge_image_is_read_reduced_and_detected(known_boxes, weights, tmp_path) -> None:

@@ -147,7 +147,9 @@ def test_a_camera_down_is_said_once_until_it_comes_back(capsys) -> None:
     assert err.count(f"WARNING: {url}: cannot open stream (retrying in 5 s)") == 2 and "skipped" not in err
     assert err.count(f"{url}: frames again") == 1 and console.per_source[url]["down"] is True
     assert console.summary.skipped == {"cannot open stream": 2}  # two outages, not four tries
-    assert console.per_source[url]["problems"] == {"cannot open stream": 4}  # each try, in the source's record
+    record = console.per_source[url]
+    assert (record["problems"], record["retries"]) == ({"cannot open stream": 2}, 2)  # as the summary counts
+    assert "door" in console.summary.failure  # down at the end: the run failed (detect.py exits 1)
 
 
 def test_a_single_stream_that_stops_is_said_to_have_ended(tmp_path: Path) -> None:
@@ -163,3 +165,27 @@ def test_a_single_stream_that_stops_is_said_to_have_ended(tmp_path: Path) -> Non
             cameras.close()  # the camera goes away mid-stream
     assert all(f.error is None for f in seen[:5]) and seen[-1].error == "the stream ended"
     assert seen[-1].live and seen[-1].source == cameras.url(0)
+
+
+def test_a_single_stream_that_ends_fails_the_run_once_it_is_saved(trained_run, tmp_path: Path) -> None:
+    """A camera service (systemd's Restart=on-failure, a container's restart policy) restarts detect.py on a
+    failed exit: a stream that stops sending saves what it saw, then exits 1 with one line."""
+    from benchmarks.mjpeg_cameras import Cameras, jpegs
+    from tests.inference.test_detect import ROOT
+    from tests.scripts import run_script
+    from tests.waiting import wait_for
+
+    cameras = Cameras([jpegs(make_video(tmp_path / "clip.mp4", frames=10))], fps=20)
+
+    def lose_the_camera() -> None:  # once detect.py is reading, the camera goes away
+        wait_for(lambda: cameras.sent.get(0, 0) >= 40, "frames sent to detect.py", timeout_s=120)
+        cameras.close()
+
+    threading.Thread(target=lose_the_camera, daemon=True).start()
+    args = ["--weights", trained_run / "weights" / "best.pt", "--source", cameras.url(0), "--imgsz", "64"]
+    result = run_script(ROOT / "detect.py", [*args, "--stream-timeout", "2", "--project", tmp_path / "runs"], tmp_path)
+    assert result.code == 1, result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("detect.py: failed: http://127.0.0.1:")
+    assert "the stream ended" in result.stderr.strip().splitlines()[-1]
+    summary = json.loads((tmp_path / "runs" / "exp" / "summary.json").read_text())
+    assert summary["frames"] > 0 and "the stream ended" in summary["failure"]
