@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -65,6 +66,14 @@ def read_image(path: str) -> Frame:
     return frame
 
 
+class SourceUnavailable(SourceError):
+    """A webcam or stream that does not open; `reason` says why without naming it, for a line that does."""
+
+    def __init__(self, message: str, reason: str):
+        super().__init__(message)
+        self.reason = reason
+
+
 def iter_video(
     target: str | int,
     name: str | None = None,
@@ -72,9 +81,9 @@ def iter_video(
     live: bool = False,
     timeout: float = STREAM_TIMEOUT_S,
 ) -> Iterator[Frame]:
-    """Frames of a video file, webcam index or stream URL (given up after `timeout` seconds of silence); a
-    file that is not a video, or has no frames, gives one Frame with an error. Only this, never a path
-    list or a glob: the app uses it."""
+    """Frames of a video file, webcam index or stream URL (given up after `timeout` seconds of silence: a
+    Frame with that error); a file that is not a video, or has no frames, gives one Frame with an error.
+    Only this, never a path list or a glob: the app uses it."""
     name = name or Path(str(target)).stem
     if live and isinstance(target, str):
         ms = round(timeout * 1000)
@@ -87,37 +96,39 @@ def iter_video(
     try:
         if not cap.isOpened():
             if isinstance(target, int):
-                raise SourceError(f"cannot open webcam {target}")
+                raise SourceUnavailable(f"cannot open webcam {target}", "cannot open")
             if live:
                 why = f"refused, unreachable, or no answer within {timeout:g} s"
-                raise SourceError(f"cannot open stream {shown(target)} ({why})")
+                raise SourceUnavailable(f"cannot open stream {shown(target)} ({why})", f"cannot open: {why}")
             why = "no such file" if isinstance(target, str) and not os.path.exists(target) else "unreadable video"
             yield Frame(source=str(target), name=name, is_video=True, error=why)
             return
-        fps = cap.get(cv2.CAP_PROP_FPS)
-        total = 0 if live else int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
-        index = read = 0
-        while cap.grab():
-            if index % vid_stride == 0:
-                ok, image = cap.retrieve()
-                if ok:
-                    read += 1
-                    yield Frame(
-                        str(target),
-                        name,
-                        image,
-                        index,
-                        is_video=True,
-                        fps=fps if fps > 0 else None,
-                        total=total if total > 0 else None,
-                        stride=vid_stride,
-                        live=live,
-                    )
-            index += 1
-        if read == 0:
-            yield Frame(source=str(target), name=name, is_video=True, error="video has no frames")
+        yield from _read_frames(cap, Frame(str(target), name, is_video=True, stride=vid_stride, live=live), timeout)
     finally:
         cap.release()
+
+
+def _read_frames(cap: cv2.VideoCapture, like: Frame, timeout: float) -> Iterator[Frame]:
+    """Every `like.stride`-th frame of an open capture, as Frames like `like`; then, for a live source
+    that went silent for `timeout` (OpenCV ends a stalled read as it ends a closed one), a Frame saying so."""
+    fps = cap.get(cv2.CAP_PROP_FPS)
+    total = 0 if like.live else int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+    index = read = 0
+    last = time.monotonic()
+    while cap.grab():
+        last = time.monotonic()
+        if index % like.stride == 0:
+            ok, image = cap.retrieve()
+            if ok:
+                read += 1
+                yield replace(
+                    like, image=image, index=index, fps=fps if fps > 0 else None, total=total if total > 0 else None
+                )
+        index += 1
+    if read == 0:
+        yield replace(like, error="video has no frames")
+    elif like.live and time.monotonic() - last >= 0.9 * timeout:
+        yield replace(like, error=f"no frame for {timeout:g} s")
 
 
 @contextmanager

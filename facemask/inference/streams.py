@@ -21,7 +21,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from facemask.inference.media import STREAM_TIMEOUT_S, Frame, iter_video, read_image
+from facemask.inference.media import STREAM_TIMEOUT_S, Frame, SourceUnavailable, iter_video, read_image
 from facemask.inference.sources import Source, SourceError, SourceKind, classify, resolve_source
 
 GIVEN_UP = "(given up after"  # how the error of a source no longer retried ends: the sinks read it
@@ -67,11 +67,10 @@ def _one_live(target: str | int, name: str, vid_stride: int, timeout: float) -> 
     """A stream's or webcam's frames; one that answered and then stopped is said to have ended (one line,
     counted in the summary, and the run's failure, as a lost camera of a .streams file is), not passed off
     as the end of a file."""
-    answered = False
-    for frame in iter_video(target, name, vid_stride, live=True, timeout=timeout):
-        answered = answered or frame.error is None
-        yield frame
-    if answered:
+    last: Frame | None = None
+    for last in iter_video(target, name, vid_stride, live=True, timeout=timeout):
+        yield last
+    if last is not None and last.error is None:  # it answered, and stopped without a word (a stall says so)
         yield Frame(str(target), name, is_video=True, live=True, error="the stream ended")
 
 
@@ -219,6 +218,8 @@ class MultiSource:
                         return None
                     self._frames.put(frame)
                     self._new.set()
+        except SourceUnavailable as e:
+            return e.reason  # the line that says it names the source
         except SourceError as e:
             return str(e)
         except Exception as e:  # a backend failing mid-stream must not end the other sources

@@ -118,7 +118,7 @@ def test_a_camera_s_password_is_never_printed_or_kept(tmp_path: Path, monkeypatc
         url = f"rtsp://guard:secret@127.0.0.1:{s.getsockname()[1]}/stream1"
     with MultiSource([url], stream_timeout=1) as source:
         frame = next(iter(source))
-    assert frame.source == url and frame.error.startswith("cannot open stream rtsp://127.0.0.1:")
+    assert frame.source == url and frame.error.startswith("cannot open: refused, unreachable")  # named once, above
     console = ConsoleSink(sources=1)
     console.skip(frame)
     assert "secret" not in capsys.readouterr().err + frame.error and "secret" not in str(console.per_source)
@@ -165,6 +165,26 @@ def test_a_single_stream_that_stops_is_said_to_have_ended(tmp_path: Path) -> Non
             cameras.close()  # the camera goes away mid-stream
     assert all(f.error is None for f in seen[:5]) and seen[-1].error == "the stream ended"
     assert seen[-1].live and seen[-1].source == cameras.url(0)
+
+
+def test_a_stream_that_stalls_is_said_to_be_silent_not_ended(tmp_path: Path) -> None:
+    """A camera that keeps the connection and stops sending (OpenCV ends a timed-out read as it ends a closed
+    stream) is said to have sent nothing for --stream-timeout seconds."""
+    from benchmarks.mjpeg_cameras import Cameras, jpegs
+
+    cameras = Cameras([jpegs(make_video(tmp_path / "clip.mp4", frames=10))], fps=20)
+    sent = cameras.stream
+
+    def stalls(camera: int, write) -> None:  # five frames, then silence on an open connection
+        sent(camera, lambda data: write(data) if cameras.sent.get(camera, 0) < 5 else cameras.stopped.wait(30))
+
+    cameras.stream = stalls
+    try:
+        seen = list(streams.iter_frames(cameras.url(0), stream_timeout=2))
+    finally:
+        cameras.close()
+    assert seen[-1].error == "no frame for 2 s" and seen[-1].live  # the last word: not "the stream ended"
+    assert len(seen) > 1 and all(f.error is None for f in seen[:-1])
 
 
 def test_a_single_stream_that_ends_fails_the_run_once_it_is_saved(trained_run, tmp_path: Path) -> None:
