@@ -33,7 +33,7 @@ def _epoch_hour(dialect: str) -> ColumnElement:
     timestamptz)."""
     if dialect == "postgresql":
         return cast(func.floor(func.extract("epoch", intervals.c.start_at) / 3600), Integer)
-    return cast(func.strftime("%s", intervals.c.start_at), Integer) / 3600
+    return cast(func.strftime("%s", intervals.c.start_at), Integer) // 3600  # `/` is SQLAlchemy's true division
 
 
 def hourly(store: EventStore, since: datetime, sources: list[str] | None = None) -> list[dict[str, Any]]:

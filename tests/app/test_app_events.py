@@ -121,9 +121,9 @@ def test_the_app_stores_every_person_serves_them_and_remembers_them(bus_video, t
 
 
 def store_with_intervals(url: str, now: datetime) -> EventStore:
-    """Two cameras' intervals, sources as stored: the door's every 5 hours over 3 days, the yard's once, 2 days ago,
-    and an hour after that, the yard down (no frames), then quiet (frames, nobody) and an older row without
-    frames (written before the column was)."""
+    """Two cameras' intervals, sources as stored: the door's every 5 hours over 3 days (twice in the newest
+    hour), the yard's once, 2 days ago, and an hour after that, the yard down (no frames), then quiet (frames,
+    nobody) and an older row without frames (written before the column was)."""
     store = EventStore(url).open()
     origin = now.timestamp()
     events = [
@@ -163,6 +163,8 @@ def store_with_intervals(url: str, now: datetime) -> EventStore:
             origin,
         )
     )
+    same_hour = {"start_s": 60, "end_s": 120, "frames": 1500, "people": 2, "masked": 2, "unmasked": 0}
+    events.append(interval_event("r6", 0, "rtsp://door/1", "", same_hour | {"compliance_rate": 1.0}, origin))
     for k, frames in enumerate((0, 1500, None)):
         row = {"start_s": -(47 - k) * 3600, "end_s": 60 - (47 - k) * 3600, "frames": frames, "people": 0}
         row |= {"masked": 0, "unmasked": 0, "compliance_rate": None}
@@ -178,9 +180,10 @@ def test_history_is_the_same_from_sqlite_and_postgresql(postgres, tmp_path) -> N
     names = {"rtsp://user:secret@door/1": "door", "yard": "yard"}  # the wall's sources, as given
     chart, days, line = history(sqlite, names, now)
     assert history(pg, names, now)[1].equals(days) and history(pg, names, now)[0].equals(chart)
-    assert list(chart["camera"]) == ["door"] * 10 and set(chart["compliance rate"]) == {0.667}  # the last 48 h
+    assert list(chart["camera"]) == ["door"] * 10  # the last 48 h, one row an hour
+    assert list(chart["people"]) == [3] * 9 + [5] and list(chart["compliance rate"]) == [0.667] * 9 + [0.8]
     assert chart["hour"].min() >= (now - timedelta(hours=48)).astimezone().replace(tzinfo=None)
-    assert days["people"].sum() == 15 * 3 + 4 and line == "History: 49 people over the last 14 days"
+    assert days["people"].sum() == 15 * 3 + 2 + 4 and line == "History: 51 people over the last 14 days"
     yard = days[days["camera"] == "yard"]
     assert set(yard["compliance rate"]) == {"25%"} and yard["hours down"].sum() == 1  # down, not quiet
     assert days[days["camera"] == "door"]["hours down"].sum() == 0
