@@ -35,9 +35,10 @@ Usage - events (facemask/events: each settled person, interval tally and camera 
 
 Stopping: Ctrl-C and SIGTERM (docker stop, systemd, kill) both end a run after saving everything it has seen
 (summary.json, the people and compliance files, the charts); the exit status is then 130 or 143.
-Exit status: 0 done (files that could not be read are skipped, counted and named); 1 saved, but failed as
-a whole: nothing could be read, or a stream or webcam stopped sending (so systemd's Restart=on-failure
-starts it again); 2 refused (a bad flag, path, model or source), before anything is made.
+Exit status: 0 done (files that could not be read are skipped, counted and named); 1 failed, to be started
+again (systemd's Restart=on-failure): a single --source stream or webcam that cannot be opened, or that
+stopped sending (after saving), or a folder, list or .streams file none of whose sources could be read;
+2 refused before anything is made (a bad flag, path, file, model or URL); 130 or 143 stopped (above).
 
 Python:
     from detect import run
@@ -62,7 +63,7 @@ if __name__ == "__main__":
     stopping.install()  # Ctrl-C and SIGTERM stop a run alike, and save what it saw (facemask.inference.stopping)
 
 try:  # these load torch and OpenCV for seconds: a stop meanwhile is one line, not a traceback
-    from facemask.cli import RUN_FAILED, add_flags, fail, script_parser
+    from facemask.cli import add_flags, fail, failed, script_parser
     from facemask.errors import FacemaskError, warn
     from facemask.events.options import EventOptions, add_event_flags, event_sink
     from facemask.events.rules import unmatched
@@ -73,7 +74,7 @@ try:  # these load torch and OpenCV for seconds: a stop meanwhile is one line, n
     from facemask.inference.counting import RunSummary
     from facemask.inference.detect_options import DetectOptions
     from facemask.inference.detector import Detector
-    from facemask.inference.media import Frame
+    from facemask.inference.media import Frame, SourceUnavailable
     from facemask.inference.outputs import OutputWriter
     from facemask.inference.people_files import PEOPLE_COLUMNS, RowWriter
     from facemask.inference.people_report import PeopleReport
@@ -94,7 +95,9 @@ EVENT_KEYWORDS = ("db", "mqtt", "webhook", "alerts", "snapshots", "retain_days",
 def run(**kwargs: Any) -> RunSummary:
     """Detect, print a line per image, save what was asked; returns the run's totals. With `track`, faces in
     videos and streams are followed and counted as people (facemask.inference.tracking). A stop (Ctrl-C,
-    SIGTERM) is raised again once what was seen is saved. Defaults: DetectOptions' and EventOptions' fields.
+    SIGTERM) is raised again once what was seen is saved; a run that failed as a whole (its stream stopped
+    sending, nothing could be read) returns, with why in the summary's `failure`. Defaults: DetectOptions'
+    and EventOptions' fields.
 
     Args:
         weights (str | Path): the model, .pt or an export (.onnx, OpenVINO, TorchScript, ...)
@@ -160,7 +163,7 @@ def _run(opt: DetectOptions, event_kwargs: dict[str, Any]) -> RunSummary:
     unusable = events.unused() + unmatched(rules, resolved.items, zone_name)
     _say_what_cannot_happen(opt, asked_track, resolved.items, unusable)
     frames = iter_frames(resolved, opt.vid_stride, opt.stream_timeout)
-    first = _first_frame(frames, opt.source)
+    first = _first_frame(frames, opt.source, resolved.kind)
     detector = Detector(opt.weights, opt.settings())
     print(f"Running {shown(str(opt.weights))} at {detector.size_note}")
     inputs = [*resolved.items, opt.source] if resolved.kind.files else []  # never written into
@@ -182,11 +185,14 @@ def _run(opt: DetectOptions, event_kwargs: dict[str, Any]) -> RunSummary:
     return console.summary
 
 
-def _first_frame(frames: Iterator[Frame], source: str | Path) -> Frame:
-    """The source's first frame, read now: a SourceError comes before a model is loaded or a folder made."""
+def _first_frame(frames: Iterator[Frame], source: str | Path, kind: SourceKind) -> Frame:
+    """The source's first frame, read now: a SourceError comes before a model is loaded or a folder made, for
+    a lone file that cannot be read too (a folder's are skipped and counted)."""
     first = next(frames, None)
     if first is None:
         raise SourceError(f"nothing to read in {shown(str(source))}")
+    if first.error and kind in (SourceKind.IMAGE, SourceKind.VIDEO):
+        raise SourceError(f"{shown(str(source))}: {first.error}")
     return first
 
 
@@ -252,6 +258,7 @@ def _detect(
         pipeline.run(frames, sinks)
     except KeyboardInterrupt:
         print("Stopped: saving what was seen so far", file=sys.stderr)
+        console.summary.failure = None  # stopped, not failed: a camera down at the stop is in its own record
         raise
     finally:
         with stopping.held():
@@ -275,13 +282,14 @@ def parse_opt(argv: list[str] | None = None) -> argparse.Namespace:
 def main(opt: argparse.Namespace) -> None:
     try:
         summary = run(**vars(opt))
+    except SourceUnavailable as e:  # a camera down or not up yet: starting again later may find it
+        failed("detect.py", e)
     except FacemaskError as e:
         fail("detect.py", e)
     except KeyboardInterrupt as e:  # Ctrl-C or SIGTERM; what was seen is saved by then
         stopping.exit_stopped("detect.py", e)
     if summary.failure:  # saved by now; a service manager's Restart=on-failure starts the run again
-        print(f"detect.py: failed: {summary.failure}", file=sys.stderr)
-        sys.exit(RUN_FAILED)
+        failed("detect.py", summary.failure)
 
 
 if __name__ == "__main__":

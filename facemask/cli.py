@@ -2,7 +2,9 @@
 the flags are parsed (naming the flag and the allowed range), and one way to stop on a user's mistake.
 
 Every user error exits with status 2, as argparse does for a bad command line, on one line
-`<script>: error: <what is wrong and what to do>`; status 1 with a traceback is left to bugs.
+`<script>: error: <what is wrong and what to do>`. Status 1 on one line `<script>: failed: <why>` is a run
+that may go better when started again (a camera that cannot be reached, detect.py); a traceback, which
+also exits 1, is a bug.
 
     p.add_argument("--imgsz", type=image_size)              # 32..8192
     p.add_argument("--conf-thres", type=unit_float)         # 0..1
@@ -28,13 +30,19 @@ from facemask.errors import FacemaskError
 T = TypeVar("T")
 
 USER_ERROR = 2  # argparse's exit status for a bad command line
-RUN_FAILED = 1  # a run that went through but failed as a whole (its cameras lost): systemd restarts on it
+RUN_FAILED = 1  # a run that failed as a whole (its camera lost or unreachable): systemd restarts on it
 
 
 def fail(prog: str, message: object) -> NoReturn:
     """Print `prog: error: message` on stderr and exit USER_ERROR, as argparse's parser.error does."""
     print(f"{prog}: error: {message}", file=sys.stderr)
     sys.exit(USER_ERROR)
+
+
+def failed(prog: str, message: object) -> NoReturn:
+    """Print `prog: failed: message` on stderr and exit RUN_FAILED: not a mistake to mend, a run to start again."""
+    print(f"{prog}: failed: {message}", file=sys.stderr)
+    sys.exit(RUN_FAILED)
 
 
 def run_or_fail(prog: str, run: Callable[..., T], opt: argparse.Namespace, interrupted: str | None = None) -> T:

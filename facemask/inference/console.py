@@ -1,5 +1,6 @@
 """detect.py's sinks for a person at a terminal: a line per image, a progress bar per video or stream,
-warnings for skipped files, the run's totals; and a window showing the results (--view-img)."""
+warnings for skipped files, the run's totals and whether it failed as a whole (detect.py's exit status);
+and a window showing the results (--view-img)."""
 
 from __future__ import annotations
 
@@ -59,20 +60,17 @@ class ConsoleSink(BaseSink):
             else:
                 record["problems"][reason] = record["problems"].get(reason, 0) + 1
             record["last_problem"], record["down"] = frame.error, frame.is_video
+        said = f"{shown(frame.source)}: {frame.error}"
         if frame.is_video:
             self._down[frame.source] = frame
         if again:
             if GIVEN_UP in frame.error:
-                warn(f"{shown(frame.source)}: {frame.error}")
+                warn(said)
             return
         self.summary.skipped[reason] += 1
         skipped = sum(self.summary.skipped.values())
         if skipped <= MAX_WARNINGS:
-            warn(
-                f"{shown(frame.source)}: {frame.error}"
-                if frame.is_video
-                else f"skipped {shown(frame.source)}: {frame.error}"
-            )
+            warn(said if frame.is_video else f"skipped {said}")
         elif skipped == MAX_WARNINGS + 1:
             warn("more files skipped; the summary counts them by reason")
 
@@ -92,14 +90,13 @@ class ConsoleSink(BaseSink):
             self._bar = None
 
     def _failure(self) -> str | None:
-        """Why the run failed as a whole, if it did: nothing could be read, or a live source (a camera, whose
-        frames should never end) was down at the end. A service manager restarts a run on its exit status."""
+        """Why the run failed as a whole, if it did: nothing could be read, or its one source, live (a camera,
+        whose frames should never end), was lost. A service manager restarts a run on its exit status. The
+        cameras of a .streams file are retried for as long as the run lasts: one down is in its record."""
         if not (self.summary.images or self.summary.frames) and self.summary.skipped:
             return f"nothing could be read ({sum(self.summary.skipped.values())} skipped)"
-        lost = [f for f in self._down.values() if f.live]
-        if lost:
-            return "; ".join(f"{shown(f.source)}: {f.error}" for f in lost)
-        return None
+        lost = [f for f in self._down.values() if f.live and not self.sources]
+        return f"{shown(lost[0].source)}: {lost[0].error}" if lost else None
 
     def _source(self, source: str) -> dict[str, Any]:
         # down: the source's last word was an error (the last problem may be an outage it came back from)

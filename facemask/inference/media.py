@@ -25,6 +25,7 @@ FILE_ERRORS = {FileNotFoundError: "missing file", PermissionError: "permission d
 #: A stream is given up when it sends nothing for this long (seconds), opening or between frames: FFmpeg's
 #: own default is to wait forever (for a camera that accepts the connection and never answers).
 STREAM_TIMEOUT_S = 10.0
+TIMED_OUT = 0.9  # a failed read that took this share of the timeout or more timed out (the clock is not exact)
 
 
 # FFmpeg prints its own errors (a refused stream, a broken file) to stderr, around ours; keep only fatal
@@ -96,27 +97,30 @@ def iter_video(
     try:
         if not cap.isOpened():
             if isinstance(target, int):
-                raise SourceUnavailable(f"cannot open webcam {target}", "cannot open")
+                raise SourceUnavailable(f"cannot open webcam {target}", "cannot open webcam")
             if live:
                 why = f"refused, unreachable, or no answer within {timeout:g} s"
                 raise SourceUnavailable(f"cannot open stream {shown(target)} ({why})", f"cannot open: {why}")
             why = "no such file" if isinstance(target, str) and not os.path.exists(target) else "unreadable video"
             yield Frame(source=str(target), name=name, is_video=True, error=why)
             return
-        yield from _read_frames(cap, Frame(str(target), name, is_video=True, stride=vid_stride, live=live), timeout)
+        like = Frame(str(target), name, is_video=True, stride=vid_stride, live=live)
+        yield from _read_frames(cap, like, timeout if live and isinstance(target, str) else None)
     finally:
         cap.release()
 
 
-def _read_frames(cap: cv2.VideoCapture, like: Frame, timeout: float) -> Iterator[Frame]:
-    """Every `like.stride`-th frame of an open capture, as Frames like `like`; then, for a live source
-    that went silent for `timeout` (OpenCV ends a stalled read as it ends a closed one), a Frame saying so."""
+def _read_frames(cap: cv2.VideoCapture, like: Frame, timeout: float | None) -> Iterator[Frame]:
+    """Every `like.stride`-th frame of an open capture, as Frames like `like`. A stream read with a `timeout`
+    that went silent for it (OpenCV ends a timed-out read as it ends a closed stream) ends with a Frame
+    saying so."""
     fps = cap.get(cv2.CAP_PROP_FPS)
     total = 0 if like.live else int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
     index = read = 0
-    last = time.monotonic()
-    while cap.grab():
-        last = time.monotonic()
+    while True:
+        asked = time.monotonic()  # the wait for this frame alone, not the caller's time with the last one
+        if not cap.grab():
+            break
         if index % like.stride == 0:
             ok, image = cap.retrieve()
             if ok:
@@ -125,10 +129,10 @@ def _read_frames(cap: cv2.VideoCapture, like: Frame, timeout: float) -> Iterator
                     like, image=image, index=index, fps=fps if fps > 0 else None, total=total if total > 0 else None
                 )
         index += 1
-    if read == 0:
-        yield replace(like, error="video has no frames")
-    elif like.live and time.monotonic() - last >= 0.9 * timeout:
+    if timeout is not None and time.monotonic() - asked >= TIMED_OUT * timeout:
         yield replace(like, error=f"no frame for {timeout:g} s")
+    elif read == 0:
+        yield replace(like, error="video has no frames")
 
 
 @contextmanager

@@ -71,7 +71,8 @@ def _one_live(target: str | int, name: str, vid_stride: int, timeout: float) -> 
     for last in iter_video(target, name, vid_stride, live=True, timeout=timeout):
         yield last
     if last is not None and last.error is None:  # it answered, and stopped without a word (a stall says so)
-        yield Frame(str(target), name, is_video=True, live=True, error="the stream ended")
+        ended = "the webcam stopped sending" if isinstance(target, int) else "the stream ended"
+        yield Frame(str(target), name, is_video=True, live=True, error=ended)
 
 
 def source_names(items: Sequence[str]) -> list[str]:

@@ -102,6 +102,25 @@ def test_sigterm_mid_run_keeps_the_finished_camera_and_what_the_other_saw(camera
     assert "Results saved to" in stdout
 
 
+def test_a_stop_while_every_camera_is_down_is_a_stop_not_a_failure(tmp_path: Path, trained_run) -> None:
+    """A .streams camera is retried for as long as the run lasts; stopped while it is down, the run was
+    stopped (143), and summary.json says so, with no `failure` beside `stopped_by`."""
+    from tests.conftest import free_port
+
+    (tmp_path / "cams.streams").write_text(f"rtsp://127.0.0.1:{free_port()}/door\n")  # refused at once
+    args = ["--weights", trained_run / "weights" / "best.pt", "--source", tmp_path / "cams.streams"]
+    process = start_script(
+        ROOT / "detect.py", [*args, "--stream-timeout", "1", "--project", tmp_path / "runs"], tmp_path
+    )
+    wait_for(lambda: "cannot open" in (tmp_path / "script.stderr").read_text() or process.poll() is not None, "a retry")
+    assert process.poll() is None, "the run ended while its camera was being retried"
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(60) == 143
+    summary = json.loads((tmp_path / "runs" / "exp" / "summary.json").read_text())
+    assert summary["stopped_by"] == "SIGTERM" and "failure" not in summary
+    assert next(iter(summary["sources"].values()))["down"] is True
+
+
 def test_a_stop_while_the_model_loads_or_the_run_saves(cameras, trained_run) -> None:
     """SIGTERM while the model loads: nothing to save, one line. Ctrl-C while the last chart is drawn: the
     saving goes on to the end (the signal waits), then the run exits 130 with every file whole."""
