@@ -115,6 +115,9 @@ class TimedSink(BaseSink):
     def skip(self, frame) -> None:
         self.sink.skip(frame)
 
+    def follow(self, source, people) -> None:
+        self.sink.follow(source, people)
+
     def source_done(self, source, people) -> None:
         self.sink.source_done(source, people)
 

@@ -35,6 +35,18 @@ def source_label(source: str) -> str:
     return source
 
 
+def slug(text: str) -> str:
+    """A name fit for an MQTT topic level or a file name: letters, digits, '-' and '_'."""
+    return re.sub(r"[^0-9A-Za-z_-]+", "_", text).strip("_") or "source"
+
+
+def stream_id(url: str) -> str:
+    """A stream as a name: its host and path, without a login (rtsp://guard:pw@10.0.0.11/stream1 ->
+    10_0_0_11_stream1), as its files, the camera wall and MQTT topics call it."""
+    parts = urlsplit(url)
+    return slug(parts.netloc.rsplit("@", 1)[-1] + parts.path)
+
+
 def is_utf8(path: str) -> bool:
     """Whether a path holds only UTF-8 text: OpenCV crashes on one that does not (lone surrogates)."""
     return os.fsencode(path).decode("utf-8", "backslashreplace") == path

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -70,11 +69,6 @@ def new_run_id() -> str:
 def make_key(*parts: Any) -> str:
     """A short stable key from what identifies an event."""
     return hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=16).hexdigest()
-
-
-def slug(text: str) -> str:
-    """A name fit for an MQTT topic level or a file name: letters, digits, '-' and '_'."""
-    return re.sub(r"[^0-9A-Za-z_-]+", "_", text).strip("_") or "source"
 
 
 def person_event(

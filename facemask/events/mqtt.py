@@ -21,8 +21,8 @@ from urllib.parse import SplitResult, unquote, urlsplit
 import paho.mqtt.client as mqtt
 
 from facemask.errors import FacemaskError, warn
-from facemask.events.event import DOWN, Event, new_run_id, slug
-from facemask.files import source_label
+from facemask.events.event import DOWN, Event, new_run_id
+from facemask.files import slug, source_label, stream_id
 
 PREFIX = "facemask"
 QUEUED_MAX = 100_000  # messages held while the broker is away; older ones are dropped past it
@@ -34,9 +34,8 @@ class MqttError(FacemaskError, ValueError):
 
 def topic_id(source: str) -> str:
     """A source as one topic level: a file's stem, a stream's host and path, a webcam's index."""
-    parts = urlsplit(source)
-    if parts.scheme and parts.netloc:
-        return slug(parts.netloc.rsplit("@", 1)[-1] + parts.path)
+    if urlsplit(source).netloc:
+        return stream_id(source)
     return slug(Path(source).stem if not source.isdigit() else f"cam{source}")
 
 

@@ -23,10 +23,10 @@ from typing import Any
 
 from facemask.classes import MASK
 from facemask.events import metrics
-from facemask.events.event import ENDED, UP, camera_event, interval_event, person_event, slug
+from facemask.events.event import ENDED, UP, camera_event, interval_event, person_event
 from facemask.events.outlets import Outlets
 from facemask.events.snapshots import SnapshotKeeper
-from facemask.files import source_label
+from facemask.files import slug, source_label
 from facemask.inference.media import Frame
 from facemask.inference.pipeline import BaseSink, FrameResult
 from facemask.inference.streams import GIVEN_UP
@@ -81,11 +81,7 @@ class EventSink(BaseSink):
             self._status(state, UP)
         state.meter.frame(frame.index, frame.stride, frame.live, sum(result.speed_ms.values()))
         counter = result.people
-        if counter is None:
-            return
-        if counter is not state.counter:
-            self._follow(state, counter)
-        if self.snapshots is not None:
+        if counter is not None and self.snapshots is not None:
             self.snapshots.look(counter, frame.image, result.detections, counter.names)
             self.snapshots.forget(counter, {p.track_id for p in counter.book})
 
@@ -113,8 +109,9 @@ class EventSink(BaseSink):
             self.snapshots.close()  # the files are written before their events are closed over
         self.outlets.close()
 
-    def _follow(self, state: SourceState, counter: ComplianceCounter) -> None:
+    def follow(self, source: str, people: ComplianceCounter) -> None:
         """A new people counter for this source: hear of each person it settles and each interval it writes."""
+        state, counter = self._state(source), people
         state.counter, state.segment = counter, state.segment + 1
         state.origin = time.time() - counter.now_s
         state.zone = self.zone_name if self.zone_name is not None else zone_label(counter.zone)

@@ -64,6 +64,7 @@ def people_chart(
     ax.set_xlabel(xlabel)
     ax.set_ylabel("people")
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # whole people: no tick at 0.2 of one
+    ax.set_ylim(0, max([1, *(m + u for m, u in zip(masked, unmasked, strict=True))]) * 1.05)  # nobody: 0 to 1
     rate = ax.twinx()
     for label, intervals in rates.items():
         middles = [(b["start_s"] + b["end_s"]) / 2 for b in intervals]

@@ -31,7 +31,9 @@ class PeopleReport(BaseSink):
 
     def skip(self, frame: Frame) -> None:
         """A video source that fails before its first frame is listed too, with nothing counted and its
-        last error (its people, if it opens later, take the place of this)."""
+        last error (its people, if it opens later, take the place of this; its error stays while it has
+        sent no frame)."""
+        self._names.setdefault(frame.source, frame.name)
         label = source_label(frame.source)
         listed = self.sources.get(label)
         if frame.is_video and frame.error and (listed is None or "error" in listed):
@@ -47,7 +49,13 @@ class PeopleReport(BaseSink):
         csv_path = people.get("files", {}).get("compliance.csv")
         intervals = read_intervals(Path(csv_path)) if csv_path else []
         name = self._names.get(source, Path(source).stem)
-        self.sources[source_label(source)] = {"name": name, **people, "intervals": intervals}
+        error = self.sources.get(source_label(source), {}).get("error") if not people.get("frames") else None
+        self.sources[source_label(source)] = {
+            "name": name,
+            **people,
+            "intervals": intervals,
+            **({"error": error} if error else {}),
+        }
 
     def to_dict(self) -> dict[str, Any]:
         """{"total": people, masked, unmasked, compliance_rate, intervals; "sources": the same per source}."""

@@ -49,12 +49,15 @@ class FrameResult:
 
 
 class Sink(Protocol):
-    """Where results go. `skip` gets frames that could not be read; `source_done` a tracked source's people
+    """Where results go. `skip` gets frames that could not be read; `follow` each people counter as it is
+    made (before its first frame, or its camera's first failure); `source_done` a tracked source's people
     summary once its last frame is seen; `close` is called once, at the end, however the run ends."""
 
     def write(self, result: FrameResult) -> None: ...
 
     def skip(self, frame: Frame) -> None: ...
+
+    def follow(self, source: str, people: ComplianceCounter) -> None: ...
 
     def source_done(self, source: str, people: dict[str, Any]) -> None: ...
 
@@ -68,6 +71,9 @@ class BaseSink:
         pass
 
     def skip(self, frame: Frame) -> None:
+        pass
+
+    def follow(self, source: str, people: ComplianceCounter) -> None:
         pass
 
     def source_done(self, source: str, people: dict[str, Any]) -> None:
@@ -98,12 +104,12 @@ class Pipeline:
     def names(self) -> dict[int, str]:
         return self.detector.names
 
-    def process(self, frame: Frame) -> FrameResult:
-        """Detect, track (videos and streams) and draw one readable frame."""
+    def process(self, frame: Frame, sinks: Sequence[Sink] = ()) -> FrameResult:
+        """Detect, track (videos and streams) and draw one readable frame; `sinks` follow a new people counter."""
         prediction = self.detector(frame.image, self.options)
         detections = prediction.detections
         counts = class_counts(detections, self.names)
-        people = self._people_of(frame) if frame.is_video and self.people_factory is not None else None
+        people = self._people_of(frame, sinks) if frame.is_video and self.people_factory is not None else None
         if people is not None:
             detections = people.update(frame, detections)
         annotated = None
@@ -125,15 +131,12 @@ class Pipeline:
                         summaries[frame.source] = self._close(frame.source, sinks)
                     continue
                 if frame.error:
-                    if frame.source in self.people:
-                        self.people[frame.source].source_down()
-                    for sink in sinks:
-                        sink.skip(frame)
+                    self._source_down(frame, sinks)
                     continue
                 if not self.concurrent:
                     for source in [s for s in self.people if s != frame.source]:
                         summaries[source] = self._close(source, sinks)
-                result = self.process(frame)
+                result = self.process(frame, sinks)
                 for sink in sinks:
                     sink.write(result)
         finally:
@@ -144,10 +147,20 @@ class Pipeline:
                     sink.close()
         return summaries
 
-    def _people_of(self, frame: Frame) -> ComplianceCounter:
+    def _people_of(self, frame: Frame, sinks: Sequence[Sink]) -> ComplianceCounter:
         if frame.source not in self.people:
             self.people[frame.source] = self.people_factory(frame, self.names)
+            for sink in sinks:
+                sink.follow(frame.source, self.people[frame.source])
         return self.people[frame.source]
+
+    def _source_down(self, frame: Frame, sinks: Sequence[Sink]) -> None:
+        """A frame that could not be read. A counted camera's outage is counted, from its first failure if it
+        never sent a frame: a camera down all day has a day of intervals with no frames, as one down an hour."""
+        if self.people_factory is not None and (frame.source in self.people or frame.live):
+            self._people_of(frame, sinks).source_down(live=frame.live)
+        for sink in sinks:
+            sink.skip(frame)
 
     def _close(self, source: str, sinks: Sequence[Sink]) -> dict[str, Any]:
         with held():

@@ -21,6 +21,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from facemask.files import stream_id
 from facemask.inference.media import STREAM_TIMEOUT_S, Frame, SourceUnavailable, iter_video, read_image
 from facemask.inference.sources import Source, SourceError, SourceKind, classify, resolve_source
 
@@ -53,13 +54,13 @@ def iter_frames(
                 yield read_image(item)
 
 
-def source_name(item: str, index: int) -> str:
-    """A short name for output files: the file's stem, cam<N> for a webcam, stream<N> for a URL."""
+def source_name(item: str) -> str:
+    """A short name for output files: the file's stem, cam<N> for a webcam, a stream's host and path."""
     kind = classify(item)
     if kind is SourceKind.WEBCAM:
         return f"cam{item}"
     if kind is SourceKind.STREAM:
-        return f"stream{index + 1}"
+        return stream_id(item)
     return Path(item).stem
 
 
@@ -78,7 +79,7 @@ def _one_live(target: str | int, name: str, vid_stride: int, timeout: float) -> 
 def source_names(items: Sequence[str]) -> list[str]:
     """Each source's source_name, made unique as name, name_2, name_3, ...: two cameras whose files share a
     stem (a/clip.mp4, b/clip.mp4) keep a tile, a caption and a row of their own."""
-    return unique_names([source_name(item, i) for i, item in enumerate(items)])
+    return unique_names([source_name(item) for item in items])
 
 
 def unique_names(bases: Sequence[str]) -> list[str]:

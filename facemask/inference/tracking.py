@@ -116,10 +116,12 @@ class ComplianceCounter:
     def _clock(self) -> float:
         return time.monotonic() - self.started
 
-    def source_down(self) -> None:
+    def source_down(self, live: bool = False) -> None:
         """The source failed (a camera lost, a file cut short): those in view are settled, as no track
         survives the gap, and a live source's intervals are written up to now, with the frames they had,
-        so a camera down for an hour has its hour of empty intervals at once, not when it is back."""
+        so a camera down for an hour has its hour of empty intervals at once, not when it is back.
+        `live`: the source is a camera (how a counter that has seen no frame yet learns it)."""
+        self.live = self.live or live
         self.tracker.forget()
         self._settle_everyone()
         if self.live:
@@ -178,7 +180,7 @@ class ComplianceCounter:
         length (a 12-s clip at 25 fps ends at 12.0, its last frame is at 11.96); a live source that went
         down ends when it was last heard of."""
         if not self.frames:
-            return 0.0
+            return round(self.heard_s, 6)  # a camera that never sent a frame: down since it was first tried
         return round(max(self.now_s + self.step_s, self.heard_s), 6)  # 5.9 + 0.1 is 6.0, not 6.000000000000001
 
     def close(self) -> dict[str, Any]:

@@ -77,6 +77,9 @@ class Timed(BaseSink):
         self.sink.write(result)
         self.longest = max(self.longest, time.perf_counter() - start)
 
+    def follow(self, source, people) -> None:
+        self.sink.follow(source, people)
+
     def source_done(self, source, people) -> None:
         self.sink.source_done(source, people)
 

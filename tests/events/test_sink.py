@@ -121,3 +121,29 @@ def test_a_camera_down_has_its_empty_intervals_stored_while_it_is_down(tmp_path:
     assert sum(frames) == 20 and frames[-2:] == [0, 0] and len(frames) >= 3  # 1-2 s and 2-2.5 s: down
     assert while_down == frames[:-1]  # all but the last, open one, before the camera was back or the run ended
     assert people and statuses == ["opened", "lost"]  # still lost when the run stopped
+
+
+def test_a_camera_that_never_opens_has_its_down_intervals_stored(tmp_path: Path) -> None:
+    """A camera down from the start is down, not absent: its intervals, with no frames, reach the store (and
+    so the app's history, as hours down) as a camera lost later has its own."""
+    from facemask.inference.people_report import PeopleReport
+
+    db = f"sqlite:///{tmp_path / 'events.db'}"
+    sink, report = event_sink(EventOptions(db=db, spool_dir=tmp_path / "spool", snapshots="off")), PeopleReport()
+
+    def never_up() -> Iterator[Frame]:
+        for _ in range(3):  # refused at each retry, 0.6 s apart
+            yield Frame("rtsp://cam/9", "stream9", is_video=True, live=True, error="cannot open: refused (retrying)")
+            time.sleep(0.6)
+
+    Pipeline(ColourDetector(), people=people_factory(tmp_path, 0.5)).run(never_up(), [sink, report])
+    store = EventStore(db)
+    intervals = [r["frames"] for r in sorted(store.page("interval", limit=100)[0], key=lambda r: r["start_at"])]
+    statuses = [r["status"] for r in store.page("camera")[0]]
+    store.close()
+    assert len(intervals) >= 3 and set(intervals) == {0}  # 1.8 s down, in intervals of 0.5 s
+    assert statuses == ["lost", "retried"]
+    listed = report.to_dict()["sources"]["rtsp://cam/9"]
+    assert (listed["name"], listed["people"], listed["frames"]) == ("stream9", 0, 0) and "refused" in listed["error"]
+    assert [row["frames"] for row in listed["intervals"]] == intervals  # its files say the same
+    assert (tmp_path / "stream9_compliance.png").is_file()

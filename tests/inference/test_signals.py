@@ -112,7 +112,10 @@ def test_a_stop_while_every_camera_is_down_is_a_stop_not_a_failure(tmp_path: Pat
     process = start_script(
         ROOT / "detect.py", [*args, "--stream-timeout", "1", "--project", tmp_path / "runs"], tmp_path
     )
-    wait_for(lambda: "cannot open" in (tmp_path / "script.stderr").read_text() or process.poll() is not None, "a retry")
+    stderr = tmp_path / "script.stderr"  # made by the script's process once it starts
+    wait_for(
+        lambda: (stderr.is_file() and "cannot open" in stderr.read_text()) or process.poll() is not None, "a retry"
+    )
     assert process.poll() is None, "the run ended while its camera was being retried"
     process.send_signal(signal.SIGTERM)
     assert process.wait(60) == 143

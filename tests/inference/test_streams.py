@@ -104,7 +104,7 @@ def test_a_missing_file_is_reported_as_missing_and_then_as_ended(tmp_path: Path,
 
 def test_sources_that_share_a_stem_keep_names_of_their_own() -> None:
     items = ["a/clip.mp4", "b/clip.mp4", "clip_2.mp4", "0", "rtsp://cam/1", "c/clip.mp4"]
-    assert streams.source_names(items) == ["clip", "clip_2", "clip_2_2", "cam0", "stream5", "clip_3"]
+    assert streams.source_names(items) == ["clip", "clip_2", "clip_2_2", "cam0", "cam_1", "clip_3"]  # host and path
 
 
 def test_a_camera_s_password_is_never_printed_or_kept(tmp_path: Path, monkeypatch, capsys) -> None:
