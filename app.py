@@ -48,6 +48,7 @@ from facemask.app.web_page import page_link
 from facemask.cli import fail, port_number, script_parser
 from facemask.errors import FacemaskError
 from facemask.events.options import EventOptions, add_event_flags
+from facemask.inference.counting import people_text, plural
 from facemask.inference.stopping import install
 from facemask.paths import EXAMPLES_DIR
 
@@ -107,7 +108,7 @@ def camera_views():
     cells, total = WALL.snapshot()
     rate = "" if total["compliance_rate"] is None else f" · {total['compliance_rate']:.0%} masked"
     state = "live" if total["running"] else total.get("error", "every source has ended")
-    return cells, total, f"### {len(cells)} cameras ({state}): {total['people']} people{rate}"
+    return cells, total, f"### {plural(len(cells), 'camera')} ({state}): {people_text(total['people'])}{rate}"
 
 
 def camera_history():

@@ -12,7 +12,7 @@ from tqdm import tqdm
 
 from facemask.errors import warn
 from facemask.files import shown, source_label
-from facemask.inference.counting import RunSummary, Tally, format_counts
+from facemask.inference.counting import RunSummary, Tally, format_counts, plural
 from facemask.inference.media import Frame
 from facemask.inference.pipeline import BaseSink, FrameResult
 from facemask.inference.streams import GIVEN_UP
@@ -67,6 +67,10 @@ class ConsoleSink(BaseSink):
             if GIVEN_UP in frame.error:
                 warn(said)
             return
+        if frame.live:  # a camera's outage, said each time: it is no file of a folder to skip
+            self.summary.outages[reason] += 1
+            warn(said)
+            return
         self.summary.skipped[reason] += 1
         skipped = sum(self.summary.skipped.values())
         if skipped <= MAX_WARNINGS:
@@ -79,7 +83,7 @@ class ConsoleSink(BaseSink):
         if not self.sources:
             self._progress(None)
         t = Tally.of_row(people)
-        ignored = f"{people['ignored_tracks']} short or out-of-zone tracks ignored"
+        ignored = f"{plural(people['ignored_tracks'], 'short or out-of-zone track')} ignored"
         line = f"{shown(source)}: {t.people_text}, {t.masked} masked ({t.percent}), {t.unmasked} unmasked; {ignored}"
         tqdm.write(line, file=sys.stdout)
 
@@ -93,8 +97,10 @@ class ConsoleSink(BaseSink):
         """Why the run failed as a whole, if it did: nothing could be read, or its one source, live (a camera,
         whose frames should never end), was lost. A service manager restarts a run on its exit status. The
         cameras of a .streams file are retried for as long as the run lasts: one down is in its record."""
-        if not (self.summary.images or self.summary.frames) and self.summary.skipped:
-            return f"nothing could be read ({sum(self.summary.skipped.values())} skipped)"
+        skipped, outages = sum(self.summary.skipped.values()), sum(self.summary.outages.values())
+        if not (self.summary.images or self.summary.frames) and (skipped or outages):
+            counts = [f"{skipped} skipped"] * bool(skipped) + [plural(outages, "outage")] * bool(outages)
+            return f"nothing could be read ({', '.join(counts)})"
         lost = [f for f in self._down.values() if f.live and not self.sources]
         return f"{shown(lost[0].source)}: {lost[0].error}" if lost else None
 

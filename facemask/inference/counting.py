@@ -14,6 +14,11 @@ from facemask.classes import MASK
 RATE_DIGITS = 3  # a rate is kept, written and shown to three decimals (0.333), everywhere
 
 
+def plural(n: int, noun: str) -> str:
+    """'1 image', '3 images': a count as people read it (people_text for people)."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def people_text(n: int, what: str = "") -> str:
     """'1 person', '5 people', '1 unmasked person': how every line that people read says a count."""
     return f"{n} {what + ' ' if what else ''}{'person' if n == 1 else 'people'}"
@@ -90,6 +95,7 @@ class RunSummary:
     frames: int = 0
     faces: Counter = field(default_factory=Counter)
     skipped: Counter = field(default_factory=Counter)  # reason -> files
+    outages: Counter = field(default_factory=Counter)  # reason -> times a camera or stream went down
     ms: float = 0.0  # summed pre-process + inference + post-process time
     failure: str | None = None  # why the run failed as a whole (detect.py exits 1): ConsoleSink says
 
@@ -104,19 +110,19 @@ class RunSummary:
     def line(self) -> str:
         done = self.images + self.frames
         faces = Tally.of_counts(dict(self.faces))
-        seen = [f"{self.frames} video frames"] if self.frames else []
+        seen = [plural(self.frames, "video frame")] if self.frames else []
         if self.images or not self.frames:
-            seen.insert(0, f"{self.images} images")
+            seen.insert(0, plural(self.images, "image"))
         per_class = ", ".join(f"{n} {c}" for c, n in self.faces.items() if n) or "none"
-        parts = [", ".join(seen), f"{faces.people} faces ({per_class})"]
+        parts = [", ".join(seen), f"{plural(faces.people, 'face')} ({per_class})"]
         if faces.rate is not None:
             parts.append(f"{faces.percent} masked")
         if done:
             parts.append(f"{self.ms / done:.1f} ms per image")
         if self.skipped:
-            parts.append(
-                f"skipped {sum(self.skipped.values())} ({', '.join(f'{n} {r}' for r, n in self.skipped.items())})"
-            )
+            parts.append(f"skipped {sum(self.skipped.values())} ({_by_reason(self.skipped)})")
+        if self.outages:
+            parts.append(f"{plural(sum(self.outages.values()), 'outage')} ({_by_reason(self.outages)})")
         return "Summary: " + "; ".join(parts)
 
     def to_dict(self) -> dict:
@@ -126,5 +132,10 @@ class RunSummary:
             "faces": dict(self.faces),
             "compliance_rate": Tally.of_counts(dict(self.faces)).rate,
             "skipped": dict(self.skipped),
+            "outages": dict(self.outages),
             "ms_per_image": self.ms / max(1, self.images + self.frames),
         } | ({"failure": self.failure} if self.failure else {})
+
+
+def _by_reason(counts: Counter) -> str:
+    return ", ".join(f"{n} {reason}" for reason, n in counts.items())

@@ -56,7 +56,7 @@ def test_a_runs_summary_gives_its_compliance_rate_in_the_line_and_the_json() -> 
     summary.add({"Mask": 1, "No Mask": 2}, {"inference": 10.0}, is_video=False)
     summary.add({"Mask": 1, "No Mask": 0}, {"inference": 20.0}, is_video=True)
     assert summary.to_dict()["compliance_rate"] == 0.5
-    line = "Summary: 1 images, 1 video frames; 4 faces (2 Mask, 2 No Mask); 50% masked; 15.0 ms per image"
+    line = "Summary: 1 image, 1 video frame; 4 faces (2 Mask, 2 No Mask); 50% masked; 15.0 ms per image"
     assert summary.line() == line
     empty = RunSummary()
     assert empty.to_dict()["compliance_rate"] is None and "masked" not in empty.line()

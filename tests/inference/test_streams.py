@@ -147,7 +147,7 @@ def test_a_camera_down_is_said_once_until_it_comes_back(capsys) -> None:
     err = capsys.readouterr().err
     assert err.count(f"WARNING: {url}: cannot open stream (retrying in 5 s)") == 2 and "skipped" not in err
     assert err.count(f"{url}: frames again") == 1 and console.per_source[url]["down"] is True
-    assert console.summary.skipped == {"cannot open stream": 2}  # two outages, not four tries
+    assert console.summary.outages == {"cannot open stream": 2} and not console.summary.skipped  # not four tries
     record = console.per_source[url]
     assert (record["problems"], record["retries"]) == ({"cannot open stream": 2}, 2)  # as the summary counts
     assert console.summary.failure is None  # a .streams camera is retried for as long as the run lasts
@@ -225,3 +225,4 @@ def test_a_single_stream_that_ends_fails_the_run_once_it_is_saved(trained_run, t
     assert "the stream ended" in result.stderr.strip().splitlines()[-1]
     summary = json.loads((tmp_path / "runs" / "exp" / "summary.json").read_text())
     assert summary["frames"] > 0 and "the stream ended" in summary["failure"]
+    assert summary["outages"] == {"the stream ended": 1} and summary["skipped"] == {}  # a camera lost, no file
