@@ -26,13 +26,21 @@ def has_magic(pattern: str) -> bool:
     return _MAGIC.search(pattern) is not None
 
 
+#: Query keys some cameras take a login in (http://cam/video.cgi?user=admin&pwd=...): never shown or stored.
+LOGIN_KEYS = frozenset({"user", "username", "usr", "pass", "password", "passwd", "pwd", "token", "auth", "key"})
+
+
 def source_label(source: str) -> str:
-    """A source as stored and shown: a stream URL without its user name and password
-    (rtsp://guard:secret@cam/1 -> rtsp://cam/1); a path as it is."""
+    """A source as stored and shown: a stream URL without its user name and password, in its address or
+    its query (rtsp://guard:secret@cam/1 -> rtsp://cam/1); a path as it is."""
     parts = urlsplit(source)
-    if parts.scheme and "@" in parts.netloc:
-        return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
-    return source
+    if not parts.scheme or not parts.netloc:
+        return source
+    query = "&".join(p for p in parts.query.split("&") if p.split("=", 1)[0].lower() not in LOGIN_KEYS)
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    if (netloc, query) == (parts.netloc, parts.query):
+        return source
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
 def slug(text: str) -> str:
@@ -41,10 +49,11 @@ def slug(text: str) -> str:
 
 
 def stream_id(url: str) -> str:
-    """A stream as a name: its host and path, without a login (rtsp://guard:pw@10.0.0.11/stream1 ->
-    10_0_0_11_stream1), as its files, the camera wall and MQTT topics call it."""
-    parts = urlsplit(url)
-    return slug(parts.netloc.rsplit("@", 1)[-1] + parts.path)
+    """A stream as a name: its host, path and query, without a login (rtsp://guard:pw@10.0.0.11/stream1 ->
+    10_0_0_11_stream1; an NVR's ?channel=2 keeps its cameras apart), as its files, the camera wall and MQTT
+    topics call it."""
+    parts = urlsplit(source_label(url))
+    return slug(parts.netloc + parts.path + (f"?{parts.query}" if parts.query else ""))
 
 
 def is_utf8(path: str) -> bool:

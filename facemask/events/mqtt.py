@@ -6,8 +6,9 @@
     facemask/<source>/status      "online" / "offline" (retained: an availability topic)
     facemask/status               "online" while facemask is connected; the broker says "offline" if it dies
 
-<source> is the source's name as one topic level (facemask.events.event.slug). paho's own thread keeps the
-connection, reconnects, and holds messages (QoS 1) while the broker is away, so publishing never waits.
+<source> is the source's name as one topic level (facemask.files.slug; a stream's host, path and query:
+facemask.files.stream_id). paho's own thread keeps the connection, reconnects, and holds messages (QoS 1)
+while the broker is away, so publishing never waits.
 """
 
 from __future__ import annotations

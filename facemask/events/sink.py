@@ -4,7 +4,7 @@ Add it to a Pipeline's sinks (detect.py --track, the Cameras and Video tabs) and
 source's settled people, interval tallies and status changes become events as they happen:
 
 - a person, when its people counter settles them: the sink adds itself to the counter's `on_person`
-  when it first sees the counter (keeping the front end's own), and the best unmasked view of them
+  when the pipeline makes the counter (`follow`; keeping the front end's own), and the best unmasked view of them
   (facemask.events.snapshots) is saved with the event;
 - an interval, as its people counter writes it (the counter's `on_interval`): the rows of its
   compliance CSV, with the frames analysed in each (0 while a camera was down);
@@ -12,7 +12,8 @@ source's settled people, interval tallies and status changes become events as th
   retried or given_up from the frames with errors that facemask.inference.streams sends, ended when
   the source is done.
 
-Times are wall-clock: a source's stream second 0 is the time its first frame reached the sink.
+Times are wall-clock: a source's stream second 0 is when the pipeline made its counter (its first frame,
+or a camera's first failure).
 """
 
 from __future__ import annotations
@@ -109,11 +110,11 @@ class EventSink(BaseSink):
             self.snapshots.close()  # the files are written before their events are closed over
         self.outlets.close()
 
-    def follow(self, source: str, people: ComplianceCounter) -> None:
+    def follow(self, source: str, counter: ComplianceCounter) -> None:
         """A new people counter for this source: hear of each person it settles and each interval it writes."""
-        state, counter = self._state(source), people
+        state = self._state(source)
         state.counter, state.segment = counter, state.segment + 1
-        state.origin = time.time() - counter.now_s
+        state.origin = time.time()  # the counter's stream second 0: it has seen no frame yet
         state.zone = self.zone_name if self.zone_name is not None else zone_label(counter.zone)
         counter.on_interval = lambda row: self._interval(state, row)
         front_end = counter.on_person

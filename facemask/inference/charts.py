@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from facemask.inference.counting import Tally
+from facemask.inference.counting import Tally, plural
 from facemask.inference.streams import unique_names
 
 
@@ -24,13 +24,12 @@ def sources_chart(report: dict[str, Any], path: Path) -> None:
     `report` is facemask.inference.people_report.PeopleReport.to_dict()."""
     total, sources = report["total"], report["sources"]
     # named as their files are (a/door.mp4 and b/door.mp4 are door, door_2); one never opened has no line
-    counted = [s for s in sources.values() if s["intervals"]]
+    counted = [s for s in sources.values() if s["intervals"] and "error" not in s]  # error: it sent no frame
     names = unique_names([s["name"] for s in counted])
     rates = {f"{n}: compliance": s["intervals"] for n, s in zip(names, counted, strict=True)}
     tally = Tally.of_row(total)
-    sources_text = f"{len(rates)} source{'' if len(rates) == 1 else 's'}"
-    title = f"{sources_text} counted: {tally.people_text}, {tally.masked} masked ({tally.percent})"
-    xlabel = "time since each source's first frame (s)"
+    title = f"{plural(len(rates), 'source')} counted: {tally.people_text}, {tally.masked} masked ({tally.percent})"
+    xlabel = "time since each source was first read (s)"
     people_chart(total["intervals"], rates, path, xlabel, title, bar_label=" (all sources)")
 
 

@@ -82,6 +82,9 @@ class ConsoleSink(BaseSink):
         """A tracked video's people count, in a line (above the bar of several sources, which goes on)."""
         if not self.sources:
             self._progress(None)
+        if not people.get("frames"):
+            tqdm.write(f"{shown(source)}: no frames (down since it was first tried)", file=sys.stdout)
+            return
         t = Tally.of_row(people)
         ignored = f"{plural(people['ignored_tracks'], 'short or out-of-zone track')} ignored"
         line = f"{shown(source)}: {t.people_text}, {t.masked} masked ({t.percent}), {t.unmasked} unmasked; {ignored}"

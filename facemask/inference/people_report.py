@@ -2,8 +2,9 @@
 
 Each source's people counter (facemask.inference.tracking) writes its own intervals as it goes; when a
 source is done, its summary comes here; at the end of the run this sink adds the sources up, interval
-by interval (each source's time starts at its own first frame), and draws one chart of them all. A
-camera that never sent a frame is listed with the error that kept it away.
+by interval (each source's time starts when it was first read: its first frame, or a camera's first
+failure), and draws one chart of them all. A camera that never sent a frame is listed with the error that
+kept it away, and its intervals (no frames) are in the total, not drawn as a line.
 """
 
 from __future__ import annotations

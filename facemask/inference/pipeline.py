@@ -32,7 +32,8 @@ from facemask.inference.media import Frame
 from facemask.inference.stopping import held
 from facemask.inference.tracking import ComplianceCounter
 
-#: Makes the people counter of one source from its first frame (files go where the front end wants them).
+#: Makes the people counter of one source from its first frame, or a camera's first failure (an error Frame:
+#: no image, fps None; the counter takes the rate of its first frame). Files go where the front end wants them.
 PeopleFactory = Callable[[Frame, dict[int, str]], ComplianceCounter]
 
 

@@ -68,13 +68,11 @@ class ComplianceCounter:
     ):
         self.intervals = IntervalTally(interval_s)
         self.names = names
-        self.fps = fps or DEFAULT_FPS
-        self.tracker = FaceTracker(tracker, self.fps / stride)
+        self.tracker_config = tracker
+        self._time(fps, stride)
         self.started = time.monotonic()
         self.min_frames, self.zone, self.on_person = min_track_frames, zone, on_person
         self.gate = ZoneGate(zone)
-        # The tracker drops a lost track one update after lost_frames; until then it may hand the id back.
-        self.book = PersonBook(self.tracker.lost_frames + 1)
         self.totals = Tally()  # the people settled so far
         self.ignored = 0  # tracks too short, or that never met the zone
         self.source = source_label(source)  # as rows are written: a camera's login never reaches them
@@ -84,12 +82,21 @@ class ComplianceCounter:
         self._people_csv = people_csv or (RowWriter(self.paths["people.csv"], PEOPLE_COLUMNS) if save_dir else None)
         self._intervals_csv = RowWriter(self.paths["compliance.csv"], INTERVAL_COLUMNS) if save_dir else None
         self.frames, self.now_s, self._closed = 0, 0.0, False
-        self.step_s = stride / self.fps  # from one frame read to the next: a live stream's is measured
         self.live, self.heard_s = False, 0.0  # a live source, and when it was last heard of (frame or error)
         self.on_interval: Callable[[dict[str, Any]], None] | None = None
 
+    def _time(self, fps: float | None, stride: int) -> None:
+        """What depends on the frame rate: the tracker (its lost-track patience is in frames) and the book."""
+        self.fps, self.stride = fps or DEFAULT_FPS, stride
+        self.tracker = FaceTracker(self.tracker_config, self.fps / stride)
+        # The tracker drops a lost track one update after lost_frames; until then it may hand the id back.
+        self.book = PersonBook(self.tracker.lost_frames + 1)
+        self.step_s = stride / self.fps  # from one frame read to the next: a live stream's is measured
+
     def update(self, frame: Frame, detections: sv.Detections) -> sv.Detections:
         """Track one frame's detections; returns them all, with tracker ids (-1: not in a track yet)."""
+        if not self.frames and ((frame.fps or DEFAULT_FPS), frame.stride) != (self.fps, self.stride):
+            self._time(frame.fps, frame.stride)  # made at a camera's first failure: its frames say its rate
         self.live = frame.live
         now_s = self._clock() if frame.live else frame.index / self.fps
         tracked = self.tracker.update(detections, frame.image)

@@ -316,3 +316,17 @@ def test_a_long_stream_holds_few_people_and_writes_every_one(tmp_path) -> None:
     intervals = read_csv(tmp_path / "cam_compliance.csv")
     assert len(intervals) == 60 and sum(int(r["people"]) for r in intervals) == summary["people"] == len(expected)
     assert summary["masked"] == sum(v == "Mask" for v in expected.values())
+
+
+def test_a_counter_made_at_a_camera_s_first_failure_takes_the_rate_of_its_first_frame(tmp_path) -> None:
+    """The pipeline makes a camera's counter at its first failed read (a camera still booting), from an error
+    frame with no rate: its first frame sets the tracker's patience, which is in frames, not seconds."""
+    from facemask.inference.media import Frame
+
+    people = ComplianceCounter(tmp_path, "cam", NAMES, fps=None)  # as from an error frame
+    people.source_down(live=True)
+    first = Frame("rtsp://cam/1", "cam", np.zeros((H, W, 3), np.uint8), is_video=True, fps=FPS, stride=2, live=True)
+    people.update(first, sv.Detections.empty())
+    made_right = ComplianceCounter(None, "cam", NAMES, fps=FPS, stride=2)
+    assert (people.fps, people.stride, people.step_s) == (FPS, 2, 2 / FPS)
+    assert people.tracker.lost_frames == made_right.tracker.lost_frames and people.frames == 1
