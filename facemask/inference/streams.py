@@ -42,10 +42,9 @@ def iter_frames(
     kind, items = source if isinstance(source, Source) else resolve_source(source)
     if kind is SourceKind.STREAMS_FILE:
         yield from MultiSource(items, vid_stride, stream_timeout=stream_timeout)
-    elif kind is SourceKind.WEBCAM:
-        yield from _one_live(int(items[0]), f"webcam{items[0]}", vid_stride, stream_timeout)
-    elif kind is SourceKind.STREAM:
-        yield from _one_live(items[0], "stream", vid_stride, stream_timeout)
+    elif kind in (SourceKind.WEBCAM, SourceKind.STREAM):  # named as in a .streams file, and as its MQTT topic
+        target = int(items[0]) if kind is SourceKind.WEBCAM else items[0]
+        yield from _one_live(target, source_name(items[0]), vid_stride, stream_timeout)
     else:
         for item in items:
             if classify(item) is SourceKind.VIDEO:

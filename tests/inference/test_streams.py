@@ -226,3 +226,5 @@ def test_a_single_stream_that_ends_fails_the_run_once_it_is_saved(trained_run, t
     summary = json.loads((tmp_path / "runs" / "exp" / "summary.json").read_text())
     assert summary["frames"] > 0 and "the stream ended" in summary["failure"]
     assert summary["outages"] == {"the stream ended": 1} and summary["skipped"] == {}  # a camera lost, no file
+    port = cameras.server.server_port
+    assert (tmp_path / "runs" / "exp" / f"127_0_0_1_{port}_cam1_mjpg.mp4").is_file()  # named as its MQTT topic
