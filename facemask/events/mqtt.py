@@ -6,8 +6,8 @@
     facemask/<source>/status      "online" / "offline" (retained: an availability topic)
     facemask/status               "online" while facemask is connected; the broker says "offline" if it dies
 
-<source> is the source's name as one topic level (facemask.files.slug; a stream's host, path and query:
-facemask.files.stream_id). paho's own thread keeps the connection, reconnects, and holds messages (QoS 1)
+<source> is the source's name as its files have it, as one topic level (topic_id; a stream's host, path and
+query). paho's own thread keeps the connection, reconnects, and holds messages (QoS 1)
 while the broker is away, so publishing never waits.
 """
 
@@ -16,14 +16,14 @@ from __future__ import annotations
 import json
 import threading
 import time
-from pathlib import Path
 from urllib.parse import SplitResult, unquote, urlsplit
 
 import paho.mqtt.client as mqtt
 
 from facemask.errors import FacemaskError, warn
 from facemask.events.event import DOWN, Event, new_run_id
-from facemask.files import slug, source_label, stream_id
+from facemask.files import slug, source_label
+from facemask.inference.streams import source_name
 
 PREFIX = "facemask"
 QUEUED_MAX = 100_000  # messages held while the broker is away; older ones are dropped past it
@@ -34,10 +34,9 @@ class MqttError(FacemaskError, ValueError):
 
 
 def topic_id(source: str) -> str:
-    """A source as one topic level: a file's stem, a stream's host and path, a webcam's index."""
-    if urlsplit(source).netloc:
-        return stream_id(source)
-    return slug(Path(source).stem if not source.isdigit() else f"cam{source}")
+    """A source as one topic level: its name as its files have it (a file's stem, a stream's host and path, a
+    webcam's index: facemask.inference.streams.source_name)."""
+    return slug(source_name(source))
 
 
 def topic_of(event: Event) -> tuple[str, str, bool]:

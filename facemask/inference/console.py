@@ -102,7 +102,7 @@ class ConsoleSink(BaseSink):
         cameras of a .streams file are retried for as long as the run lasts: one down is in its record."""
         skipped, outages = sum(self.summary.skipped.values()), sum(self.summary.outages.values())
         if not (self.summary.images or self.summary.frames) and (skipped or outages):
-            counts = [f"{skipped} skipped"] * bool(skipped) + [plural(outages, "outage")] * bool(outages)
+            counts = ([f"{skipped} skipped"] if skipped else []) + ([plural(outages, "outage")] if outages else [])
             return f"nothing could be read ({', '.join(counts)})"
         lost = [f for f in self._down.values() if f.live and not self.sources]
         return f"{shown(lost[0].source)}: {lost[0].error}" if lost else None
